@@ -1,0 +1,3 @@
+from cocotui.cli.main import main
+
+raise SystemExit(main())

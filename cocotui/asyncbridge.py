@@ -1,0 +1,38 @@
+"""Run ``async def`` connector and transform methods from the engine's synchronous code.
+
+One event loop runs in a daemon thread for the whole process, so a connection a connector opens
+in an async ``prepare`` is still usable by its async ``mutate`` later in the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import Awaitable
+from typing import Any, cast
+
+_loop: asyncio.AbstractEventLoop | None = None
+_lock = threading.Lock()
+
+
+def _shared_loop() -> asyncio.AbstractEventLoop:
+    global _loop
+    with _lock:
+        if _loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="cocotui-async", daemon=True).start()
+            _loop = loop
+        return _loop
+
+
+def await_if_needed(result: Any) -> Any:
+    """Return ``result``, or what it resolves to when a method returned an awaitable."""
+    if not inspect.isawaitable(result):
+        return result
+    awaitable = cast(Awaitable[Any], result)
+
+    async def wrap() -> Any:
+        return await awaitable
+
+    return asyncio.run_coroutine_threadsafe(wrap(), _shared_loop()).result()

@@ -1,0 +1,178 @@
+"""Human and ``--json`` renderings of plans, target lists and apply outcomes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+from cocotui.engine.facade import TargetStatus
+from cocotui.engine.plan import Action, Change, Plan, spec_diff
+from cocotui.op import ConnectorKind, TargetStateCompatibility
+from cocotui.values import canonical_json, to_plain_json
+
+FORMAT_VERSION = 1
+
+
+class Style:
+    """ANSI colours, only on a terminal and when ``NO_COLOR`` is not set."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.enabled = stream.isatty() and not os.environ.get("NO_COLOR")
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
+
+    def action(self, action: Action, text: str) -> str:
+        code = {Action.CREATE: "32", Action.UPDATE: "33", Action.DROP: "1;31", Action.NONE: "2"}
+        return self(text, code[action])
+
+
+def status_box(word: str) -> str:
+    return f"[ {word:^9} ]"
+
+
+def show_value(value: Any) -> str:
+    if value is ...:
+        return "(absent)"
+    return json.dumps(to_plain_json(value), ensure_ascii=False, sort_keys=True)
+
+
+_VERDICT_NOTE = {
+    TargetStateCompatibility.COMPATIBLE: "compatible: exported rows are kept",
+    TargetStateCompatibility.PARTIALLY_COMPATIBLE: (
+        "partially compatible: every row is sent again on the next update"
+    ),
+    TargetStateCompatibility.NOT_COMPATIBLE: (
+        "not compatible: row tracking is reset, every row is exported again as new"
+    ),
+}
+
+
+def plan_text(plan: Plan, style: Style) -> str:
+    lines: list[str] = []
+    pending = plan.pending
+    if pending:
+        lines.append(f"cocotui will make these setup changes for app {plan.app}:")
+        lines.append("")
+    for change in pending:
+        verb = {Action.CREATE: "create", Action.UPDATE: "update", Action.DROP: "drop"}[
+            change.action
+        ]
+        head = f"  {change.action.symbol} {verb:<6} {change.name}"
+        lines.append(
+            style.action(change.action, head)
+            + f"  {style(status_box(change.action.status_word), '36')} {change.description}"
+        )
+        lines.append(f"      kind: {change.kind}   key: {canonical_json(change.key)}")
+        if change.reason:
+            lines.append(f"      reason: {change.reason}")
+        if change.compatibility is not None and change.action is Action.UPDATE:
+            lines.append(f"      data: {_VERDICT_NOTE[change.compatibility]}")
+        if change.action is Action.CREATE:
+            lines.append("      data: new target, every row will be exported")
+        before = change.before
+        after = None if change.current is None else change.current.state
+        if change.action is Action.CREATE:
+            for path, _, new in spec_diff({}, after) if isinstance(after, dict) else []:
+                lines.append(style.action(Action.CREATE, f"      + {path} = {show_value(new)}"))
+        elif change.action is Action.DROP:
+            for path, old, _ in spec_diff(before, {}) if isinstance(before, dict) else []:
+                lines.append(style.action(Action.DROP, f"      - {path} = {show_value(old)}"))
+            lines.append(style("      the connector removes this target and its data", "1;31"))
+        else:
+            for path, old, new in spec_diff(before, after):
+                label = path or "state"
+                lines.append(
+                    style.action(
+                        Action.UPDATE,
+                        f"      ~ {label}: {show_value(old)} → {show_value(new)}",
+                    )
+                )
+        if len(change.previous_states) > 1:
+            lines.append(
+                f"      rolls forward from {len(change.previous_states)} stored versions "
+                f"(an earlier change was interrupted)"
+            )
+        lines.append("")
+    ready = [c for c in plan.changes if c.action is Action.NONE]
+    if ready:
+        lines.append(f"Up to date: {', '.join(c.name for c in ready)}")
+    lines.append(style(plan.summary, "1"))
+    return "\n".join(lines)
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    return {
+        "flow": change.flow,
+        "target": change.target,
+        "kind": change.kind,
+        "key": to_plain_json(change.key),
+        "action": change.action.value,
+        "status": change.action.status_word,
+        "previous": [to_plain_json(p) for p in change.previous_states],
+        "current": None if change.current is None else to_plain_json(change.current.state),
+        "description": change.description,
+        "compatibility": None if change.compatibility is None else change.compatibility.value,
+        "reason": change.reason,
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "app": plan.app,
+        "fingerprint": plan.fingerprint,
+        "changes": [change_json(c) for c in plan.changes],
+        "summary": {a.value: plan.count(a) for a in Action},
+    }
+
+
+def status_json(status: TargetStatus) -> dict[str, Any]:
+    stored = status.stored
+    return {
+        "flow": status.flow,
+        "target": status.target,
+        "kind": status.kind,
+        "key": to_plain_json(status.key),
+        "description": status.description,
+        "status": status.status,
+        "action": status.action.value,
+        "interrupted": status.interrupted,
+        "orphaned": status.orphaned,
+        "applied_at": stored.applied_at if stored else None,
+        "last_error": stored.last_error if stored else None,
+    }
+
+
+def status_text(rows: list[TargetStatus], style: Style) -> str:
+    if not rows:
+        return "This app exports to no target."
+    table = [("FLOW.TARGET", "KIND", "STATUS", "DESCRIPTION", "KEY")]
+    for r in rows:
+        table.append(
+            (r.name, r.kind, status_box(r.status), r.description, canonical_json(r.key))
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    out = []
+    for i, row in enumerate(table):
+        cells = [row[j].ljust(widths[j]) for j in range(4)] + [row[4]]
+        line = "  ".join(cells).rstrip()
+        out.append(style(line, "1") if i == 0 else line)
+    return "\n".join(out)
+
+
+def connector_json(kind: ConnectorKind) -> dict[str, Any]:
+    return {
+        "kind": kind.kind,
+        "connector": kind.origin,
+        "optional_methods": kind.optional_methods,
+        "doc": (kind.spec_cls.__doc__ or "").strip().split("\n")[0],
+    }
+
+
+def write_json(value: Any, stream: TextIO | None = None) -> None:
+    out = stream or sys.stdout
+    out.write(json.dumps(value, ensure_ascii=False) + "\n")
+    out.flush()

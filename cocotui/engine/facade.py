@@ -1,0 +1,125 @@
+"""The one engine API that the CLI and the TUI call. Plain Python: it never prints."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from cocotui import registry
+from cocotui.engine.apply import ApplyReport, apply_changes
+from cocotui.engine.events import Observer, ignore
+from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
+from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
+from cocotui.flow.loader import App, load_app
+from cocotui.state.lock import WriterLock
+from cocotui.state.paths import AppPaths, app_paths
+from cocotui.state.setup_store import TargetState, TomlSetupStore
+from cocotui.state.tracking import SqliteTracking
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetStatus:
+    """One row of ``ls`` and of the TUI's targets table."""
+
+    flow: str
+    target: str
+    kind: str
+    key: Any
+    description: str
+    action: Action
+    interrupted: bool
+    orphaned: bool
+    stored: TargetState | None
+    desired: DesiredTarget | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.flow}.{self.target}"
+
+    @property
+    def status(self) -> str:
+        if self.orphaned:
+            return "ORPHANED"
+        if self.interrupted:
+            return "INTERRUPTED"
+        return self.action.status_word
+
+
+class Engine:
+    """An app's flows bound to its state."""
+
+    def __init__(self, app: App, paths: AppPaths) -> None:
+        self.app = app
+        self.paths = paths
+        self.targets: list[DesiredTarget] = resolve_targets(app)
+        self.store = TomlSetupStore(paths.setup_state, app.name)
+        self.tracking = SqliteTracking(paths.tracking)
+        self.lock = WriterLock(paths.lock, app.name)
+
+    @classmethod
+    def open(
+        cls,
+        app: str,
+        *,
+        app_name: str | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
+    ) -> Engine:
+        """Load ``app`` (a ``.py`` path or module name) and bind it to its state directory."""
+        loaded = load_app(app, app_name)
+        return cls(loaded, app_paths(loaded.name, state_dir))
+
+    def close(self) -> None:
+        self.tracking.close()
+
+    # -- setup ----------------------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        fingerprint = self.store.fingerprint()
+        return compute_plan(self.app.name, fingerprint, self.targets, self.store.load())
+
+    def plan_drop(self, flows: Iterable[str] | None = None) -> Plan:
+        fingerprint = self.store.fingerprint()
+        return compute_drop_plan(self.app.name, fingerprint, self.store.load(), flows)
+
+    def apply(
+        self, plan: Plan, changes: Sequence[Change] | None = None, observer: Observer = ignore
+    ) -> ApplyReport:
+        """Apply ``changes`` (default: every pending change of ``plan``). Raises
+        :class:`StalePlanError` if the state moved on since ``plan`` was computed."""
+        with self.lock:
+            return apply_changes(
+                self.store,
+                self.tracking,
+                plan,
+                plan.pending if changes is None else changes,
+                observer,
+            )
+
+    def status(self) -> list[TargetStatus]:
+        """Every desired and every stored target with its setup status."""
+        plan = self.plan()
+        state = self.store.load()
+        desired = {t.identity: t for t in self.targets}
+        rows = []
+        for change in plan.changes:
+            stored = state.find(change.identity)
+            rows.append(
+                TargetStatus(
+                    flow=change.flow,
+                    target=change.target,
+                    kind=change.kind,
+                    key=change.key,
+                    description=change.description,
+                    action=change.action,
+                    interrupted=bool(stored and stored.staged),
+                    orphaned=registry.get(change.kind) is None,
+                    stored=stored,
+                    desired=desired.get(change.identity),
+                )
+            )
+        return rows
+
+    def describe(self, target: DesiredTarget) -> str:
+        return describe(target.kind, target.key)

@@ -1,0 +1,258 @@
+"""Planning setup changes: for every desired and every stored target, one change with the
+ordered stale versions to roll forward from (DESIGN §3), a compatibility verdict and a reason."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+from cocotui import registry
+from cocotui.engine.targets import DesiredTarget, compatibility, describe, worst
+from cocotui.op import TargetStateCompatibility
+from cocotui.state.setup_store import AppState, SetupRecord, TargetState
+from cocotui.values import canonical_json
+
+
+class Action(enum.Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DROP = "drop"
+    NONE = "none"
+
+    @property
+    def status_word(self) -> str:
+        """The status CocoIndex prints for this action."""
+        return {
+            Action.CREATE: "TO CREATE",
+            Action.UPDATE: "TO UPDATE",
+            Action.DROP: "TO DELETE",
+            Action.NONE: "READY",
+        }[self]
+
+    @property
+    def symbol(self) -> str:
+        return {Action.CREATE: "+", Action.UPDATE: "~", Action.DROP: "-", Action.NONE: " "}[self]
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    flow: str
+    target: str
+    kind: str
+    key: Any
+    action: Action
+    #: The stale stored versions, in order; ``None`` means "may not exist yet".
+    stale: tuple[SetupRecord | None, ...]
+    current: SetupRecord | None
+    description: str
+    compatibility: TargetStateCompatibility | None
+    reason: str
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return (self.flow, self.kind, canonical_json(self.key))
+
+    @property
+    def name(self) -> str:
+        return f"{self.flow}.{self.target}"
+
+    @property
+    def previous_states(self) -> list[Any]:
+        """``previous`` for each ``apply_setup_change`` call, in order: stale versions whose
+        connector-visible state differs from the desired one, de-duplicated."""
+        seen: set[str] = set()
+        result: list[Any] = []
+        for record in self.stale:
+            if record is not None and self.current is not None and record.same_state(self.current):
+                continue  # only the field split changed: nothing for the connector to do
+            ident = "<none>" if record is None else canonical_json(record.state)
+            if ident not in seen:
+                seen.add(ident)
+                result.append(None if record is None else record.state)
+        return result
+
+    @property
+    def before(self) -> Any:
+        """The state shown as "before" in a diff: the last stored version, if any."""
+        versions = [r for r in self.stale if r is not None]
+        return versions[-1].state if versions else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    app: str
+    fingerprint: str
+    changes: tuple[Change, ...]
+
+    @property
+    def pending(self) -> list[Change]:
+        return [c for c in self.changes if c.action is not Action.NONE]
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action is action)
+
+    @property
+    def summary(self) -> str:
+        if not self.pending:
+            return "No changes. Every target's setup is up to date."
+        return (
+            f"Plan: {self.count(Action.CREATE)} to create, {self.count(Action.UPDATE)} to "
+            f"update, {self.count(Action.DROP)} to drop."
+        )
+
+    def select(self, names: Iterable[str]) -> list[Change]:
+        """Pending changes matching target names (``target`` or ``flow.target``)."""
+        wanted = set(names)
+        unknown = wanted - {c.target for c in self.changes} - {c.name for c in self.changes}
+        if unknown:
+            raise KeyError(f"no target named {', '.join(sorted(unknown))} in this plan")
+        return [c for c in self.pending if c.target in wanted or c.name in wanted]
+
+
+def _fields_reason(desired: SetupRecord, stored: SetupRecord) -> list[str]:
+    reasons = []
+    if desired.key_fields != stored.key_fields:
+        reasons.append(
+            f"primary key fields changed: ({', '.join(stored.key_fields)}) → "
+            f"({', '.join(desired.key_fields)}); rows will be exported again"
+        )
+    if desired.value_fields != stored.value_fields:
+        reasons.append(
+            f"value fields changed: ({', '.join(stored.value_fields)}) → "
+            f"({', '.join(desired.value_fields)})"
+        )
+    return reasons
+
+
+def _stale(target: DesiredTarget, stored: TargetState | None) -> list[SetupRecord | None]:
+    stale: list[SetupRecord | None] = []
+    if stored is None or not stored.surely_exists:
+        stale.append(None)
+    for version in stored.versions if stored is not None else []:
+        if not version.same_as(target.record) and not any(
+            s is not None and s.same_as(version) for s in stale
+        ):
+            stale.append(version)
+    return stale
+
+
+def _desired_change(
+    target: DesiredTarget, stored: TargetState | None, moved_from: str | None
+) -> Change:
+    stale = _stale(target, stored)
+    verdict: TargetStateCompatibility | None = None
+    reasons: list[str] = []
+    if not stale:
+        action = Action.NONE
+        verdict = TargetStateCompatibility.COMPATIBLE
+    elif None in stale:
+        action = Action.CREATE
+        if stored is None or not stored.versions:
+            reasons.append(f"persistent key changed (was {moved_from})" if moved_from else "new")
+        elif stored.committed is None:
+            reasons.append("an earlier create did not finish; creating again")
+        else:
+            reasons.append("an earlier drop may have been applied; creating again")
+    else:
+        action = Action.UPDATE
+        records = [r for r in stale if r is not None]
+        verdict = worst([compatibility(target, r) for r in records])
+        if any(not r.same_state(target.record) for r in records):
+            reasons.append("spec changed")
+        for record in records:
+            reasons.extend(r for r in _fields_reason(target.record, record) if r not in reasons)
+        if stored is not None and stored.staged:
+            reasons.append("rolling forward an interrupted change")
+    return Change(
+        flow=target.flow.name,
+        target=target.export.name,
+        kind=target.kind.kind,
+        key=target.key,
+        action=action,
+        stale=tuple(stale),
+        current=target.record,
+        description=describe(target.kind, target.key),
+        compatibility=verdict,
+        reason="; ".join(reasons),
+    )
+
+
+def _drop_change(stored: TargetState, reason: str) -> Change:
+    return Change(
+        flow=stored.flow,
+        target=stored.export,
+        kind=stored.kind,
+        key=stored.key,
+        action=Action.DROP,
+        stale=tuple(stored.versions),
+        current=None,
+        description=(
+            describe(kind, stored.key)
+            if (kind := registry.get(stored.kind)) is not None
+            else stored.description or str(stored.key)
+        ),
+        compatibility=None,
+        reason=reason,
+    )
+
+
+def compute_plan(
+    app: str, fingerprint: str, desired: list[DesiredTarget], state: AppState
+) -> Plan:
+    """The setup plan that brings ``state`` to ``desired``."""
+    wanted = {t.identity: t for t in desired}
+    flows = {t.flow.name for t in desired}
+    # Stored targets whose export still exists under another key: that key changed.
+    by_export = {(t.flow, t.export): t for t in state.targets if t.identity not in wanted}
+    changes: list[Change] = []
+    for target in desired:
+        old = by_export.get((target.flow.name, target.export.name))
+        moved_from = canonical_json(old.key) if old is not None else None
+        changes.append(_desired_change(target, state.find(target.identity), moved_from))
+    desired_exports = {(t.flow.name, t.export.name): t for t in desired}
+    for stored in state.targets:
+        if stored.identity in wanted:
+            continue
+        if stored.flow not in flows:
+            reason = f"flow {stored.flow} was removed from the app"
+        elif (stored.flow, stored.export) in desired_exports:
+            new_key = desired_exports[(stored.flow, stored.export)].key
+            reason = f"persistent key changed (now {canonical_json(new_key)})"
+        else:
+            reason = f"export {stored.export} was removed from flow {stored.flow}"
+        if not stored.versions:
+            reason += "; it was never created"
+        changes.append(_drop_change(stored, reason))
+    return Plan(app, fingerprint, tuple(changes))
+
+
+def compute_drop_plan(
+    app: str, fingerprint: str, state: AppState, flows: Iterable[str] | None
+) -> Plan:
+    """Drops of every stored target of ``flows`` (all flows when ``None``)."""
+    selected = None if flows is None else set(flows)
+    changes = tuple(
+        _drop_change(t, "dropped on request")
+        for t in state.targets
+        if selected is None or t.flow in selected
+    )
+    return Plan(app, fingerprint, changes)
+
+
+def spec_diff(before: Any, after: Any) -> list[tuple[str, Any, Any]]:
+    """Field-level differences between two states: (path, before, after); missing = ``...``."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        diffs: list[tuple[str, Any, Any]] = []
+        for name in [*before, *(k for k in after if k not in before)]:
+            old = before.get(name, ...)
+            new = after.get(name, ...)
+            if canonical_json(old if old is not ... else "<absent>") != canonical_json(
+                new if new is not ... else "<absent>"
+            ):
+                diffs.append((str(name), old, new))
+        return diffs
+    if canonical_json(before) == canonical_json(after):
+        return []
+    return [("", before, after)]

@@ -1,0 +1,293 @@
+"""The flow DSL users write (CocoIndex v0 style): ``flow_def``, ``FlowBuilder``, ``DataScope``,
+``DataSlice`` and ``DataCollector``. Building a flow only records a :mod:`cocotui.flow.model`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from cocotui.flow.model import (
+    Assign,
+    Call,
+    Collect,
+    Collector,
+    Const,
+    Export,
+    Expr,
+    FieldRef,
+    Flow,
+    ForEach,
+    RowScope,
+    Source,
+    SubField,
+)
+from cocotui.op import TargetSpec
+
+
+class FlowDefinitionError(ValueError):
+    """A flow that cannot be built as written, with the culprit named."""
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_name(what: str, name: Any) -> str:
+    """Flow and target names: letters, digits and underscores (as CocoIndex requires)."""
+    if not isinstance(name, str) or not name:
+        raise FlowDefinitionError(f"{what} name must be a non-empty string, got {name!r}")
+    if len(name) > 64:
+        raise FlowDefinitionError(f"{what} name {name!r} is longer than 64 characters")
+    if name.startswith("__"):
+        raise FlowDefinitionError(f"{what} name {name!r} must not start with '__'")
+    if not _NAME.match(name):
+        raise FlowDefinitionError(
+            f"{what} name {name!r} must start with a letter or underscore and contain only "
+            f"letters, digits and underscores"
+        )
+    return name
+
+
+def _expr_of(value: Any) -> Expr:
+    if isinstance(value, DataSlice):
+        if value._table is not None:
+            raise FlowDefinitionError(
+                f"the table {value._table.name!r} cannot be used as a value; open its rows with "
+                f"`with data_scope[{value._table.name!r}].row() as row:`"
+            )
+        assert value._expr is not None
+        return value._expr
+    if isinstance(value, DataScope | DataCollector | FlowBuilder):
+        raise FlowDefinitionError(f"{type(value).__name__} cannot be used as a value")
+    return Const(value)
+
+
+def _scope_of(expr: Expr) -> RowScope | None:
+    """The innermost row scope an expression reads from (``None`` for constants)."""
+    if isinstance(expr, FieldRef):
+        return expr.scope
+    if isinstance(expr, SubField):
+        return _scope_of(expr.base)
+    if isinstance(expr, Call):
+        return expr.scope
+    return None
+
+
+class DataSlice:
+    """A value in a flow: a source table, a row field, or a transform's output."""
+
+    def __init__(
+        self, builder: FlowBuilder, expr: Expr | None = None, table: Source | None = None
+    ) -> None:
+        self._builder = builder
+        self._expr = expr
+        self._table = table
+
+    def __getitem__(self, field: str) -> DataSlice:
+        return DataSlice(self._builder, SubField(_expr_of(self), field))
+
+    def transform(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> DataSlice:
+        """``fn(this value, *args, **kwargs)``, run once per row."""
+        return self._builder._call(fn, (self, *args), kwargs)
+
+    def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> DataSlice:
+        return self.transform(fn, *args, **kwargs)
+
+    @contextmanager
+    def row(self) -> Iterator[DataScope]:
+        """Open a scope run once per row of this table or list value."""
+        child: RowScope
+        if self._table is not None:
+            child = RowScope(depth=1)
+            self._table.row_scopes.append(child)
+        else:
+            items = _expr_of(self)
+            parent = _scope_of(items)
+            if parent is None:
+                raise FlowDefinitionError("row() needs a table or a list computed per row")
+            child = RowScope(depth=parent.depth + 1)
+            parent.ops.append(ForEach(items, child))
+        self._builder._scopes.append(child)
+        try:
+            yield DataScope(self._builder, child)
+        finally:
+            self._builder._scopes.pop()
+
+    def for_each(self, fn: Callable[[DataScope], None]) -> None:
+        with self.row() as row:
+            fn(row)
+
+
+class DataCollector:
+    """Gathers rows (``collect``) and sends them to a target (``export``)."""
+
+    def __init__(self, builder: FlowBuilder, collector: Collector) -> None:
+        self._builder = builder
+        self._collector = collector
+
+    def collect(self, **fields: Any) -> None:
+        scope = self._builder._current_scope("collect()")
+        names = tuple(fields)
+        if not names:
+            raise FlowDefinitionError("collect() needs at least one field")
+        if self._collector.field_names is None:
+            self._collector.field_names = names
+        elif set(self._collector.field_names) != set(names):
+            raise FlowDefinitionError(
+                f"collect() called with fields {', '.join(names)} but this collector already "
+                f"collects {', '.join(self._collector.field_names)}"
+            )
+        scope.ops.append(
+            Collect(self._collector, tuple((name, _expr_of(v)) for name, v in fields.items()))
+        )
+
+    def export(
+        self,
+        name: str,
+        target_spec: TargetSpec,
+        /,
+        *,
+        primary_key_fields: list[str] | tuple[str, ...],
+        setup_by_user: bool = False,
+        **_ignored: Any,
+    ) -> None:
+        """Send the collected rows to a target, keyed by ``primary_key_fields``."""
+        check_name("Target", name)
+        if not isinstance(target_spec, TargetSpec):
+            raise FlowDefinitionError(
+                f"export({name!r}, ...) needs a cocotui.op.TargetSpec instance, got "
+                f"{type(target_spec).__name__}"
+            )
+        if not primary_key_fields:
+            raise FlowDefinitionError(f"export({name!r}, ...): primary_key_fields must be given")
+        flow = self._builder._flow
+        if any(e.name == name for e in flow.exports):
+            raise FlowDefinitionError(f"flow {flow.name!r} exports twice under the name {name!r}")
+        flow.exports.append(
+            Export(name, target_spec, self._collector, tuple(primary_key_fields), setup_by_user)
+        )
+
+
+class DataScope:
+    """The flow's top-level scope (tables by name) or one row's scope (fields by name)."""
+
+    def __init__(self, builder: FlowBuilder, scope: RowScope | None) -> None:
+        self._builder = builder
+        self._scope = scope
+
+    def __getitem__(self, name: str) -> DataSlice:
+        if self._scope is None:
+            for source in self._builder._flow.sources:
+                if source.name == name:
+                    return DataSlice(self._builder, table=source)
+            raise FlowDefinitionError(f"no table named {name!r} in this flow's scope")
+        return DataSlice(self._builder, FieldRef(self._scope, name))
+
+    def __setitem__(self, name: str, value: DataSlice) -> None:
+        if self._scope is None:
+            if not (isinstance(value, DataSlice) and value._table is not None):
+                raise FlowDefinitionError(
+                    f"data_scope[{name!r}] at the top level takes a source from "
+                    f"flow_builder.add_source(...)"
+                )
+            source = value._table
+            if any(s.name == name for s in self._builder._flow.sources if s is not source):
+                raise FlowDefinitionError(f"two sources are named {name!r}")
+            source.name = name
+            return
+        self._scope.ops.append(Assign(name, _expr_of(value)))
+
+    def add_collector(self, name: str | None = None) -> DataCollector:
+        flow = self._builder._flow
+        collector = Collector(len(flow.collectors))
+        flow.collectors.append(collector)
+        return DataCollector(self._builder, collector)
+
+
+class FlowBuilder:
+    """Passed to a ``@flow_def`` function to declare its sources."""
+
+    def __init__(self, flow_name: str) -> None:
+        self._flow = Flow(check_name("Flow", flow_name), [], [], [])
+        self._scopes: list[RowScope] = []
+
+    def add_source(
+        self,
+        spec: Any,
+        /,
+        *,
+        name: str | None = None,
+        refresh_interval: timedelta | None = None,
+        **_ignored: Any,
+    ) -> DataSlice:
+        """Add a source (e.g. ``sources.LocalFile``); assign it to ``data_scope["name"]``."""
+        if not hasattr(spec, "list_rows"):
+            raise FlowDefinitionError(
+                f"add_source() needs a source spec such as cocotui.sources.LocalFile, got "
+                f"{type(spec).__name__}"
+            )
+        if refresh_interval is not None and not isinstance(refresh_interval, timedelta):
+            raise FlowDefinitionError("refresh_interval must be a datetime.timedelta")
+        index = len(self._flow.sources)
+        source = Source(index, name or f"source{index}", spec, refresh_interval)
+        self._flow.sources.append(source)
+        return DataSlice(self, table=source)
+
+    def _current_scope(self, what: str) -> RowScope:
+        if not self._scopes:
+            raise FlowDefinitionError(
+                f"{what} must be called inside a row scope (`with data_scope[...].row() as row:`)"
+            )
+        return self._scopes[-1]
+
+    def _call(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> DataSlice:
+        if not callable(fn):
+            raise FlowDefinitionError(f"transform() needs a function, got {fn!r}")
+        arg_exprs = tuple(_expr_of(a) for a in args)
+        kwarg_exprs = tuple((k, _expr_of(v)) for k, v in kwargs.items())
+        scopes = [s for e in (*arg_exprs, *(v for _, v in kwarg_exprs)) if (s := _scope_of(e))]
+        scope = max(scopes, key=lambda s: s.depth) if scopes else self._current_scope("transform()")
+        return DataSlice(self, Call(fn, arg_exprs, kwarg_exprs, scope))
+
+
+FlowFunction = Callable[[FlowBuilder, DataScope], None]
+
+
+class FlowDef:
+    """What ``@flow_def`` returns: a named flow function, built when its app is loaded."""
+
+    def __init__(self, name: str, fn: FlowFunction) -> None:
+        self.name = name
+        self.fn = fn
+
+    def build(self) -> Flow:
+        builder = FlowBuilder(self.name)
+        self.fn(builder, DataScope(builder, None))
+        return builder._flow
+
+    def __repr__(self) -> str:
+        return f"<flow {self.name}>"
+
+
+_defined: dict[str, list[FlowDef]] = {}
+
+
+def flow_def(name: str | None = None) -> Callable[[FlowFunction], FlowDef]:
+    """Declare a flow: ``@flow_def(name="MyFlow") def my_flow(flow_builder, data_scope): ...``."""
+
+    def register(fn: FlowFunction) -> FlowDef:
+        flow = FlowDef(check_name("Flow", name or fn.__name__), fn)
+        flows = _defined.setdefault(fn.__module__, [])
+        flows[:] = [f for f in flows if f.name != flow.name]  # a re-import redefines it
+        flows.append(flow)
+        return flow
+
+    return register
+
+
+def flows_defined_in(module: str) -> list[FlowDef]:
+    return list(_defined.get(module, []))

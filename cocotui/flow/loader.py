@@ -1,0 +1,104 @@
+"""Loading an APP (a ``.py`` file or an importable module) and building the flows it defines.
+
+Errors raised by the user's code are reported with the user's traceback: frames of cocotui and
+of the import machinery are left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import os
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType, TracebackType
+
+from cocotui.flow.builder import FlowDef, check_name, flows_defined_in
+from cocotui.flow.model import Flow
+
+_OWN_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+class AppLoadError(Exception):
+    """The app could not be imported or its flows could not be built."""
+
+
+def user_traceback(exc: BaseException) -> str:
+    """``exc`` formatted with only the frames that are not cocotui's or importlib's."""
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not (filename.startswith(_OWN_DIR) or filename.startswith("<frozen")):
+            break
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
+
+
+@dataclasses.dataclass
+class App:
+    name: str
+    origin: str
+    flows: list[Flow]
+
+
+def default_app_name(app: str) -> str:
+    if app.endswith(".py") or os.sep in app or "/" in app:
+        return Path(app).stem
+    return app
+
+
+def _import(app: str) -> ModuleType:
+    if app.endswith(".py") or os.path.isfile(app):
+        path = Path(app).resolve()
+        if not path.is_file():
+            raise AppLoadError(f"app file {app!r} does not exist")
+        module_name = path.stem
+        directory = str(path.parent)
+        if directory not in sys.path:
+            sys.path.insert(0, directory)  # so the app can import its sibling modules
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+        return module
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    return importlib.import_module(app)
+
+
+def load_app(app: str, app_name: str | None = None) -> App:
+    """Import ``app`` and build every flow it declares with ``@flow_def``."""
+    name = app_name or default_app_name(app)
+    try:
+        check_name("App", name)
+    except ValueError as exc:
+        raise AppLoadError(f"{exc}; pass --app-name to choose another") from None
+    try:
+        module = _import(app)
+    except AppLoadError:
+        raise
+    except ModuleNotFoundError as exc:
+        if exc.name == app.split(".")[0]:
+            raise AppLoadError(
+                f"cannot find app {app!r}: give a path to a .py file or an importable module"
+            ) from None
+        raise AppLoadError(f"error while importing app {app!r}:\n{user_traceback(exc)}") from None
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        raise AppLoadError(f"error while importing app {app!r}:\n{user_traceback(exc)}") from None
+    definitions: list[FlowDef] = flows_defined_in(module.__name__)
+    if not definitions:
+        raise AppLoadError(f"app {app!r} defines no flow (decorate a function with @flow_def)")
+    flows: list[Flow] = []
+    for definition in definitions:
+        try:
+            flows.append(definition.build())
+        except Exception as exc:
+            raise AppLoadError(
+                f"error while building flow {definition.name!r}:\n{user_traceback(exc)}"
+            ) from None
+    return App(name, getattr(module, "__file__", None) or app, flows)

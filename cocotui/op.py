@@ -1,0 +1,380 @@
+"""The connector and function contract (CocoIndex v0 compatible), validated at decoration time.
+
+A connector class is never instantiated: its methods are fetched from the class and called as
+plain functions, exactly as CocoIndex v0 does, so they are normally ``@staticmethod``.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import enum
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any, TypeVar, dataclass_transform
+
+from cocotui import registry
+from cocotui.asyncbridge import await_if_needed
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass_transform()
+class _SpecMeta(type):
+    """Turns every subclass of a spec base class into a dataclass when it is created."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> _SpecMeta:
+        cls = super().__new__(mcs, name, bases, namespace)
+        if bases:
+            cls = dataclasses.dataclass(cls)
+        return cls
+
+
+class TargetSpec(metaclass=_SpecMeta):
+    """Base class of target specs: subclasses are dataclasses whose fields configure a target.
+
+    Every field must hold a JSON-serialisable value; that is checked when a flow is loaded.
+    """
+
+
+class TargetStateCompatibility(enum.Enum):
+    """How a desired setup state relates to a stored one, as judged by the connector."""
+
+    COMPATIBLE = "compatible"
+    PARTIALLY_COMPATIBLE = "partially_compatible"
+    NOT_COMPATIBLE = "not_compatible"
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldSchema:
+    """A collected field as connectors see it in ``get_setup_state`` and ``prepare``."""
+
+    name: str
+    type: Any = Any
+
+    def __str__(self) -> str:
+        type_name = getattr(self.type, "__name__", None) or str(self.type)
+        return f"{self.name}: {type_name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class IndexOptions:
+    """The export's index options; only ``primary_key_fields`` is meaningful here."""
+
+    primary_key_fields: list[str]
+    vector_indexes: list[Any] = dataclasses.field(default_factory=list)
+    fts_indexes: list[Any] = dataclasses.field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transform functions
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionInfo:
+    """What ``@op.function`` records on a transform function."""
+
+    behavior_version: int | str | None
+    cache: bool = False
+
+
+FUNCTION_INFO_ATTR = "__cocotui_function__"
+
+
+@typing.overload
+def function(fn: F, /) -> F: ...
+@typing.overload
+def function(
+    *, behavior_version: int | str | None = None, cache: bool = False, **_: Any
+) -> Callable[[F], F]: ...
+
+
+def function(
+    fn: F | None = None,
+    /,
+    *,
+    behavior_version: int | str | None = None,
+    cache: bool = False,
+    **_: Any,
+) -> F | Callable[[F], F]:
+    """Mark a transform function. Bump ``behavior_version`` when its output changes for the same
+    input: rows are then re-evaluated, and only values that really differ are sent to targets.
+
+    The function itself is returned unchanged, so it stays importable by worker processes.
+    """
+
+    def mark(target: F) -> F:
+        if not callable(target):
+            raise TypeError(f"@op.function can only decorate a function, got {target!r}")
+        setattr(target, FUNCTION_INFO_ATTR, FunctionInfo(behavior_version, cache))
+        return target
+
+    return mark(fn) if fn is not None else mark
+
+
+def function_info(fn: Callable[..., Any]) -> FunctionInfo:
+    """The recorded ``@op.function`` info, or defaults for a plain callable."""
+    info = getattr(fn, FUNCTION_INFO_ATTR, None)
+    return info if isinstance(info, FunctionInfo) else FunctionInfo(None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Target connectors
+
+
+class ConnectorDefinitionError(ValueError):
+    """A connector class breaks the contract; raised when it is decorated."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _PrefixMethod:
+    """An optional method that receives a prefix of its available positional arguments."""
+
+    available: tuple[str, ...]
+    required: int
+
+
+_PREFIX_METHODS: dict[str, _PrefixMethod] = {
+    "get_persistent_key": _PrefixMethod(("spec", "target_name"), 1),
+    "get_setup_state": _PrefixMethod(
+        ("spec", "key_fields_schema", "value_fields_schema", "index_options"), 1
+    ),
+    "prepare": _PrefixMethod(("spec", "setup_state", "key_fields_schema", "value_fields_schema"), 1),
+    "describe": _PrefixMethod(("key",), 1),
+}
+_FIXED_ARITY_METHODS: dict[str, tuple[str, ...]] = {
+    "apply_setup_change": ("key", "previous", "current"),
+    "check_state_compatibility": ("desired_state", "existing_state"),
+}
+_REQUIRED_METHODS = ("get_persistent_key", "apply_setup_change", "mutate")
+
+
+@dataclasses.dataclass(frozen=True)
+class BoundMethod:
+    """A connector method with the number of leading arguments it accepts."""
+
+    function: Callable[..., Any]
+    arity: int
+
+    def call(self, *available: Any) -> Any:
+        """Call with the leading arguments it accepts (all of them for ``mutate``)."""
+        args = available if self.arity < 0 else available[: self.arity]
+        return await_if_needed(self.function(*args))
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectorKind:
+    """A validated connector: everything the engine needs to drive it."""
+
+    kind: str
+    spec_cls: type[TargetSpec]
+    connector_cls: type
+    persistent_key_type: Any
+    setup_state_cls: Any
+    methods: dict[str, BoundMethod]
+    mutation_key_type: Any
+    mutation_value_type: Any
+
+    @property
+    def optional_methods(self) -> list[str]:
+        return sorted(
+            name
+            for name in ("describe", "prepare", "get_setup_state", "check_state_compatibility")
+            if name in self.methods
+        )
+
+    @property
+    def origin(self) -> str:
+        return f"{self.connector_cls.__module__}.{self.connector_cls.__qualname__}"
+
+
+def _where(cls: type, method: str) -> str:
+    return f"{cls.__qualname__}.{method}()"
+
+
+def _signature(cls: type, name: str, fn: Any) -> inspect.Signature:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError) as exc:
+        raise ConnectorDefinitionError(
+            f"{_where(cls, name)}: cannot read its signature ({exc})"
+        ) from exc
+
+
+def _self_hint(sig: inspect.Signature) -> str:
+    params = list(sig.parameters)
+    return " (is @staticmethod missing?)" if params and params[0] in ("self", "cls") else ""
+
+
+def _validate_prefix_method(cls: type, name: str, fn: Any) -> BoundMethod:
+    rule = _PREFIX_METHODS[name]
+    sig = _signature(cls, name, fn)
+    for param in sig.parameters.values():
+        if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            kind = {
+                param.KEYWORD_ONLY: "keyword-only parameter",
+                param.VAR_POSITIONAL: "*args parameter",
+                param.VAR_KEYWORD: "**kwargs parameter",
+            }[param.kind]
+            raise ConnectorDefinitionError(
+                f"{_where(cls, name)} may only have positional parameters, but "
+                f"'{param.name}' is a {kind}"
+            )
+    count = len(sig.parameters)
+    if count > len(rule.available):
+        raise ConnectorDefinitionError(
+            f"{_where(cls, name)} declares {count} parameters but can be given at most "
+            f"{len(rule.available)}: {', '.join(rule.available)}{_self_hint(sig)}"
+        )
+    if count < rule.required:
+        raise ConnectorDefinitionError(
+            f"{_where(cls, name)} must take at least {rule.required} parameter(s): "
+            f"{', '.join(rule.available[: rule.required])}"
+        )
+    return BoundMethod(fn, count)
+
+
+def _validate_fixed_method(cls: type, name: str, fn: Any) -> BoundMethod:
+    expected = _FIXED_ARITY_METHODS[name]
+    sig = _signature(cls, name, fn)
+    for param in sig.parameters.values():
+        if param.kind is param.KEYWORD_ONLY and param.default is param.empty:
+            raise ConnectorDefinitionError(
+                f"{_where(cls, name)} has a required keyword-only parameter '{param.name}'; "
+                f"it is called with positional arguments ({', '.join(expected)})"
+            )
+    try:
+        sig.bind(*expected)
+    except TypeError as exc:
+        raise ConnectorDefinitionError(
+            f"{_where(cls, name)} must accept exactly {len(expected)} positional arguments "
+            f"({', '.join(expected)}): {exc}{_self_hint(sig)}"
+        ) from exc
+    return BoundMethod(fn, len(expected))
+
+
+_MUTATE_SHAPE = "tuple[SpecType, dict[KeyType, ValueType | None]]"
+
+
+def _strip_optional(tp: Any) -> Any:
+    args = typing.get_args(tp)
+    origin = typing.get_origin(tp)
+    if args and (origin is typing.Union or origin is _UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]  # noqa: UP007
+    return tp
+
+
+_UnionType = type(int | None)
+
+
+def _mutation_types(cls: type, fn: Any) -> tuple[Any, Any]:
+    """Validate ``mutate(*all_mutations)`` and return the annotated (key type, value type)."""
+    where = f"{cls.__qualname__}.mutate(*all_mutations)"
+    sig = _signature(cls, "mutate", fn)
+    params = list(sig.parameters.values())
+    if len(params) != 1:
+        raise ConnectorDefinitionError(
+            f"{where} must have exactly one parameter, *all_mutations; got {len(params)}"
+            f"{_self_hint(sig)}"
+        )
+    if params[0].kind is not params[0].VAR_POSITIONAL:
+        raise ConnectorDefinitionError(
+            f"{where}: its parameter '{params[0].name}' must be *{params[0].name} "
+            f"(each argument is one target's {_MUTATE_SHAPE})"
+        )
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # an unresolvable forward reference: decode without annotations
+        hints = {}
+    element = hints.get(params[0].name, Any)
+    if element is Any or element is tuple:
+        return Any, Any
+    args = typing.get_args(element)
+    if typing.get_origin(element) is not tuple or len(args) != 2:
+        raise ConnectorDefinitionError(
+            f"{where}: the annotation must be {_MUTATE_SHAPE}, got {element!r}"
+        )
+    mapping = args[1]
+    if mapping is Any:
+        return Any, Any
+    origin = typing.get_origin(mapping) or mapping
+    if origin not in (dict, collections.abc.Mapping, typing.Mapping):
+        raise ConnectorDefinitionError(
+            f"{where}: the second element of the annotation must be a dict, "
+            f"as in {_MUTATE_SHAPE}; got {mapping!r}"
+        )
+    kv = typing.get_args(mapping)
+    if not kv:
+        return Any, Any
+    return kv[0], _strip_optional(kv[1])
+
+
+def target_connector(
+    *,
+    spec_cls: type[TargetSpec],
+    persistent_key_type: Any = Any,
+    setup_state_cls: Any = None,
+) -> Callable[[type[T]], type[T]]:
+    """Register a class as the connector of ``spec_cls``; the class is returned unchanged.
+
+    The class is checked here, so a contract mistake is reported when the module is imported,
+    naming the class and the method.
+    """
+    if not (isinstance(spec_cls, type) and issubclass(spec_cls, TargetSpec)):
+        raise ConnectorDefinitionError(
+            f"target_connector(spec_cls=...) expects a subclass of cocotui.op.TargetSpec, "
+            f"got {spec_cls!r}"
+        )
+
+    def decorate(connector_cls: type[T]) -> type[T]:
+        methods: dict[str, BoundMethod] = {}
+        for name in (*_PREFIX_METHODS, *_FIXED_ARITY_METHODS, "mutate"):
+            fn = getattr(connector_cls, name, None)
+            if fn is None:
+                if name in _REQUIRED_METHODS:
+                    raise ConnectorDefinitionError(
+                        f"{_where(connector_cls, name)} is required for a target connector "
+                        f"(class {connector_cls.__qualname__})"
+                    )
+                continue
+            if not callable(fn):
+                raise ConnectorDefinitionError(
+                    f"{_where(connector_cls, name)} is not a function: {fn!r}"
+                )
+            if name in _PREFIX_METHODS:
+                methods[name] = _validate_prefix_method(connector_cls, name, fn)
+            elif name in _FIXED_ARITY_METHODS:
+                methods[name] = _validate_fixed_method(connector_cls, name, fn)
+        mutate = connector_cls.mutate  # type: ignore[attr-defined]
+        key_type, value_type = _mutation_types(connector_cls, mutate)
+        methods["mutate"] = BoundMethod(mutate, -1)
+        registry.register(
+            ConnectorKind(
+                kind=spec_cls.__name__,
+                spec_cls=spec_cls,
+                connector_cls=connector_cls,
+                persistent_key_type=persistent_key_type,
+                setup_state_cls=setup_state_cls if setup_state_cls is not None else spec_cls,
+                methods=methods,
+                mutation_key_type=key_type,
+                mutation_value_type=value_type,
+            )
+        )
+        return connector_cls
+
+    return decorate
+
+
+__all__ = [
+    "ConnectorDefinitionError",
+    "ConnectorKind",
+    "FieldSchema",
+    "IndexOptions",
+    "TargetSpec",
+    "TargetStateCompatibility",
+    "function",
+    "target_connector",
+]

@@ -1,0 +1,222 @@
+"""Setup state: per target, the committed setup and the staged (possibly half-applied)
+changes, kept in one human-readable TOML file per app.
+
+The engine talks to :class:`SetupStore`; :class:`TomlSetupStore` is the local backend.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Protocol
+
+import tomli_w
+
+from cocotui.values import canonical_json, decode, encode
+
+SCHEMA_VERSION = 1
+
+
+class StateError(RuntimeError):
+    """The stored state cannot be read or is not what cocotui wrote; it names the file."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SetupRecord:
+    """One version of a target's setup: the connector-visible state plus the collected field
+    split it was applied for (so key/value field changes show in a plan)."""
+
+    state: Any
+    key_fields: tuple[str, ...]
+    value_fields: tuple[str, ...]
+
+    def same_as(self, other: SetupRecord | None) -> bool:
+        return (
+            other is not None
+            and self.key_fields == other.key_fields
+            and self.value_fields == other.value_fields
+            and canonical_json(self.state) == canonical_json(other.state)
+        )
+
+    def same_state(self, other: SetupRecord | None) -> bool:
+        return other is not None and canonical_json(self.state) == canonical_json(other.state)
+
+
+@dataclasses.dataclass
+class TargetState:
+    flow: str
+    kind: str
+    key: Any
+    export: str
+    committed: SetupRecord | None = None
+    #: Intents written before connector calls; ``None`` stands for a drop.
+    staged: list[SetupRecord | None] = dataclasses.field(default_factory=list)
+    description: str = ""
+    applied_at: str | None = None
+    last_error: str | None = None
+
+    @property
+    def key_id(self) -> str:
+        return canonical_json(self.key)
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return (self.flow, self.kind, self.key_id)
+
+    @property
+    def versions(self) -> list[SetupRecord]:
+        """Every version the target may be in: committed, then staged upserts."""
+        found = [self.committed] if self.committed is not None else []
+        return found + [r for r in self.staged if r is not None]
+
+    @property
+    def surely_exists(self) -> bool:
+        return self.committed is not None and all(r is not None for r in self.staged)
+
+
+@dataclasses.dataclass
+class AppState:
+    app: str
+    targets: list[TargetState] = dataclasses.field(default_factory=list)
+
+    def find(self, identity: tuple[str, str, str]) -> TargetState | None:
+        return next((t for t in self.targets if t.identity == identity), None)
+
+
+class SetupStore(Protocol):
+    def load(self) -> AppState: ...
+    def save(self, state: AppState) -> None: ...
+    def fingerprint(self) -> str: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# TOML backend
+
+
+def _record_to_toml(record: SetupRecord) -> dict[str, Any]:
+    return {
+        "state": encode(record.state),
+        "key_fields": list(record.key_fields),
+        "value_fields": list(record.value_fields),
+    }
+
+
+def _record_from_toml(data: dict[str, Any]) -> SetupRecord:
+    return SetupRecord(
+        decode(data["state"]), tuple(data["key_fields"]), tuple(data["value_fields"])
+    )
+
+
+def _target_to_toml(target: TargetState) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "flow": target.flow,
+        "export": target.export,
+        "kind": target.kind,
+        "key_id": target.key_id,
+        "key": encode(target.key),
+        "description": target.description,
+    }
+    if target.applied_at:
+        doc["applied_at"] = target.applied_at
+    if target.last_error:
+        doc["last_error"] = target.last_error
+    if target.committed is not None:
+        doc["committed"] = _record_to_toml(target.committed)
+    doc["staged"] = [
+        {"action": "drop"} if r is None else {"action": "upsert", **_record_to_toml(r)}
+        for r in target.staged
+    ]
+    return doc
+
+
+def _target_from_toml(data: dict[str, Any]) -> TargetState:
+    staged: list[SetupRecord | None] = [
+        None if s["action"] == "drop" else _record_from_toml(s) for s in data.get("staged", [])
+    ]
+    committed = data.get("committed")
+    return TargetState(
+        flow=data["flow"],
+        kind=data["kind"],
+        key=decode(data["key"]),
+        export=data["export"],
+        committed=_record_from_toml(committed) if committed is not None else None,
+        staged=staged,
+        description=data.get("description", ""),
+        applied_at=data.get("applied_at"),
+        last_error=data.get("last_error"),
+    )
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Atomically replace ``path`` (temp file, fsync, rename), readable by the owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class TomlSetupStore:
+    def __init__(self, path: Path, app: str) -> None:
+        self.path = path
+        self.app = app
+
+    def _read_bytes(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateError(f"cannot read state file {self.path}: {exc.strerror}") from None
+
+    def fingerprint(self) -> str:
+        raw = self._read_bytes()
+        return hashlib.sha256(raw or b"").hexdigest()[:16]
+
+    def load(self) -> AppState:
+        raw = self._read_bytes()
+        if raw is None:
+            return AppState(self.app)
+        try:
+            doc = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise StateError(
+                f"state file {self.path} is not valid TOML ({exc}); cocotui will not overwrite "
+                f"it: restore it from a backup or move it away"
+            ) from None
+        version = doc.get("schema_version")
+        if version != SCHEMA_VERSION:
+            newer = isinstance(version, int) and version > SCHEMA_VERSION
+            raise StateError(
+                f"state file {self.path} has schema_version {version!r}; this cocotui reads "
+                f"version {SCHEMA_VERSION}"
+                + ("; upgrade cocotui to use it" if newer else "; the file is not cocotui's")
+            )
+        try:
+            targets = [_target_from_toml(t) for t in doc.get("targets", [])]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StateError(
+                f"state file {self.path} is damaged ({type(exc).__name__}: {exc}); cocotui "
+                f"will not overwrite it: fix it by hand or move it away"
+            ) from None
+        return AppState(doc.get("app", self.app), targets)
+
+    def save(self, state: AppState) -> None:
+        doc = {
+            "schema_version": SCHEMA_VERSION,
+            "app": state.app,
+            "targets": [_target_to_toml(t) for t in state.targets],
+        }
+        write_private_file(self.path, tomli_w.dumps(doc).encode("utf-8"))

@@ -1,0 +1,301 @@
+"""Row tracking in SQLite beside the setup state: per source row its version stamp and
+fingerprints, and per target the keys each source row produced with a fingerprint of each value.
+
+Keys are written in two steps around ``mutate``: :meth:`stage` records keys that are about to be
+sent (value fingerprint unknown), :meth:`commit` records what was applied. A crash in between
+leaves staged keys, which the next run treats as "may exist, value unknown": upserted again if
+still produced, deleted otherwise. Nothing sent to a target is ever forgotten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol
+
+from cocotui.values import canonical_json
+
+SCHEMA_VERSION = 1
+
+
+class TrackingError(RuntimeError):
+    """The tracking database is unusable; the message names the file."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackedRow:
+    id: int
+    stamp: str | None
+    content_fp: bytes | None
+    logic_fp: bytes | None
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackedKey:
+    target_id: int
+    key: str
+    key_parts: bytes
+    value_fp: bytes | None
+
+
+@dataclasses.dataclass(frozen=True)
+class RowCommit:
+    """The outcome of one source row, written once its mutations were applied."""
+
+    row_key: str
+    stamp: str | None  # None: the row is gone
+    content_fp: bytes | None
+    logic_fp: bytes | None
+    #: Keys the row now produces per target id: key -> (packed key parts, value fingerprint).
+    produced: dict[int, dict[str, tuple[bytes, bytes]]]
+    #: Target ids whose keys this row no longer tracks unless listed in ``produced``.
+    replaced_targets: frozenset[int]
+
+
+class Tracking(Protocol):
+    def target_generations(self, identities: Sequence[tuple[str, str, str]]) -> list[
+        tuple[int, int]
+    ]: ...
+    def reset_target(self, identity: tuple[str, str, str]) -> None: ...
+    def invalidate_values(self, identity: tuple[str, str, str]) -> None: ...
+
+
+def target_identity_text(identity: tuple[str, str, str]) -> str:
+    return canonical_json(list(identity))
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS targets(
+    id INTEGER PRIMARY KEY,
+    identity TEXT UNIQUE NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS source_rows(
+    id INTEGER PRIMARY KEY,
+    flow TEXT NOT NULL, source TEXT NOT NULL, row_key TEXT NOT NULL,
+    stamp TEXT, content_fp BLOB, logic_fp BLOB,
+    UNIQUE(flow, source, row_key));
+CREATE TABLE IF NOT EXISTS target_keys(
+    target_id INTEGER NOT NULL, key TEXT NOT NULL, row_id INTEGER NOT NULL,
+    key_parts BLOB NOT NULL, value_fp BLOB,
+    PRIMARY KEY(target_id, key, row_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS target_keys_by_row ON target_keys(row_id);
+"""
+
+
+class SqliteTracking:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+
+    # -- connection ---------------------------------------------------------------------------
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.path.exists():
+            self.path.touch(mode=0o600)
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA busy_timeout = 2000")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+            elif row[0] != str(SCHEMA_VERSION):
+                raise TrackingError(
+                    f"tracking database {self.path} has schema version {row[0]}; this cocotui "
+                    f"reads version {SCHEMA_VERSION}"
+                )
+        except sqlite3.DatabaseError as exc:
+            raise TrackingError(
+                f"tracking database {self.path} is unusable ({exc}); it is left as it is. "
+                f"Move it away to start tracking afresh (every row is then exported again)"
+            ) from None
+        return db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise TrackingError(f"tracking database {self.path}: {exc}") from None
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # -- targets ------------------------------------------------------------------------------
+
+    def target_generations(
+        self, identities: Sequence[tuple[str, str, str]]
+    ) -> list[tuple[int, int]]:
+        """(id, generation) per target, registering unknown targets."""
+        result = []
+        with self.transaction() as db:
+            for identity in identities:
+                text = target_identity_text(identity)
+                db.execute("INSERT OR IGNORE INTO targets(identity) VALUES (?)", (text,))
+                row = db.execute(
+                    "SELECT id, generation FROM targets WHERE identity = ?", (text,)
+                ).fetchone()
+                result.append((row[0], row[1]))
+        return result
+
+    def _bump(self, db: sqlite3.Connection, identity: tuple[str, str, str]) -> int | None:
+        text = target_identity_text(identity)
+        db.execute("INSERT OR IGNORE INTO targets(identity) VALUES (?)", (text,))
+        db.execute("UPDATE targets SET generation = generation + 1 WHERE identity = ?", (text,))
+        row = db.execute("SELECT id FROM targets WHERE identity = ?", (text,)).fetchone()
+        return int(row[0]) if row else None
+
+    def reset_target(self, identity: tuple[str, str, str]) -> None:
+        """Forget every key of the target: the next update sends every row as new. The
+        generation is bumped (never reset) so that source rows are evaluated again."""
+        with self.transaction() as db:
+            target_id = self._bump(db, identity)
+            db.execute("DELETE FROM target_keys WHERE target_id = ?", (target_id,))
+
+    def invalidate_values(self, identity: tuple[str, str, str]) -> None:
+        """Keep the keys but forget their values: the next update upserts every row again."""
+        with self.transaction() as db:
+            target_id = self._bump(db, identity)
+            db.execute("UPDATE target_keys SET value_fp = NULL WHERE target_id = ?", (target_id,))
+
+    def forget_flow_rows(self, flow: str) -> None:
+        """Drop the source rows of a flow none of whose targets remain."""
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM target_keys WHERE row_id IN (SELECT id FROM source_rows WHERE flow = ?)",
+                (flow,),
+            )
+            db.execute("DELETE FROM source_rows WHERE flow = ?", (flow,))
+
+    def key_count(self, identity: tuple[str, str, str]) -> int:
+        row = self.db.execute(
+            "SELECT COUNT(DISTINCT key) FROM target_keys JOIN targets ON targets.id = target_id "
+            "WHERE identity = ?",
+            (target_identity_text(identity),),
+        ).fetchone()
+        return int(row[0])
+
+    # -- source rows --------------------------------------------------------------------------
+
+    def source_rows(self, flow: str, source: str) -> dict[str, TrackedRow]:
+        rows = self.db.execute(
+            "SELECT row_key, id, stamp, content_fp, logic_fp FROM source_rows "
+            "WHERE flow = ? AND source = ?",
+            (flow, source),
+        )
+        return {r[0]: TrackedRow(r[1], r[2], r[3], r[4]) for r in rows}
+
+    def keys_of_rows(self, row_ids: Iterable[int]) -> dict[int, list[TrackedKey]]:
+        result: dict[int, list[TrackedKey]] = {}
+        ids = list(row_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row_id, target_id, key, parts, fp in self.db.execute(
+                f"SELECT row_id, target_id, key, key_parts, value_fp FROM target_keys "
+                f"WHERE row_id IN ({marks})",
+                chunk,
+            ):
+                result.setdefault(row_id, []).append(TrackedKey(target_id, key, parts, fp))
+        return result
+
+    def produced_elsewhere(self, target_id: int, key: str, row_ids: set[int]) -> bool:
+        """Whether a source row other than ``row_ids`` still produces ``key``."""
+        for (row_id,) in self.db.execute(
+            "SELECT row_id FROM target_keys WHERE target_id = ? AND key = ?", (target_id, key)
+        ):
+            if row_id not in row_ids:
+                return True
+        return False
+
+    def _row_id(self, db: sqlite3.Connection, flow: str, source: str, row_key: str) -> int:
+        db.execute(
+            "INSERT OR IGNORE INTO source_rows(flow, source, row_key) VALUES (?, ?, ?)",
+            (flow, source, row_key),
+        )
+        row = db.execute(
+            "SELECT id FROM source_rows WHERE flow = ? AND source = ? AND row_key = ?",
+            (flow, source, row_key),
+        ).fetchone()
+        return int(row[0])
+
+    def stage(
+        self, flow: str, source: str, staged: dict[str, dict[int, dict[str, bytes]]]
+    ) -> None:
+        """Before ``mutate``: record keys about to be upserted (value unknown) per row key."""
+        with self.transaction() as db:
+            for row_key, per_target in staged.items():
+                row_id = self._row_id(db, flow, source, row_key)
+                db.executemany(
+                    "INSERT OR IGNORE INTO target_keys(target_id, key, row_id, key_parts) "
+                    "VALUES (?, ?, ?, ?)",
+                    [
+                        (target_id, key, row_id, parts)
+                        for target_id, keys in per_target.items()
+                        for key, parts in keys.items()
+                    ],
+                )
+
+    def commit(self, flow: str, source: str, commits: Sequence[RowCommit]) -> None:
+        """After ``mutate`` returned: record what each row now produces."""
+        with self.transaction() as db:
+            for c in commits:
+                row_id = self._row_id(db, flow, source, c.row_key)
+                for target_id in c.replaced_targets:
+                    db.execute(
+                        "DELETE FROM target_keys WHERE row_id = ? AND target_id = ?",
+                        (row_id, target_id),
+                    )
+                db.executemany(
+                    "INSERT OR REPLACE INTO target_keys(target_id, key, row_id, key_parts, "
+                    "value_fp) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (target_id, key, row_id, parts, fp)
+                        for target_id, keys in c.produced.items()
+                        for key, (parts, fp) in keys.items()
+                    ],
+                )
+                if c.stamp is None:
+                    remaining = db.execute(
+                        "SELECT 1 FROM target_keys WHERE row_id = ? LIMIT 1", (row_id,)
+                    ).fetchone()
+                    if remaining is None:
+                        db.execute("DELETE FROM source_rows WHERE id = ?", (row_id,))
+                        continue
+                db.execute(
+                    "UPDATE source_rows SET stamp = ?, content_fp = ?, logic_fp = ? WHERE id = ?",
+                    (c.stamp, c.content_fp, c.logic_fp, row_id),
+                )
+
+    def touch(self, flow: str, source: str, stamps: Sequence[tuple[str, str]]) -> None:
+        """Rows whose content did not change: record their new stamps only."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE source_rows SET stamp = ? WHERE flow = ? AND source = ? AND row_key = ?",
+                [(stamp, flow, source, key) for key, stamp in stamps],
+            )
+
