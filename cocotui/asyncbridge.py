@@ -10,7 +10,7 @@ import asyncio
 import inspect
 import threading
 from collections.abc import Awaitable
-from typing import Any, cast
+from typing import Any
 
 _loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
@@ -30,7 +30,7 @@ def await_if_needed(result: Any) -> Any:
     """Return ``result``, or what it resolves to when a method returned an awaitable."""
     if not inspect.isawaitable(result):
         return result
-    awaitable = cast(Awaitable[Any], result)
+    awaitable: Awaitable[Any] = result
 
     async def wrap() -> Any:
         return await awaitable

@@ -28,7 +28,7 @@ class _SpecMeta(type):
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> _SpecMeta:
         cls = super().__new__(mcs, name, bases, namespace)
         if bases:
-            cls = dataclasses.dataclass(cls)
+            dataclasses.dataclass(typing.cast(Any, cls))  # in place: no slots, same class
         return cls
 
 
@@ -141,7 +141,9 @@ _PREFIX_METHODS: dict[str, _PrefixMethod] = {
     "get_setup_state": _PrefixMethod(
         ("spec", "key_fields_schema", "value_fields_schema", "index_options"), 1
     ),
-    "prepare": _PrefixMethod(("spec", "setup_state", "key_fields_schema", "value_fields_schema"), 1),
+    "prepare": _PrefixMethod(
+        ("spec", "setup_state", "key_fields_schema", "value_fields_schema"), 1
+    ),
     "describe": _PrefixMethod(("key",), 1),
 }
 _FIXED_ARITY_METHODS: dict[str, tuple[str, ...]] = {

@@ -271,8 +271,9 @@ def _apply(engine: Engine, plan: Plan, args: argparse.Namespace, question: str) 
                 {
                     "format_version": 1,
                     "applied": [
-                        render.change_json(c) for c in changes if c.identity not in
-                        {r.identity for r in remaining}
+                        render.change_json(c)
+                        for c in changes
+                        if c.identity not in {r.identity for r in remaining}
                     ],
                     "pending": [render.change_json(c) for c in remaining],
                     "error": {

@@ -151,9 +151,7 @@ def status_text(rows: list[TargetStatus], style: Style) -> str:
         return "This app exports to no target."
     table = [("FLOW.TARGET", "KIND", "STATUS", "DESCRIPTION", "KEY")]
     for r in rows:
-        table.append(
-            (r.name, r.kind, status_box(r.status), r.description, canonical_json(r.key))
-        )
+        table.append((r.name, r.kind, status_box(r.status), r.description, canonical_json(r.key)))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     out = []
     for i, row in enumerate(table):

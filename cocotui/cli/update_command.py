@@ -3,13 +3,158 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import sys
+import time
 from collections.abc import Callable
+from types import FrameType
+
+from cocotui.cli import render
+from cocotui.engine.events import Event, StopToken
+from cocotui.engine.facade import Engine
+from cocotui.engine.update import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, UpdateOptions
 
 CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
 
+EXIT_ROW_ERRORS = 1
+EXIT_SKIPPED = 2
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
 
 def add_parser(command: CommandFactory) -> None:
-    pass
+    from cocotui.cli.main import _add_app, _add_json
+
+    update = command(
+        "update",
+        "Export what changed in the sources to every target whose setup is up to date.",
+        """
+        Only rows whose source changed are evaluated, and only target rows whose value changed
+        are sent. Targets with a pending setup change are skipped (see `cocotui plan`).
+        Ctrl-C stops at the next batch boundary; nothing applied is lost.
+        exit codes: 0 all done, 1 some rows failed (they are retried next run),
+                    2 targets were skipped because their setup is pending.
+        examples:
+          cocotui update app.py
+          cocotui update app.py --reexport --json > events.jsonl
+        """,
+    )
+    _add_app(update)
+    _add_json(update)
+    update.add_argument(
+        "--reexport", action="store_true", help="send every row again, changed or not"
+    )
+    update.add_argument(
+        "--workers",
+        type=_positive,
+        default=os.cpu_count() or 1,
+        help="processes evaluating transforms in parallel (default: the number of CPUs)",
+    )
+    update.add_argument(
+        "--batch-rows",
+        type=_positive,
+        default=DEFAULT_BATCH_ROWS,
+        help=f"source rows per mutate batch (default {DEFAULT_BATCH_ROWS})",
+    )
+    update.add_argument(
+        "--batch-bytes",
+        type=_positive,
+        default=DEFAULT_BATCH_BYTES,
+        help=f"source bytes per mutate batch (default {DEFAULT_BATCH_BYTES})",
+    )
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+class _Progress:
+    """Human output: a live progress line on a terminal, a summary line per source."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last_draw = 0.0
+        self.started = time.perf_counter()
+
+    def __call__(self, event: Event) -> None:
+        data = event.data
+        if event.name == "batch.applied" and self.tty:
+            now = time.perf_counter()
+            if now - self.last_draw >= 0.1:
+                self.last_draw = now
+                rate = data["done"] / max(now - self.started, 1e-9)
+                sys.stderr.write(
+                    f"\r\x1b[K{data['source']}: {data['done']}/{data['total']} rows "
+                    f"({rate:,.0f} rows/s)"
+                )
+                sys.stderr.flush()
+        elif event.name == "source.listed":
+            self.started = time.perf_counter()
+        elif event.name == "source.finished":
+            if self.tty:
+                sys.stderr.write("\r\x1b[K")
+            print(
+                f"{data['source']}: {data['added']} added, {data['updated']} updated, "
+                f"{data['deleted']} deleted, {data['unchanged']} unchanged, "
+                f"{data['errors']} errors [{data['elapsed']:.3f}s]"
+            )
+        elif event.name == "row.failed":
+            if self.tty:
+                sys.stderr.write("\r\x1b[K")
+            print(f"error: row {data['row']} of {data['source']}: {data['error']}", file=sys.stderr)
+            if data["traceback"]:
+                print(data["traceback"], file=sys.stderr)
+        elif event.name == "source.failed":
+            print(f"error: {data['source']}: {data['error']}", file=sys.stderr)
+        elif event.name == "key.duplicate":
+            print(
+                f"warning: key {data['key']} of target {data['target']} is produced by several "
+                f"source rows ({', '.join(data['rows'])}); it is kept while any produces it",
+                file=sys.stderr,
+            )
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    engine = Engine.open(args.app, app_name=args.app_name, state_dir=args.state_dir)
+    stop = StopToken()
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        if stop.stopped:
+            raise KeyboardInterrupt
+        stop.stop()
+        print("\nstopping at the next batch boundary (Ctrl-C again to abort)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    observer = (lambda e: render.write_json(e.to_json())) if args.json else _Progress()
+    try:
+        result = engine.update(
+            UpdateOptions(
+                reexport=args.reexport,
+                workers=args.workers,
+                batch_rows=args.batch_rows,
+                batch_bytes=args.batch_bytes,
+            ),
+            observer,
+            stop,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        engine.close()
+    if result.skipped and not args.json:
+        print(
+            f"skipped (setup change pending): {', '.join(result.skipped)}; review it with "
+            f"`cocotui plan {args.app}` and apply it with `cocotui apply {args.app}`",
+            file=sys.stderr,
+        )
+    if result.stopped and not args.json:
+        print("stopped before the end; run update again to continue", file=sys.stderr)
+    if result.errors:
+        return EXIT_ROW_ERRORS
+    if result.skipped or result.stopped:
+        return EXIT_SKIPPED
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"update": cmd_update}

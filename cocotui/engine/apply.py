@@ -119,7 +119,8 @@ def apply_changes(
     state = store.load()
     applied: list[Change] = []
     for change in apply_order(changes):
-        observer(Event("apply.change_started", {"target": change.name, "action": change.action.value}))
+        started = {"target": change.name, "action": change.action.value}
+        observer(Event("apply.change_started", started))
         kind = _kind(change)
         target = _stage(state, change)
         store.save(state)
@@ -131,7 +132,11 @@ def apply_changes(
             observer(
                 Event(
                     "apply.change_failed",
-                    {"target": change.name, "error": str(exc), "traceback": exc.connector_traceback},
+                    {
+                        "target": change.name,
+                        "error": str(exc),
+                        "traceback": exc.connector_traceback,
+                    },
                 )
             )
             raise ApplyError(change, str(exc), exc.connector_traceback) from exc

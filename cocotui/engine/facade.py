@@ -9,9 +9,10 @@ from typing import Any
 
 from cocotui import registry
 from cocotui.engine.apply import ApplyReport, apply_changes
-from cocotui.engine.events import Observer, ignore
+from cocotui.engine.events import Observer, StopToken, ignore
 from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
 from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
+from cocotui.engine.update import UpdateOptions, UpdateResult, UpdateRun
 from cocotui.flow.loader import App, load_app
 from cocotui.state.lock import WriterLock
 from cocotui.state.paths import AppPaths, app_paths
@@ -120,6 +121,32 @@ class Engine:
                 )
             )
         return rows
+
+    # -- data -----------------------------------------------------------------------------------
+
+    def update(
+        self,
+        options: UpdateOptions | None = None,
+        observer: Observer = ignore,
+        stop: StopToken | None = None,
+    ) -> UpdateResult:
+        """Export what changed in the sources to every target whose setup is up to date.
+        Targets with a pending setup change are skipped and listed in the result."""
+        with self.lock:
+            plan = self.plan()
+            ready = {c.identity for c in plan.changes if c.action is Action.NONE}
+            active = [t for t in self.targets if t.identity in ready]
+            skipped = [t.name for t in self.targets if t.identity not in ready]
+            run = UpdateRun(
+                self.app,
+                self.tracking,
+                active,
+                skipped,
+                options or UpdateOptions(),
+                observer,
+                stop or StopToken(),
+            )
+            return run.run()
 
     def describe(self, target: DesiredTarget) -> str:
         return describe(target.kind, target.key)

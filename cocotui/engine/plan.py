@@ -198,9 +198,7 @@ def _drop_change(stored: TargetState, reason: str) -> Change:
     )
 
 
-def compute_plan(
-    app: str, fingerprint: str, desired: list[DesiredTarget], state: AppState
-) -> Plan:
+def compute_plan(app: str, fingerprint: str, desired: list[DesiredTarget], state: AppState) -> Plan:
     """The setup plan that brings ``state`` to ``desired``."""
     wanted = {t.identity: t for t in desired}
     flows = {t.flow.name for t in desired}

@@ -39,7 +39,8 @@ def user_traceback(exc: BaseException) -> str:
 @dataclasses.dataclass
 class App:
     name: str
-    origin: str
+    #: How to load the app again (in worker processes): an absolute file path or a module.
+    ref: str
     flows: list[Flow]
 
 
@@ -101,4 +102,5 @@ def load_app(app: str, app_name: str | None = None) -> App:
             raise AppLoadError(
                 f"error while building flow {definition.name!r}:\n{user_traceback(exc)}"
             ) from None
-    return App(name, getattr(module, "__file__", None) or app, flows)
+    ref = str(Path(app).resolve()) if app.endswith(".py") or os.path.isfile(app) else app
+    return App(name, ref, flows)

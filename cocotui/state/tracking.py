@@ -56,9 +56,9 @@ class RowCommit:
 
 
 class Tracking(Protocol):
-    def target_generations(self, identities: Sequence[tuple[str, str, str]]) -> list[
-        tuple[int, int]
-    ]: ...
+    def target_generations(
+        self, identities: Sequence[tuple[str, str, str]]
+    ) -> list[tuple[int, int]]: ...
     def reset_target(self, identity: tuple[str, str, str]) -> None: ...
     def invalidate_values(self, identity: tuple[str, str, str]) -> None: ...
 
@@ -111,9 +111,7 @@ class SqliteTracking:
             db.executescript(_SCHEMA)
             row = db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
             if row is None:
-                db.execute(
-                    "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-                )
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif row[0] != str(SCHEMA_VERSION):
                 raise TrackingError(
                     f"tracking database {self.path} has schema version {row[0]}; this cocotui "
@@ -186,7 +184,8 @@ class SqliteTracking:
         """Drop the source rows of a flow none of whose targets remain."""
         with self.transaction() as db:
             db.execute(
-                "DELETE FROM target_keys WHERE row_id IN (SELECT id FROM source_rows WHERE flow = ?)",
+                "DELETE FROM target_keys WHERE row_id IN "
+                "(SELECT id FROM source_rows WHERE flow = ?)",
                 (flow,),
             )
             db.execute("DELETE FROM source_rows WHERE flow = ?", (flow,))
@@ -243,9 +242,7 @@ class SqliteTracking:
         ).fetchone()
         return int(row[0])
 
-    def stage(
-        self, flow: str, source: str, staged: dict[str, dict[int, dict[str, bytes]]]
-    ) -> None:
+    def stage(self, flow: str, source: str, staged: dict[str, dict[int, dict[str, bytes]]]) -> None:
         """Before ``mutate``: record keys about to be upserted (value unknown) per row key."""
         with self.transaction() as db:
             for row_key, per_target in staged.items():
@@ -298,4 +295,3 @@ class SqliteTracking:
                 "UPDATE source_rows SET stamp = ? WHERE flow = ? AND source = ? AND row_key = ?",
                 [(stamp, flow, source, key) for key, stamp in stamps],
             )
-

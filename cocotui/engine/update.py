@@ -1,0 +1,544 @@
+"""Incremental update: find the source rows that changed, evaluate them, send exactly the
+target rows that changed, in batches, and record what was applied.
+
+Per batch: stage the keys about to be written → one ``mutate`` call per connector kind →
+commit tracking for the rows whose mutations all succeeded. A failing call is split until the
+failing source rows are isolated; they are reported and retried on the next run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import pickle
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from cocotui.engine.evaluate import source_logic
+from cocotui.engine.events import Event, Observer, StopToken
+from cocotui.engine.targets import ConnectorCallError, DesiredTarget, call_connector, schemas
+from cocotui.engine.workers import RowEvaluator, RowOutcome, RowTask
+from cocotui.flow.loader import App, user_traceback
+from cocotui.flow.model import Flow, Source
+from cocotui.state.tracking import RowCommit, SqliteTracking, TrackedKey, TrackedRow
+from cocotui.values import fingerprint
+
+DEFAULT_BATCH_ROWS = 1000
+DEFAULT_BATCH_BYTES = 32 * 1024 * 1024
+
+
+@dataclasses.dataclass
+class TargetCounters:
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    in_flight: int = 0
+
+
+@dataclasses.dataclass
+class SourceCounters:
+    listed: int = 0
+    #: rows to go through: listed rows plus tracked rows that disappeared from the source
+    total: int = 0
+    done: int = 0
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    in_flight: int = 0
+    elapsed: float = 0.0
+
+
+@dataclasses.dataclass
+class UpdateOptions:
+    reexport: bool = False
+    workers: int = 1
+    batch_rows: int = DEFAULT_BATCH_ROWS
+    batch_bytes: int = DEFAULT_BATCH_BYTES
+
+
+@dataclasses.dataclass
+class UpdateResult:
+    targets: dict[str, TargetCounters]
+    sources: dict[str, SourceCounters]
+    skipped: list[str]
+    stopped: bool
+    elapsed: float
+
+    @property
+    def errors(self) -> int:
+        return sum(c.errors for c in self.sources.values())
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0 and not self.skipped and not self.stopped
+
+
+@dataclasses.dataclass
+class _Active:
+    """A target being fed during this run."""
+
+    target: DesiredTarget
+    tracking_id: int
+    counters: TargetCounters
+    prepared: Any = None
+    is_prepared: bool = False
+
+
+@dataclasses.dataclass
+class _RowWork:
+    """One source row's outcome in a batch, with the target changes it causes."""
+
+    key: str
+    stamp: str | None
+    tracked: TrackedRow | None
+    outcome: RowOutcome | None  # None for a row deleted from the source
+    #: target tracking id -> key text -> (packed key parts, value or None, value fp)
+    mutations: dict[int, dict[str, tuple[bytes, Any, bytes | None]]] = dataclasses.field(
+        default_factory=dict
+    )
+    produced: dict[int, dict[str, tuple[bytes, bytes]]] = dataclasses.field(default_factory=dict)
+    #: target tracking id -> key texts tracked for this row before this run
+    old_keys: dict[int, set[str]] = dataclasses.field(default_factory=dict)
+
+
+def _logic_fingerprint(flow: Flow, source: Source, active: Sequence[_Active]) -> bytes:
+    generations = sorted(
+        f"{a.target.identity}:{a.target.export.primary_key_fields}:{a.tracking_id}"
+        for a in active
+        if a.target.flow is flow
+    )
+    text = source_logic(source) + "\n" + "\n".join(generations)
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+class UpdateRun:
+    def __init__(
+        self,
+        app: App,
+        tracking: SqliteTracking,
+        targets: Sequence[DesiredTarget],
+        skipped: list[str],
+        options: UpdateOptions,
+        observer: Observer,
+        stop: StopToken,
+    ) -> None:
+        self.app = app
+        self.tracking = tracking
+        self.options = options
+        self.observer = observer
+        self.stop = stop
+        self.skipped = skipped
+        ids = tracking.target_generations([t.identity for t in targets])
+        self.active = [
+            _Active(t, tid, TargetCounters())
+            for t, (tid, _generation) in zip(targets, ids, strict=True)
+        ]
+        self.sources: dict[str, SourceCounters] = {}
+        self.evaluator = RowEvaluator(app, options.workers)
+        self._duplicates_reported: set[tuple[int, str]] = set()
+
+    # -- the run --------------------------------------------------------------------------------
+
+    def run(self) -> UpdateResult:
+        started = time.perf_counter()
+        self.observer(
+            Event(
+                "run.started",
+                {
+                    "app": self.app.name,
+                    "targets": [a.target.name for a in self.active],
+                    "skipped": self.skipped,
+                    "reexport": self.options.reexport,
+                },
+            )
+        )
+        try:
+            for flow in self.app.flows:
+                active = [a for a in self.active if a.target.flow is flow]
+                if not active:
+                    continue
+                for source in flow.sources:
+                    if self.stop.stopped:
+                        break
+                    self._run_source(flow, source, active)
+        finally:
+            self.evaluator.close()
+        result = UpdateResult(
+            targets={a.target.name: a.counters for a in self.active},
+            sources=self.sources,
+            skipped=self.skipped,
+            stopped=self.stop.stopped,
+            elapsed=time.perf_counter() - started,
+        )
+        self.observer(
+            Event(
+                "run.finished",
+                {
+                    "elapsed": round(result.elapsed, 6),
+                    "stopped": result.stopped,
+                    "errors": result.errors,
+                    "skipped": self.skipped,
+                    "targets": {n: dataclasses.asdict(c) for n, c in result.targets.items()},
+                    "sources": {n: dataclasses.asdict(c) for n, c in result.sources.items()},
+                },
+            )
+        )
+        return result
+
+    def _run_source(self, flow: Flow, source: Source, active: list[_Active]) -> None:
+        name = f"{flow.name}.{source.name}"
+        counters = self.sources[name] = SourceCounters()
+        started = time.perf_counter()
+        logic_fp = _logic_fingerprint(flow, source, active)
+        try:
+            listed = {row.key: row.stamp for row in source.spec.list_rows()}
+        except OSError as exc:
+            counters.errors += 1
+            self.observer(
+                Event(
+                    "source.failed",
+                    {"source": name, "error": f"cannot list rows: {exc}"},
+                )
+            )
+            return
+        tracked = self.tracking.source_rows(flow.name, source.name)
+        counters.listed = len(listed)
+        work: list[tuple[str, str | None, TrackedRow | None]] = []
+        for key, stamp in listed.items():
+            row = tracked.get(key)
+            if (
+                row is not None
+                and not self.options.reexport
+                and row.stamp == stamp
+                and row.logic_fp == logic_fp
+            ):
+                counters.unchanged += 1
+                continue
+            work.append((key, stamp, row))
+        gone = [(key, None, row) for key, row in tracked.items() if key not in listed]
+        counters.done = counters.unchanged
+        counters.total = len(listed) + len(gone)
+        self.observer(
+            Event(
+                "source.listed",
+                {
+                    "source": name,
+                    "rows": len(listed),
+                    "to_process": len(work),
+                    "gone": len(gone),
+                },
+            )
+        )
+        del listed
+        tasks = [
+            RowTask(
+                key,
+                row.content_fp
+                if row is not None and row.logic_fp == logic_fp and not self.options.reexport
+                else None,
+            )
+            for key, _, row in work
+        ]
+        outcomes = self.evaluator.run(flow, source, tasks)
+        batch: list[_RowWork] = []
+        batch_bytes = 0
+        for (key, stamp, row), outcome in zip(work, outcomes, strict=True):
+            batch.append(_RowWork(key, stamp, row, outcome))
+            batch_bytes += outcome.size
+            if len(batch) >= self.options.batch_rows or batch_bytes >= self.options.batch_bytes:
+                self._apply_batch(flow, source, name, active, logic_fp, batch, counters)
+                batch, batch_bytes = [], 0
+                if self.stop.stopped:
+                    break
+        if not self.stop.stopped:
+            for key, stamp, row in gone:
+                batch.append(_RowWork(key, stamp, row, None))
+                if len(batch) >= self.options.batch_rows:
+                    self._apply_batch(flow, source, name, active, logic_fp, batch, counters)
+                    batch = []
+                    if self.stop.stopped:
+                        break
+        if batch and not self.stop.stopped:
+            self._apply_batch(flow, source, name, active, logic_fp, batch, counters)
+        counters.elapsed = time.perf_counter() - started
+        self.observer(Event("source.finished", {"source": name, **dataclasses.asdict(counters)}))
+
+    # -- one batch ------------------------------------------------------------------------------
+
+    def _changes_for(
+        self, work: _RowWork, active: list[_Active], known: dict[int, list[TrackedKey]]
+    ) -> None:
+        """Fill ``work.mutations`` / ``work.produced`` from the row's outcome and tracking."""
+        old: dict[int, dict[str, TrackedKey]] = {}
+        if work.tracked is not None:
+            for k in known.get(work.tracked.id, []):
+                old.setdefault(k.target_id, {})[k.key] = k
+        collected = work.outcome.collected if work.outcome is not None else None
+        for a in active:
+            previous = old.get(a.tracking_id, {})
+            produced: dict[str, tuple[bytes, bytes]] = {}
+            changes: dict[str, tuple[bytes, Any, bytes | None]] = {}
+            if collected is not None:
+                export = a.target.export
+                keys = export.primary_key_fields
+                values = export.value_fields
+                for fields in collected[export.collector.index]:
+                    parts = tuple(fields[f] for f in keys)
+                    key_text = repr(parts)
+                    value = {f: fields[f] for f in values}
+                    fp = fingerprint((values, tuple(value.values())))
+                    packed = pickle.dumps(parts)
+                    produced[key_text] = (packed, fp)
+                    before = previous.get(key_text)
+                    if before is None or before.value_fp != fp or self.options.reexport:
+                        changes[key_text] = (packed, value, fp)
+                    else:
+                        a.counters.unchanged += 1
+            for key_text, tracked_key in previous.items():
+                if key_text not in produced:
+                    changes[key_text] = (tracked_key.key_parts, None, None)
+            work.produced[a.tracking_id] = produced
+            work.old_keys[a.tracking_id] = set(previous)
+            if changes:
+                work.mutations[a.tracking_id] = changes
+
+    def _apply_batch(
+        self,
+        flow: Flow,
+        source: Source,
+        source_name: str,
+        active: list[_Active],
+        logic_fp: bytes,
+        batch: list[_RowWork],
+        counters: SourceCounters,
+    ) -> None:
+        same: list[tuple[str, str]] = []
+        live: list[_RowWork] = []
+        for work in batch:
+            outcome = work.outcome
+            if outcome is not None and outcome.status == "same":
+                same.append((work.key, work.stamp or ""))
+                counters.unchanged += 1
+            elif outcome is not None and outcome.status == "failed":
+                counters.errors += 1
+                self._report_row_failure(source_name, work.key, outcome.error, outcome.traceback)
+            else:
+                if outcome is not None and outcome.status == "gone":
+                    work.outcome = None
+                    work.stamp = None
+                live.append(work)
+        if same:
+            self.tracking.touch(flow.name, source.name, same)
+        known = self.tracking.keys_of_rows(w.tracked.id for w in live if w.tracked is not None)
+        for work in live:
+            self._changes_for(work, active, known)
+        self._keep_shared_keys(live, active)
+        self._stage(flow, source, live)
+        failed = self._mutate(live, active)
+        commits: list[RowCommit] = []
+        replaced = frozenset(a.tracking_id for a in active)
+        for work in live:
+            if work.key in failed:
+                counters.errors += 1
+                for a in active:
+                    if a.tracking_id in work.mutations:
+                        a.counters.errors += 1
+                self._report_row_failure(
+                    source_name, work.key, failed[work.key][0], failed[work.key][1], work
+                )
+                continue
+            commits.append(
+                RowCommit(
+                    work.key,
+                    work.stamp,
+                    None if work.outcome is None else work.outcome.content_fp,
+                    logic_fp,
+                    work.produced,
+                    replaced,
+                )
+            )
+            self._count_row(work, counters, active)
+        if commits:
+            self.tracking.commit(flow.name, source.name, commits)
+        counters.done += len(batch)
+        self.observer(
+            Event(
+                "batch.applied",
+                {
+                    "source": source_name,
+                    "rows": len(batch),
+                    "committed": len(commits),
+                    "done": counters.done,
+                    "total": counters.total,
+                    "targets": {a.target.name: dataclasses.asdict(a.counters) for a in active},
+                },
+            )
+        )
+
+    def _count_row(self, work: _RowWork, counters: SourceCounters, active: list[_Active]) -> None:
+        if work.outcome is None:
+            counters.deleted += 1
+        elif work.tracked is None:
+            counters.added += 1
+        else:
+            counters.updated += 1
+        for a in active:
+            old = work.old_keys.get(a.tracking_id, set())
+            for key_text, (_, value, _) in work.mutations.get(a.tracking_id, {}).items():
+                if value is None:
+                    a.counters.deleted += 1
+                elif key_text in old:
+                    a.counters.updated += 1
+                else:
+                    a.counters.inserted += 1
+
+    def _keep_shared_keys(self, live: list[_RowWork], active: list[_Active]) -> None:
+        """A key still produced by another source row is not deleted (CocoIndex v0 deletes
+        it); a key produced by two rows is reported once."""
+        batch_ids = {w.tracked.id for w in live if w.tracked is not None}
+        for a in active:
+            producers: dict[str, list[str]] = {}
+            for work in live:
+                for key_text in work.produced.get(a.tracking_id, {}):
+                    producers.setdefault(key_text, []).append(work.key)
+            for key_text, rows in producers.items():
+                if len(rows) > 1:
+                    self._report_duplicate(a, key_text, rows)
+            for work in live:
+                changes = work.mutations.get(a.tracking_id)
+                if not changes:
+                    continue
+                old = work.old_keys.get(a.tracking_id, set())
+                for key_text, (_, value, _) in list(changes.items()):
+                    if value is None:
+                        if key_text in producers or self.tracking.produced_elsewhere(
+                            a.tracking_id, key_text, batch_ids
+                        ):
+                            del changes[key_text]
+                    elif (
+                        key_text not in old
+                        and (a.tracking_id, key_text) not in self._duplicates_reported
+                        and self.tracking.produced_elsewhere(a.tracking_id, key_text, batch_ids)
+                    ):
+                        self._report_duplicate(a, key_text, [work.key])
+                if not changes:
+                    del work.mutations[a.tracking_id]
+
+    def _report_duplicate(self, a: _Active, key_text: str, rows: list[str]) -> None:
+        marker = (a.tracking_id, key_text)
+        if marker in self._duplicates_reported:
+            return
+        self._duplicates_reported.add(marker)
+        self.observer(
+            Event(
+                "key.duplicate",
+                {"target": a.target.name, "key": key_text, "rows": rows},
+            )
+        )
+
+    def _stage(self, flow: Flow, source: Source, live: list[_RowWork]) -> None:
+        staged: dict[str, dict[int, dict[str, bytes]]] = {}
+        for work in live:
+            for target_id, changes in work.mutations.items():
+                upserts = {
+                    k: packed for k, (packed, value, _) in changes.items() if value is not None
+                }
+                if upserts:
+                    staged.setdefault(work.key, {})[target_id] = upserts
+        if staged:
+            self.tracking.stage(flow.name, source.name, staged)
+
+    # -- calling the connectors -----------------------------------------------------------------
+
+    def _prepared(self, a: _Active) -> Any:
+        if not a.is_prepared:
+            target = a.target
+            key_schema, value_schema = schemas(target.export)
+            if "prepare" in target.kind.methods:
+                a.prepared = call_connector(
+                    target.kind,
+                    "prepare",
+                    f"target {target.name}",
+                    target.export.spec,
+                    target.state_object(target.record.state),
+                    key_schema,
+                    value_schema,
+                )
+            else:
+                a.prepared = target.export.spec
+            a.is_prepared = True
+        return a.prepared
+
+    def _call_mutate(self, kind_active: list[_Active], rows: list[_RowWork]) -> None:
+        arguments = []
+        for a in kind_active:
+            mutation: dict[Any, Any] = {}
+            deletes: dict[Any, Any] = {}
+            target = a.target
+            for work in rows:
+                for packed, value, _ in work.mutations.get(a.tracking_id, {}).values():
+                    key = target.decode_key(pickle.loads(packed))
+                    if value is None:
+                        deletes[key] = None
+                    else:
+                        mutation[key] = target.decode_value(value)
+            for key in deletes:
+                mutation.setdefault(key, None)
+            if mutation:
+                arguments.append((self._prepared(a), mutation))
+        if arguments:
+            kind = kind_active[0].target.kind
+            call_connector(kind, "mutate", f"{kind.kind} targets", *arguments)
+
+    def _mutate(self, live: list[_RowWork], active: list[_Active]) -> dict[str, tuple[str, str]]:
+        """Call ``mutate`` once per connector kind; return the rows that failed, with errors."""
+        failed: dict[str, tuple[str, str]] = {}
+        by_kind: dict[str, list[_Active]] = {}
+        for a in active:
+            by_kind.setdefault(a.target.kind.kind, []).append(a)
+        for kind_active in by_kind.values():
+            ids = {a.tracking_id for a in kind_active}
+            rows = [w for w in live if ids & w.mutations.keys()]
+            if rows:
+                self._isolate(kind_active, rows, failed)
+        return failed
+
+    def _isolate(
+        self,
+        kind_active: list[_Active],
+        rows: list[_RowWork],
+        failed: dict[str, tuple[str, str]],
+    ) -> None:
+        """Apply ``rows``; on failure split them in halves until the failing rows are found."""
+        try:
+            self._call_mutate(kind_active, rows)
+        except ConnectorCallError as exc:
+            if len(rows) == 1:
+                failed[rows[0].key] = (str(exc), exc.connector_traceback)
+                return
+            middle = len(rows) // 2
+            self._isolate(kind_active, rows[:middle], failed)
+            self._isolate(kind_active, rows[middle:], failed)
+        except Exception as exc:  # decoding a key or value failed: the row's own fault
+            if len(rows) == 1:
+                failed[rows[0].key] = (f"{type(exc).__name__}: {exc}", user_traceback(exc))
+                return
+            middle = len(rows) // 2
+            self._isolate(kind_active, rows[:middle], failed)
+            self._isolate(kind_active, rows[middle:], failed)
+
+    def _report_row_failure(
+        self, source: str, key: str, error: str, tb: str, work: _RowWork | None = None
+    ) -> None:
+        keys = sorted({k for changes in (work.mutations.values() if work else []) for k in changes})
+        self.observer(
+            Event(
+                "row.failed",
+                {"source": source, "row": key, "keys": keys[:20], "error": error, "traceback": tb},
+            )
+        )

@@ -1,0 +1,152 @@
+"""Reading and evaluating source rows, in this process or in parallel worker processes.
+
+Transforms are often CPU-bound Python, so with ``workers > 1`` rows are evaluated by worker
+processes that load the app themselves (the app must be importable by path or module name).
+Results always come back in submission order, so batching stays deterministic.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import multiprocessing
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from cocotui.engine.evaluate import Collected, FlowEvaluator, content_fingerprint
+from cocotui.flow.loader import App, load_app, user_traceback
+from cocotui.flow.model import Flow, Source
+
+#: Rows per task sent to a worker: large enough to amortise inter-process overhead.
+CHUNK_ROWS = 32
+#: Below this many rows to evaluate, starting worker processes costs more than it saves.
+MIN_ROWS_FOR_WORKERS = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class RowTask:
+    key: str
+    #: The stored content fingerprint when the row may be unchanged, else ``None``.
+    known_content_fp: bytes | None
+
+
+@dataclasses.dataclass(frozen=True)
+class RowOutcome:
+    key: str
+    status: str  # "evaluated", "same" (content unchanged), "gone", "failed"
+    content_fp: bytes | None = None
+    collected: Collected | None = None
+    size: int = 0
+    error: str = ""
+    traceback: str = ""
+
+
+def evaluate_rows(
+    evaluator: FlowEvaluator, source: Source, tasks: Iterable[RowTask]
+) -> list[RowOutcome]:
+    outcomes = []
+    for task in tasks:
+        try:
+            row = source.spec.read_row(task.key)
+        except OSError as exc:
+            outcomes.append(RowOutcome(task.key, "failed", error=f"cannot read: {exc}"))
+            continue
+        if row is None:
+            outcomes.append(RowOutcome(task.key, "gone"))
+            continue
+        content = row.get("content", row)
+        fp = content_fingerprint(content)
+        size = len(content) if isinstance(content, str | bytes) else 0
+        if fp == task.known_content_fp:
+            outcomes.append(RowOutcome(task.key, "same", fp, size=size))
+            continue
+        try:
+            collected = evaluator.evaluate(source, row)
+        except Exception as exc:
+            outcomes.append(
+                RowOutcome(
+                    task.key,
+                    "failed",
+                    fp,
+                    error=f"{type(exc).__name__}: {exc}",
+                    traceback=user_traceback(exc),
+                )
+            )
+            continue
+        outcomes.append(RowOutcome(task.key, "evaluated", fp, collected, size))
+    return outcomes
+
+
+# -- worker processes -------------------------------------------------------------------------
+
+_worker_flows: dict[str, tuple[Flow, FlowEvaluator]] = {}
+
+
+def _init_worker(app_ref: str, app_name: str) -> None:
+    app = load_app(app_ref, app_name)
+    for flow in app.flows:
+        _worker_flows[flow.name] = (flow, FlowEvaluator(flow))
+
+
+def _work(flow_name: str, source_index: int, tasks: list[RowTask]) -> list[RowOutcome]:
+    flow, evaluator = _worker_flows[flow_name]
+    return evaluate_rows(evaluator, flow.sources[source_index], tasks)
+
+
+class RowEvaluator:
+    """Evaluates rows of an app's flows, in parallel when that pays off."""
+
+    def __init__(self, app: App, workers: int) -> None:
+        self.app = app
+        self.workers = max(1, workers)
+        self._evaluators = {flow.name: FlowEvaluator(flow) for flow in app.flows}
+        self._pool: Executor | None = None
+
+    def _executor(self) -> Executor:
+        if self._pool is None:
+            # forkserver: workers never inherit the caller's threads (the TUI runs the engine
+            # in a thread), and they load the app themselves.
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_init_worker,
+                initargs=(self.app.ref, self.app.name),
+            )
+        return self._pool
+
+    def run(self, flow: Flow, source: Source, tasks: list[RowTask]) -> Iterator[RowOutcome]:
+        """Outcomes for ``tasks``, in order."""
+        evaluator = self._evaluators[flow.name]
+        if self.workers == 1 or len(tasks) < MIN_ROWS_FOR_WORKERS:
+            for start in range(0, len(tasks), CHUNK_ROWS):
+                yield from evaluate_rows(evaluator, source, tasks[start : start + CHUNK_ROWS])
+            return
+        pool = self._executor()
+        window: collections.deque[tuple[list[RowTask], Future[list[RowOutcome]]]]
+        window = collections.deque()
+        chunks = [tasks[i : i + CHUNK_ROWS] for i in range(0, len(tasks), CHUNK_ROWS)]
+        for number, chunk in enumerate(chunks):
+            window.append((chunk, pool.submit(_work, flow.name, source.index, chunk)))
+            if len(window) < self.workers * 4 and number + 1 < len(chunks):
+                continue
+            while window and (len(window) >= self.workers * 4 or number + 1 == len(chunks)):
+                pending, future = window.popleft()
+                try:
+                    yield from future.result()
+                except BrokenProcessPool:
+                    # Workers could not start (e.g. the app is not importable from a fresh
+                    # process): evaluate here instead, in the same order.
+                    self.workers = 1
+                    self.close()
+                    yield from evaluate_rows(evaluator, source, pending)
+                    for rest, _ in window:
+                        yield from evaluate_rows(evaluator, source, rest)
+                    for rest in chunks[number + 1 :]:
+                        yield from evaluate_rows(evaluator, source, rest)
+                    return
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
