@@ -10,15 +10,17 @@ import dataclasses
 import importlib
 import importlib.util
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
 from types import ModuleType, TracebackType
 
-from cocotui.flow.builder import FlowDef, check_name, flows_defined_in
+from cocotui.flow.builder import FlowDef, flows_defined_in
 from cocotui.flow.model import Flow
 
 _OWN_DIR = str(Path(__file__).resolve().parent.parent)
+_APP_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 class AppLoadError(Exception):
@@ -73,10 +75,11 @@ def _import(app: str) -> ModuleType:
 def load_app(app: str, app_name: str | None = None) -> App:
     """Import ``app`` and build every flow it declares with ``@flow_def``."""
     name = app_name or default_app_name(app)
-    try:
-        check_name("App", name)
-    except ValueError as exc:
-        raise AppLoadError(f"{exc}; pass --app-name to choose another") from None
+    if not _APP_NAME.match(name):
+        raise AppLoadError(
+            f"app name {name!r} may only contain letters, digits, '.', '-' and '_'; pass "
+            f"--app-name to choose another"
+        )
     try:
         module = _import(app)
     except AppLoadError:

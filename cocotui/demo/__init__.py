@@ -1,0 +1,1 @@
+"""The bundled demo app: markdown guides shipped with cocotui, rendered to HTML files."""
