@@ -325,13 +325,13 @@ def target_connector(
     The class is checked here, so a contract mistake is reported when the module is imported,
     naming the class and the method.
     """
-    if not (isinstance(spec_cls, type) and issubclass(spec_cls, TargetSpec)):
-        raise ConnectorDefinitionError(
-            f"target_connector(spec_cls=...) expects a subclass of cocotui.op.TargetSpec, "
-            f"got {spec_cls!r}"
-        )
 
     def decorate(connector_cls: type[T]) -> type[T]:
+        if not (isinstance(spec_cls, type) and issubclass(spec_cls, TargetSpec)):
+            raise ConnectorDefinitionError(
+                f"{connector_cls.__qualname__}: @target_connector(spec_cls=...) expects a "
+                f"subclass of cocotui.op.TargetSpec, got {spec_cls!r}"
+            )
         methods: dict[str, BoundMethod] = {}
         for name in (*_PREFIX_METHODS, *_FIXED_ARITY_METHODS, "mutate"):
             fn = getattr(connector_cls, name, None)

@@ -1,12 +1,50 @@
-"""``cocotui [APP]`` without a command."""
+"""``cocotui [APP]`` / ``cocotui tui [APP]``: the terminal UI (the bundled demo without APP)."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
-from cocotui.cli.main import build_parser
+DEMO_APP = "cocotui.demo.app"
+
+CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
+
+
+def add_parser(command: CommandFactory) -> None:
+    from cocotui.cli.main import _add_app
+
+    tui = command(
+        "tui",
+        "Open the terminal UI on APP (the bundled demo app when APP is omitted).",
+        """
+        `cocotui APP` is the same as `cocotui tui APP`.
+        examples:
+          cocotui                       the demo: markdown guides rendered to HTML files
+          cocotui app.py --read-only    look, but never apply, drop or update
+        """,
+    )
+    _add_app(tui, optional=True)
+    tui.add_argument(
+        "--read-only", action="store_true", help="disable apply, drop and update in the UI"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    build_parser().print_help()
+    from cocotui.engine.facade import Engine
+
+    engine = Engine.open(
+        args.app or DEMO_APP,
+        app_name=getattr(args, "app_name", None),
+        state_dir=getattr(args, "state_dir", None),
+    )
+    # Imported here: the engine and the other commands never load Textual.
+    from cocotui.tui.app import CocotuiApp
+
+    try:
+        CocotuiApp(engine, read_only=getattr(args, "read_only", False)).run()
+    finally:
+        engine.close()
     return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"tui": run}

@@ -148,19 +148,21 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
 
 
 def resolve_targets(app: App) -> list[DesiredTarget]:
-    """Every export of every flow, validated; duplicates of one (kind, key) are an error."""
+    """Every export of every flow, validated; duplicates of one (kind, key) are an error, also
+    across flows (a target's identity does not include its flow or export name)."""
     targets: list[DesiredTarget] = []
-    seen: dict[tuple[str, str, str], DesiredTarget] = {}
+    seen: dict[tuple[str, str], DesiredTarget] = {}
     for flow in app.flows:
         for export in flow.exports:
             target = _resolve(flow, export)
-            other = seen.get(target.identity)
+            kind_key = (target.kind.kind, target.identity[2])
+            other = seen.get(kind_key)
             if other is not None:
                 raise TargetError(
                     f"targets {other.name} and {target.name} are both {target.kind.kind} with "
                     f"persistent key {target.identity[2]}; a target must be exported once"
                 )
-            seen[target.identity] = target
+            seen[kind_key] = target
             targets.append(target)
     return targets
 

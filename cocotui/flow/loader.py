@@ -27,15 +27,30 @@ class AppLoadError(Exception):
     """The app could not be imported or its flows could not be built."""
 
 
+def _own_frame(tb: TracebackType) -> bool:
+    filename = tb.tb_frame.f_code.co_filename
+    return filename.startswith(_OWN_DIR) or filename.startswith("<frozen")
+
+
 def user_traceback(exc: BaseException) -> str:
-    """``exc`` formatted with only the frames that are not cocotui's or importlib's."""
+    """``exc`` formatted with only the frames that are not cocotui's or importlib's. When the
+    error is cocotui's own (a contract or flow validation error raised from a call in the
+    user's code), the frames inside cocotui that raised it are left out too."""
     tb: TracebackType | None = exc.__traceback__
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if not (filename.startswith(_OWN_DIR) or filename.startswith("<frozen")):
-            break
+    while tb is not None and _own_frame(tb):
         tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
+    if tb is None or not type(exc).__module__.startswith("cocotui."):
+        return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
+    frames: list[TracebackType] = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    while _own_frame(frames[-1]):
+        frames.pop()  # the first frame is the user's, so this stops there
+    stack = traceback.StackSummary.extract((t.tb_frame, t.tb_lineno) for t in frames)
+    lines = ["Traceback (most recent call last):\n", *stack.format()]
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines).rstrip()
 
 
 @dataclasses.dataclass
@@ -85,7 +100,7 @@ def load_app(app: str, app_name: str | None = None) -> App:
     except AppLoadError:
         raise
     except ModuleNotFoundError as exc:
-        if exc.name == app.split(".")[0]:
+        if exc.name is not None and (app == exc.name or app.startswith(exc.name + ".")):
             raise AppLoadError(
                 f"cannot find app {app!r}: give a path to a .py file or an importable module"
             ) from None

@@ -1,0 +1,52 @@
+"""``?``: what every key does."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# cocotui
+
+cocotui shows the targets of an app, the setup changes waiting for approval, and runs updates.
+
+| key | action |
+|---|---|
+| `p` | review pending setup changes (plan) |
+| `u` | run an update: export what changed in the sources |
+| `s` | stop the running update at the next batch boundary |
+| `d` | drop the selected target (its name must be typed to confirm) |
+| `/` | filter the targets table; `Esc` clears it |
+| `r` | reload targets and their status |
+| `F8` | save an SVG screenshot in the current directory |
+| `Ctrl+P` | command palette: every action and every target |
+| `?` | this help |
+| `q` | quit (a running update is stopped cleanly first) |
+
+In the plan: `space` toggles a change, `a` applies the selected ones, `A` applies all,
+`r` re-plans, `Esc` goes back. Confirmation defaults to *Cancel*.
+
+Status words: **in sync**, **+ to create**, **~ to update**, **- to drop**,
+**! interrupted** (a change was staged but not committed: apply rolls it forward),
+**orphaned** (no connector is registered for its kind).
+
+Every action has a CLI twin: `cocotui ls|plan|apply|update|drop APP`.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "close", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Markdown(HELP)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,300 @@
+"""Reviewing and approving setup changes, ``terraform plan`` style: toggle changes, confirm in a
+modal that defaults to Cancel (a drop needs its target name typed), apply in a worker."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Header, Input, Label, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from cocotui.engine.apply import ApplyError, StalePlanError
+from cocotui.engine.events import Event
+from cocotui.engine.facade import Engine
+from cocotui.engine.plan import Action, Change, Plan, spec_diff
+from cocotui.values import to_plain_json
+
+ACTION_STYLE = {
+    Action.CREATE: "bold green",
+    Action.UPDATE: "bold yellow",
+    Action.DROP: "bold red",
+    Action.NONE: "dim",
+}
+VERBS = {Action.CREATE: "create", Action.UPDATE: "update", Action.DROP: "drop"}
+
+
+def _show(value: object) -> str:
+    if value is ...:
+        return "(absent)"
+    return json.dumps(to_plain_json(value), ensure_ascii=False, sort_keys=True)
+
+
+def change_summary(change: Change, status: str = "") -> Text:
+    text = Text()
+    text.append(f"{change.action.symbol} {VERBS[change.action]:<6} ", ACTION_STYLE[change.action])
+    text.append(change.name, "bold")
+    text.append(f"  [{change.action.status_word}] ", "cyan")
+    text.append(change.description)
+    if status:
+        style = {"running": "yellow", "done": "green", "failed": "bold red"}.get(status, "")
+        text.append(f"  {status}", style)
+    return text
+
+
+def change_detail(change: Change) -> Text:
+    """The full review of one change: reason, data consequence and the spec diff."""
+    text = change_summary(change)
+    text.append(f"\n\nkind {change.kind}   key {_show(change.key)}\n")
+    if change.reason:
+        text.append(f"reason: {change.reason}\n")
+    if change.compatibility is not None and change.action is Action.UPDATE:
+        text.append(f"compatibility: {change.compatibility.value}\n")
+    before = change.before
+    after = None if change.current is None else change.current.state
+    text.append("\n")
+    if change.action is Action.CREATE and isinstance(after, dict):
+        for path, _, new in spec_diff({}, after):
+            text.append(f"  + {path} = {_show(new)}\n", "green")
+    elif change.action is Action.DROP:
+        if isinstance(before, dict):
+            for path, old, _ in spec_diff(before, {}):
+                text.append(f"  - {path} = {_show(old)}\n", "red")
+        text.append("\nThe connector removes this target and its data.\n", "bold red")
+    else:
+        for path, old, new in spec_diff(before, after):
+            text.append(f"  ~ {path or 'state'}: {_show(old)} → {_show(new)}\n", "yellow")
+    if len(change.previous_states) > 1:
+        text.append(
+            f"\nrolls forward from {len(change.previous_states)} stored versions "
+            f"(an earlier change was interrupted)\n",
+            "magenta",
+        )
+    return text
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """Summarises what will run; Cancel is focused; drops need their name typed."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, changes: list[Change]) -> None:
+        super().__init__()
+        self.changes = changes
+        drops = [c for c in changes if c.action is Action.DROP]
+        self.required = (
+            drops[0].name if len(drops) == 1 else (f"drop {len(drops)}" if drops else "")
+        )
+
+    def compose(self) -> ComposeResult:
+        counts = {a: sum(1 for c in self.changes if c.action is a) for a in Action}
+        with Vertical(id="confirm"):
+            yield Label("Apply these setup changes?", id="confirm-title")
+            lines = Text()
+            for change in self.changes:
+                lines.append_text(change_summary(change))
+                lines.append("\n")
+            lines.append(
+                f"\nPlan: {counts[Action.CREATE]} to create, {counts[Action.UPDATE]} to update, "
+                f"{counts[Action.DROP]} to drop.",
+                "bold",
+            )
+            yield Static(lines, id="confirm-list")
+            if self.required:
+                yield Label(
+                    f"Dropping removes data. Type [b]{self.required}[/b] to confirm:",
+                    id="confirm-prompt",
+                )
+                yield Input(placeholder=self.required, id="confirm-input")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Cancel", id="cancel", variant="primary")
+                yield Button("Apply", id="apply", variant="error", disabled=bool(self.required))
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    @on(Input.Changed, "#confirm-input")
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_one("#apply", Button).disabled = event.value.strip() != self.required
+
+    @on(Input.Submitted, "#confirm-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() == self.required:
+            self.dismiss(True)
+
+    @on(Button.Pressed, "#apply")
+    def _apply(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class PlanScreen(Screen[None]):
+    """``p``: the pending setup changes, each selectable for approval."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "apply_selected", "Apply selected", id="apply"),
+        Binding("A", "apply_all", "Apply all", id="apply_all"),
+        Binding("r", "replan", "Re-plan", id="replan"),
+        Binding("escape,q", "close", "Back", id="back"),
+    ]
+
+    class Progress(Message):
+        def __init__(self, event: Event) -> None:
+            super().__init__()
+            self.event = event
+
+    def __init__(self, engine: Engine, plan: Plan, *, read_only: bool) -> None:
+        super().__init__()
+        self.engine = engine
+        self.plan = plan
+        self.read_only = read_only
+        self.status: dict[str, str] = {}
+        self.applying = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="plan"):
+            yield Static(id="plan-summary")
+            yield SelectionList[int](id="changes")
+            with VerticalScroll(id="change-detail-scroll"):
+                yield Static(id="change-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_plan()
+        self.query_one("#changes", SelectionList).focus()
+
+    def show_plan(self) -> None:
+        changes = self.query_one("#changes", SelectionList)
+        changes.clear_options()
+        pending = self.plan.pending
+        for index, change in enumerate(pending):
+            status = self.status.get(change.name, "")
+            changes.add_option(Selection(change_summary(change, status), index, initial_state=True))
+        if pending:
+            changes.highlighted = 0
+        summary = Text(self.plan.summary, "bold")
+        if pending:
+            summary.append("   space: toggle · a: apply selected · A: apply all · esc: back", "dim")
+        if self.read_only:
+            summary.append("   read-only: applying is disabled", "bold red")
+        self.query_one("#plan-summary", Static).update(summary)
+        self._show_detail()
+
+    @on(SelectionList.SelectionHighlighted, "#changes")
+    def _show_detail(self) -> None:
+        changes = self.query_one("#changes", SelectionList)
+        pending = self.plan.pending
+        index = changes.highlighted
+        detail = self.query_one("#change-detail", Static)
+        if index is None or index >= len(pending):
+            detail.update("Nothing to review: every target's setup is up to date.")
+            return
+        detail.update(change_detail(pending[index]))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("apply_selected", "apply_all"):
+            if self.read_only:
+                return False
+            return None if self.applying or not self.plan.pending else True
+        return True
+
+    def selected_changes(self) -> list[Change]:
+        chosen = set(self.query_one("#changes", SelectionList).selected)
+        return [c for i, c in enumerate(self.plan.pending) if i in chosen]
+
+    def action_apply_selected(self) -> None:
+        self._confirm(self.selected_changes())
+
+    def action_apply_all(self) -> None:
+        self._confirm(self.plan.pending)
+
+    def _confirm(self, changes: list[Change]) -> None:
+        if not changes:
+            self.notify("Select at least one change (space toggles).", severity="warning")
+            return
+
+        def decided(confirmed: bool | None) -> None:
+            if confirmed:
+                self.applying = True
+                self.refresh_bindings()
+                self.run_apply(changes)
+
+        self.app.push_screen(ConfirmModal(changes), decided)
+
+    @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
+    def run_apply(self, changes: list[Change]) -> str:
+        try:
+            self.engine.apply(self.plan, changes, self._progress)
+        except StalePlanError as exc:
+            return f"stale:{exc}"
+        except ApplyError as exc:
+            return f"failed:{exc}"
+        return "ok"
+
+    def _progress(self, event: Event) -> None:
+        self.post_message(self.Progress(event))  # thread-safe: called from the apply worker
+
+    def on_plan_screen_progress(self, message: Progress) -> None:
+        event = message.event
+        state = {
+            "apply.change_started": "running",
+            "apply.change_done": "done",
+            "apply.change_failed": "failed",
+        }.get(event.name)
+        if state is None:
+            return
+        self.status[event.data["target"]] = state
+        changes = self.query_one("#changes", SelectionList)
+        for index, change in enumerate(self.plan.pending):
+            if change.name == event.data["target"]:
+                changes.replace_option_prompt_at_index(index, change_summary(change, state))
+        if state == "failed":
+            self.notify(
+                f"{event.data['target']}: {event.data['error']}",
+                title="Apply failed",
+                severity="error",
+                markup=False,
+            )
+
+    def on_worker_state_changed(self, event: object) -> None:
+        worker = getattr(event, "worker", None)
+        if worker is None or worker.group != "apply" or not worker.is_finished:
+            return
+        self.applying = False
+        outcome = worker.result or f"failed:{worker.error}"
+        if outcome.startswith("stale:"):
+            self.notify(
+                outcome.removeprefix("stale:") + " — the plan was refreshed.",
+                title="Plan is stale",
+                severity="warning",
+                markup=False,
+            )
+        elif outcome == "ok":
+            done = sum(1 for s in self.status.values() if s == "done")
+            self.notify(f"Applied {done} change(s).", title="Apply finished")
+        self.plan = self.engine.plan()
+        self.status = {k: v for k, v in self.status.items() if v == "failed"}
+        self.show_plan()
+        self.refresh_bindings()
+
+    def action_replan(self) -> None:
+        self.plan = self.engine.plan()
+        self.status.clear()
+        self.show_plan()
+
+    def action_close(self) -> None:
+        if self.applying:
+            self.notify("Wait for the apply to finish.", severity="warning")
+            return
+        self.dismiss(None)
