@@ -165,10 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_json(connectors)
 
-    from cocotui.cli import tui_command, update_command
+    from cocotui.cli import serve_command, tui_command, update_command
 
     update_command.add_parser(command)
     tui_command.add_parser(command)
+    serve_command.add_parser(command)
     return parser
 
 
@@ -361,17 +362,18 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from cocotui.cli import tui_command, update_command
+    from cocotui.cli import serve_command, tui_command, update_command
 
     parser = build_parser()
     arguments = list(sys.argv[1:] if argv is None else argv)
-    known = {"ls", "plan", "apply", "drop", "connectors", "update", "tui"}
+    known = {"ls", "plan", "apply", "drop", "connectors", "update", "tui", "serve"}
     if not arguments or (arguments[0] not in known and not arguments[0].startswith("-")):
         arguments.insert(0, "tui")  # `cocotui` and `cocotui APP` open the UI
     args = parser.parse_args(arguments)
     handler = (
         COMMANDS.get(args.command)
         or update_command.COMMANDS.get(args.command)
+        or serve_command.COMMANDS.get(args.command)
         or tui_command.COMMANDS[args.command]
     )
     try:
