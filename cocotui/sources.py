@@ -56,7 +56,8 @@ class LocalFile:
 
     def _walk(self, directory: str, prefix: str) -> Iterator[ListedRow]:
         try:
-            entries = list(os.scandir(directory))
+            # Sorted: the same files are always listed (and batched) in the same order.
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except FileNotFoundError:
             if not prefix:
                 raise
@@ -101,7 +102,8 @@ class LocalFile:
                 with open(full, "rb") as f:
                     content: str | bytes = f.read()
             else:
-                with open(full, encoding="utf-8", errors="surrogateescape") as f:
+                # newline="": the content as it is in the file (CocoIndex decodes the bytes).
+                with open(full, encoding="utf-8", errors="surrogateescape", newline="") as f:
                     content = f.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None

@@ -204,6 +204,12 @@ def key_decoder(key_type: Any, key_fields: Sequence[str], where: str) -> KeyDeco
     """How a target's key parts (in ``primary_key_fields`` order) reach its ``mutate``."""
     fields = tuple(key_fields)
     if _is_struct_type(key_type):
+        if getattr(key_type, "__hash__", None) is None:
+            # A key is a dict key in ``mutate``: an unhashable one would fail every row.
+            raise ValueShapeError(
+                f"{where}: key type {_type_name(key_type)} is not hashable; declare it with "
+                f"@dataclass(frozen=True) or as a NamedTuple"
+            )
         has_default = _struct_field_defaults(key_type)
         for name, defaulted in has_default.items():
             if name not in fields and not defaulted:

@@ -127,7 +127,11 @@ def cmd_update(args: argparse.Namespace) -> int:
         print("\nstopping at the next batch boundary (Ctrl-C again to abort)", file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, interrupt)
-    observer = (lambda e: render.write_json(e.to_json())) if args.json else _Progress()
+    observer = (
+        (lambda e: render.write_json({"format_version": render.FORMAT_VERSION, **e.to_json()}))
+        if args.json
+        else _Progress()
+    )
     try:
         result = engine.update(
             UpdateOptions(

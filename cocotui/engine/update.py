@@ -84,9 +84,13 @@ class _Active:
 
     target: DesiredTarget
     tracking_id: int
+    #: Bumped by every setup change that invalidates or resets the target's row tracking.
+    generation: int
     counters: TargetCounters
     prepared: Any = None
     is_prepared: bool = False
+    #: (error, traceback) when ``prepare`` failed: the target's rows fail for this run.
+    prepare_error: tuple[str, str] | None = None
 
 
 @dataclasses.dataclass
@@ -107,8 +111,10 @@ class _RowWork:
 
 
 def _logic_fingerprint(flow: Flow, source: Source, active: Sequence[_Active]) -> bytes:
+    # The generation is part of it: after a setup change that invalidated or reset a target's
+    # tracking, every row must be evaluated again so that it can be re-sent.
     generations = sorted(
-        f"{a.target.identity}:{a.target.export.primary_key_fields}:{a.tracking_id}"
+        f"{a.target.identity}:{a.target.export.primary_key_fields}:{a.tracking_id}:{a.generation}"
         for a in active
         if a.target.flow is flow
     )
@@ -135,8 +141,8 @@ class UpdateRun:
         self.skipped = skipped
         ids = tracking.target_generations([t.identity for t in targets])
         self.active = [
-            _Active(t, tid, TargetCounters())
-            for t, (tid, _generation) in zip(targets, ids, strict=True)
+            _Active(t, tid, generation, TargetCounters())
+            for t, (tid, generation) in zip(targets, ids, strict=True)
         ]
         self.sources: dict[str, SourceCounters] = {}
         self.evaluator = RowEvaluator(app, options.workers)
@@ -383,8 +389,10 @@ class UpdateRun:
     def _count_row(self, work: _RowWork, counters: SourceCounters, active: list[_Active]) -> None:
         if work.outcome is None:
             counters.deleted += 1
-        elif work.tracked is None:
-            counters.added += 1
+        elif work.tracked is None or work.tracked.content_fp is None:
+            counters.added += 1  # new, or only staged by a run whose mutate never succeeded
+        elif not work.mutations:
+            counters.unchanged += 1  # evaluated again (new logic or setup) with the same output
         else:
             counters.updated += 1
         for a in active:
@@ -504,9 +512,40 @@ class UpdateRun:
         for kind_active in by_kind.values():
             ids = {a.tracking_id for a in kind_active}
             rows = [w for w in live if ids & w.mutations.keys()]
+            if not rows:
+                continue
+            ready = self._prepare_targets(kind_active, rows, failed)
+            ready_ids = {a.tracking_id for a in ready}
+            rows = [w for w in rows if ready_ids & w.mutations.keys()]
             if rows:
-                self._isolate(kind_active, rows, failed)
+                self._isolate(ready, rows, failed)
         return failed
+
+    def _prepare_targets(
+        self,
+        kind_active: list[_Active],
+        rows: list[_RowWork],
+        failed: dict[str, tuple[str, str]],
+    ) -> list[_Active]:
+        """``prepare`` the targets that have changes in ``rows`` (once per run). A target whose
+        ``prepare`` failed fails its rows without being split row by row: it is the target's
+        fault, not a row's."""
+        ready = []
+        for a in kind_active:
+            if not any(a.tracking_id in w.mutations for w in rows):
+                continue
+            if a.prepare_error is None:
+                try:
+                    self._prepared(a)
+                except ConnectorCallError as exc:
+                    a.prepare_error = (str(exc), exc.connector_traceback)
+            if a.prepare_error is None:
+                ready.append(a)
+                continue
+            for work in rows:
+                if a.tracking_id in work.mutations:
+                    failed.setdefault(work.key, a.prepare_error)
+        return ready
 
     def _isolate(
         self,
