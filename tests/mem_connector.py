@@ -8,6 +8,8 @@ the rows of each resource in :data:`STORE`, so tests can compare target contents
 For runs in a subprocess: ``MEM_LOG`` names a file to which every ``mutate`` / ``prepare`` call
 is appended as a JSON line, and ``MEM_FAIL_KEYS`` (comma-separated) makes ``mutate`` fail for a
 batch holding any of those keys, as :data:`FAIL_KEYS` does in-process.
+``MEM_KILL_AFTER_MUTATE=N`` kills the process with SIGKILL right after the N-th ``mutate`` call
+has applied its mutations.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 from typing import Any
 
 import cocotui as cocoindex
@@ -70,7 +73,12 @@ def _spec_of(prepared: Any) -> Any:
     return prepared.spec if isinstance(prepared, Prepared) else prepared
 
 
+_mutate_count = 0
+
+
 def _mutate(all_mutations: tuple[Any, ...]) -> None:
+    global _mutate_count
+    _mutate_count += 1
     failing = _failing_keys()
     for _, mutations in all_mutations:
         bad = [k for k in mutations if k in failing]
@@ -83,6 +91,8 @@ def _mutate(all_mutations: tuple[Any, ...]) -> None:
                 rows.pop(key, None)
             else:
                 rows[key] = value
+    if os.environ.get("MEM_KILL_AFTER_MUTATE") == str(_mutate_count):
+        os.kill(os.getpid(), signal.SIGKILL)  # applied, but the engine never hears back
 
 
 def _setup(key: Any, previous: Any, current: Any) -> None:
@@ -181,5 +191,34 @@ class CompatConnector:
 
     @staticmethod
     def mutate(*all_mutations: tuple[CompatTarget, dict[Any, Any]]) -> None:
+        _record("mutate", *all_mutations)
+        _mutate(all_mutations)
+
+
+class AsyncTarget(cocoindex.op.TargetSpec):
+    """A kind whose methods are all ``async def``."""
+
+    resource: str
+
+
+@cocoindex.op.target_connector(spec_cls=AsyncTarget)
+class AsyncConnector:
+    @staticmethod
+    async def get_persistent_key(spec: AsyncTarget, target_name: str) -> str:
+        return spec.resource
+
+    @staticmethod
+    async def apply_setup_change(
+        key: str, previous: AsyncTarget | None, current: AsyncTarget | None
+    ) -> None:
+        _setup(key, previous, current)
+
+    @staticmethod
+    async def prepare(spec: AsyncTarget) -> Prepared:
+        _record("prepare", spec)
+        return Prepared(spec, -1)
+
+    @staticmethod
+    async def mutate(*all_mutations: tuple[Prepared, dict[str, dict[str, Any] | None]]) -> None:
         _record("mutate", *all_mutations)
         _mutate(all_mutations)

@@ -289,3 +289,47 @@ def test_parallel_workers_give_the_same_result_as_one(ws: Workspace) -> None:
     assert h.store() == parallel_store
     assert parallel_store["f0042.txt"] == {"upper": "CONTENT 42!", "words": 2}
     assert len(parallel_store) == 300
+
+
+def test_failing_function_in_a_worker_fails_only_its_row(ws: Workspace) -> None:
+    files = many(300)
+    h.write_files(ws, files)
+    header = """
+    def check(text):
+        if text == "content 123":
+            raise ValueError("bad row " + text)
+        return len(text)
+    """
+    h.flow_app(
+        ws,
+        rows='doc["n"] = doc["content"].transform(check)',
+        collect='filename=doc["filename"], n=doc["n"]',
+        header=header,
+    )
+    h.apply_all(ws)
+    run = h.update(ws, workers=2)
+    assert run.result.errors == 1
+    [failure] = run.named("row.failed")
+    assert failure["row"] == "f0123.txt"
+    assert "bad row content 123" in failure["error"]
+    assert 'raise ValueError("bad row " + text)' in failure["traceback"]
+    assert len(h.store()) == 299
+
+
+def test_app_that_workers_cannot_load_is_evaluated_in_process(ws: Workspace) -> None:
+    files = many(300)
+    h.write_files(ws, files)
+    header = """
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        open(MARKER, "a").close()
+        raise RuntimeError("this app only loads in the main process")
+    """
+    marker = ws.root / "worker-tried"
+    h.flow_app(ws, header=header.replace("MARKER", repr(str(marker))))
+    h.apply_all(ws)
+    run = h.update(ws, workers=2)
+    assert marker.exists()  # a worker did try to load the app
+    assert run.result.ok, run.named("row.failed")
+    assert h.store() == h.content_rows(files)

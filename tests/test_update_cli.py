@@ -162,3 +162,41 @@ def test_pending_setup_change_skips_the_target_and_exits_2(ws: Workspace, tmp_pa
     done = update(ws, log=log)
     assert done.returncode == 0, done.stderr
     assert mutated(log) == {"a.md": {"content": "a"}}
+
+
+def replay(log: Path) -> dict[str, Any]:
+    """The target content that the logged mutate calls leave (deletions applied)."""
+    rows: dict[str, Any] = {}
+    for key, value in mutated(log).items():
+        if value is None:
+            rows.pop(key, None)
+        else:
+            rows[key] = value
+    return rows
+
+
+def test_killed_after_mutate_resumes_and_converges(ws: Workspace, tmp_path: Path) -> None:
+    log = tmp_path / "mem.jsonl"
+    files = {f"f{i}.md": f"v{i}" for i in range(6)}
+    setup_app(ws, files)
+    log.unlink(missing_ok=True)
+    env = {"MEM_LOG": str(log)}
+
+    killed = ws.cli("update", ws.app, "--batch-rows", "2", MEM_KILL_AFTER_MUTATE="2", **env)
+    assert killed.returncode < 0  # SIGKILL
+    assert set(replay(log)) == {"f0.md", "f1.md", "f2.md", "f3.md"}
+
+    # Meanwhile a row that was applied but never marked done is deleted, another one changes.
+    (ws.source_dir / "f3.md").unlink()
+    h.write_files(ws, {"f2.md": "changed"})
+    resumed = ws.cli("update", ws.app, "--batch-rows", "2", **env)
+    assert resumed.returncode == 0, resumed.stderr
+    expected = {k: {"content": v} for k, v in files.items() if k != "f3.md"}
+    expected["f2.md"] = {"content": "changed"}
+    assert replay(log) == expected
+
+    # And once converged, nothing more is sent.
+    size = log.stat().st_size
+    again = ws.cli("update", ws.app, **env)
+    assert again.returncode == 0
+    assert log.stat().st_size == size

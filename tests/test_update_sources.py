@@ -252,3 +252,83 @@ def test_failing_function_fails_only_its_row_with_its_traceback(ws: Workspace) -
     run = h.update(ws)
     assert run.result.ok
     assert h.sent() == {"bad.md": {"checked": "better"}}
+
+
+def test_changing_binary_reevaluates_rows(ws: Workspace) -> None:
+    h.write_files(ws, {"a.md": "alpha"})
+    h.flow_app(ws)
+    h.apply_all(ws)
+    h.update(ws)
+    assert h.store() == {"a.md": {"content": "alpha"}}
+
+    h.flow_app(ws, source_args=", binary=True")
+    h.update(ws)
+    assert h.sent() == {"a.md": {"content": b"alpha"}}
+
+
+def test_narrowed_patterns_delete_rows_no_longer_listed(ws: Workspace) -> None:
+    h.write_files(ws, {"a.md": "a", "b.txt": "b"})
+    h.flow_app(ws)
+    h.apply_all(ws)
+    h.update(ws)
+
+    h.flow_app(ws, source_args=', included_patterns=["*.md"]')
+    run = h.update(ws)
+    assert h.sent() == {"b.txt": None}
+    assert run.result.sources["Docs.documents"].deleted == 1
+    assert h.store() == {"a.md": {"content": "a"}}
+
+
+def test_async_connector_methods_are_awaited(ws: Workspace) -> None:
+    h.write_files(ws, {"a.md": "a"})
+    h.flow_app(ws, 'out.export("t", AsyncTarget(resource="x"), primary_key_fields=["filename"])')
+    h.apply_all(ws)
+    run = h.update(ws)
+    assert run.result.ok, run.named("row.failed")
+    [(spec,)] = h.calls("prepare")
+    assert spec.resource == "x"
+    [[(prepared, mutations)]] = h.mutate_calls()
+    assert prepared.number == -1
+    assert mutations == {"a.md": {"content": "a"}}
+
+
+def test_flows_are_tracked_independently(ws: Workspace) -> None:
+    other = ws.source_dir.parent / "other"
+    other.mkdir()
+    (other / "o.md").write_text("o")
+    h.write_files(ws, {"a.md": "a"})
+    body = f"""
+    @cocoindex.op.function(behavior_version=VERSION)
+    def tag(text):
+        mem_connector.CALLS.append(("tag", (text,)))
+        return text + "!"
+
+    def make(name, path, resource, fn):
+        @cocoindex.flow_def(name=name)
+        def flow(flow_builder, data_scope):
+            data_scope["files"] = flow_builder.add_source(cocoindex.sources.LocalFile(path=path))
+            out = data_scope.add_collector()
+            with data_scope["files"].row() as doc:
+                out.collect(filename=doc["filename"], text=doc["content"].transform(fn))
+            out.export("t", MemTarget(resource=resource), primary_key_fields=["filename"])
+
+    def plain(text):
+        mem_connector.CALLS.append(("plain", (text,)))
+        return text
+
+    make("First", SOURCE, "first", tag)
+    make("Second", {str(other)!r}, "second", plain)
+    """
+    h.write_app(ws, body.replace("VERSION", "1"))
+    h.apply_all(ws)
+    run = h.update(ws)
+    assert run.result.ok
+    assert h.store("first") == {"a.md": {"text": "a!"}}
+    assert h.store("second") == {"o.md": {"text": "o"}}
+    assert set(run.result.sources) == {"First.files", "Second.files"}
+
+    h.write_app(ws, body.replace("VERSION", "2"))
+    h.update(ws)
+    assert h.calls("tag") == [("a",)]
+    assert h.calls("plain") == []  # the other flow's rows are not evaluated again
+    assert h.mutate_calls() == []

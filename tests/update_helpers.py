@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import cocotui as cocoindex
 import mem_connector
-from mem_connector import CompatTarget, MemTarget, OtherTarget
+from mem_connector import AsyncTarget, CompatTarget, MemTarget, OtherTarget
 """
 
 

@@ -3,6 +3,7 @@ each collector collects. Pure computation, safe to run in worker processes."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable
 from typing import Any
@@ -138,8 +139,12 @@ def _describe_ops(ops: Iterable[Op], parts: list[str]) -> None:
 
 def source_logic(source: Source) -> str:
     """A text of what a source's rows go through: functions with their behavior versions,
-    constants and collected fields. A change in it re-evaluates the source's rows."""
-    parts: list[str] = [f"source {type(source.spec).__name__}"]
+    constants and collected fields, and the source's own settings (a dataclass spec such as
+    ``LocalFile(binary=...)`` decides what a row holds). A change in it re-evaluates the
+    source's rows."""
+    spec = source.spec
+    settings = repr(spec) if dataclasses.is_dataclass(spec) else type(spec).__name__
+    parts: list[str] = [f"source {settings}"]
     for scope in source.row_scopes:
         parts.append("rows {")
         _describe_ops(scope.ops, parts)
