@@ -333,3 +333,14 @@ def test_app_that_workers_cannot_load_is_evaluated_in_process(ws: Workspace) -> 
     assert marker.exists()  # a worker did try to load the app
     assert run.result.ok, run.named("row.failed")
     assert h.store() == h.content_rows(files)
+
+
+def test_batch_bytes_bounds_a_batch(ws: Workspace) -> None:
+    files = {f"f{i}.txt": "x" * 100 for i in range(6)}
+    h.write_files(ws, files)
+    h.flow_app(ws)
+    h.apply_all(ws)
+    run = h.update(ws, batch_bytes=250)  # a batch closes once it holds 250 bytes: 3 rows
+    assert [b["rows"] for b in run.named("batch.applied")] == [3, 3]
+    assert [len(m) for [(_, m)] in h.mutate_calls()] == [3, 3]
+    assert h.store() == h.content_rows(files)
