@@ -79,6 +79,19 @@ class LocalFile:
                 continue
             yield ListedRow(rel, f"{stat.st_mtime_ns}:{stat.st_size}")
 
+    def key_for(self, relative_path: str) -> str | None:
+        """The row key of a path relative to ``path`` (as a watcher reports it), or ``None``
+        when the patterns exclude it or one of its directories."""
+        key = relative_path.replace(os.sep, "/")
+        parts = key.split("/")
+        if self._excluded is not None and any(
+            self._excluded.match("/".join(parts[: i + 1])) for i in range(len(parts))
+        ):
+            return None
+        if self._included is not None and not self._included.match(key):
+            return None
+        return key
+
     def list_rows(self) -> Iterator[ListedRow]:
         """Every matching file. A missing root directory is an error, so that a vanished or
         unmounted source is never mistaken for one whose files were all deleted."""

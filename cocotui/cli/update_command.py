@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from cocotui.cli import render
 from cocotui.engine.events import Event, StopToken
@@ -49,6 +50,12 @@ def add_parser(command: CommandFactory) -> None:
     _add_json(update)
     update.add_argument(
         "--reexport", action="store_true", help="send every row again, changed or not"
+    )
+    update.add_argument(
+        "--live",
+        action="store_true",
+        help="keep running: export file changes as they happen (and re-list sources that "
+        "set refresh_interval) until Ctrl-C",
     )
     update.add_argument(
         "--workers",
@@ -108,12 +115,78 @@ class _Progress:
                 print(data["traceback"], file=sys.stderr)
         elif event.name == "source.failed":
             print(f"error: {data['source']}: {data['error']}", file=sys.stderr)
+        elif event.name == "watcher.error":
+            print(f"warning: file watcher: {data['error']}; re-listing", file=sys.stderr)
         elif event.name == "key.duplicate":
             print(
                 f"warning: key {data['key']} of target {data['target']} is produced by several "
                 f"source rows ({', '.join(data['rows'])}); it is kept while any produces it",
                 file=sys.stderr,
             )
+
+
+def _write_event(event: Event) -> None:
+    render.write_json({"format_version": render.FORMAT_VERSION, **event.to_json()})
+
+
+class _LiveStatus:
+    """Live mode on a terminal: one status line per source, redrawn in place."""
+
+    def __init__(self, progress: _Progress) -> None:
+        self.progress = progress
+        self.lines: dict[str, str] = {}
+        self.drawn = 0
+
+    def draw(self) -> None:
+        out = sys.stderr
+        if self.drawn:
+            out.write(f"\x1b[{self.drawn}F")
+        for line in self.lines.values():
+            out.write(f"\x1b[2K{line}\n")
+        self.drawn = len(self.lines)
+        out.flush()
+
+    def __call__(self, event: Event) -> None:
+        data = event.data
+        if event.name == "live.pass_finished":
+            self.lines[data["source"]] = (
+                f"{data['source']}: last pass {time.strftime('%H:%M:%S')} ({data['reason']}, "
+                f"{data['elapsed'] * 1000:.0f} ms): {data['added']} added, "
+                f"{data['updated']} updated, {data['deleted']} deleted, {data['errors']} errors"
+            )
+            self.draw()
+        elif event.name == "live.ready":
+            print(_ready_text(data), file=sys.stderr)
+            self.drawn = 0
+            self.draw()
+        elif event.name in ("row.failed", "watcher.error", "source.failed", "key.duplicate"):
+            self.drawn = 0
+            self.progress(event)
+            self.draw()
+
+
+def _ready_text(data: dict[str, Any]) -> str:
+    text = f"live: watching {', '.join(data['watched']) or 'no source'}"
+    if data["once"]:
+        text += f"; processed once (no change capture): {', '.join(data['once'])}"
+    return text + " — Ctrl-C stops at the next batch boundary"
+
+
+def _live_lines(event: Event) -> None:
+    """Live mode without a terminal: one line per pass that changed something."""
+    data = event.data
+    if event.name == "live.pass_finished":
+        if data["added"] or data["updated"] or data["deleted"] or data["errors"]:
+            print(
+                f"{data['source']} ({data['reason']}): {data['added']} added, "
+                f"{data['updated']} updated, {data['deleted']} deleted, {data['errors']} errors "
+                f"[{data['elapsed']:.3f}s]",
+                flush=True,
+            )
+    elif event.name == "live.ready":
+        print(_ready_text(data), flush=True)
+    elif event.name in ("row.failed", "source.failed", "key.duplicate", "watcher.error"):
+        _Progress()(event)
 
 
 def cmd_update(args: argparse.Namespace) -> int:
@@ -127,11 +200,13 @@ def cmd_update(args: argparse.Namespace) -> int:
         print("\nstopping at the next batch boundary (Ctrl-C again to abort)", file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, interrupt)
-    observer = (
-        (lambda e: render.write_json({"format_version": render.FORMAT_VERSION, **e.to_json()}))
-        if args.json
-        else _Progress()
-    )
+    observer: Callable[[Event], None]
+    if args.json:
+        observer = _write_event
+    elif args.live:
+        observer = _LiveStatus(_Progress()) if sys.stderr.isatty() else _live_lines
+    else:
+        observer = _Progress()
     try:
         result = engine.update(
             UpdateOptions(
@@ -142,6 +217,7 @@ def cmd_update(args: argparse.Namespace) -> int:
             ),
             observer,
             stop,
+            live=args.live,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -152,11 +228,11 @@ def cmd_update(args: argparse.Namespace) -> int:
             f"`cocotui plan {args.app}` and apply it with `cocotui apply {args.app}`",
             file=sys.stderr,
         )
-    if result.stopped and not args.json:
+    if result.stopped and not args.json and not args.live:
         print("stopped before the end; run update again to continue", file=sys.stderr)
     if result.errors:
         return EXIT_ROW_ERRORS
-    if result.skipped or result.stopped:
+    if result.skipped or (result.stopped and not args.live):
         return EXIT_SKIPPED
     return 0
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from cocotui import registry
 from cocotui.engine.apply import ApplyReport, apply_changes
 from cocotui.engine.events import Observer, StopToken, ignore
+from cocotui.engine.live import LiveRun
 from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
 from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
 from cocotui.engine.update import UpdateOptions, UpdateResult, UpdateRun
@@ -129,9 +130,16 @@ class Engine:
         options: UpdateOptions | None = None,
         observer: Observer = ignore,
         stop: StopToken | None = None,
+        *,
+        live: bool = False,
+        on_ready: Callable[[], None] | None = None,
     ) -> UpdateResult:
         """Export what changed in the sources to every target whose setup is up to date.
-        Targets with a pending setup change are skipped and listed in the result."""
+        Targets with a pending setup change are skipped and listed in the result.
+
+        With ``live``, keep going after the first pass: watched file changes and interval
+        re-lists are exported as they come, until ``stop`` is set (``on_ready`` is called once
+        the initial catch-up is done)."""
         with self.lock:
             plan = self.plan()
             ready = {c.identity for c in plan.changes if c.action is Action.NONE}
@@ -146,7 +154,9 @@ class Engine:
                 observer,
                 stop or StopToken(),
             )
-            return run.run()
+            if not live:
+                return run.run()
+            return LiveRun(run, observer, run.stop).run_until_stopped(on_ready)
 
     def describe(self, target: DesiredTarget) -> str:
         return describe(target.kind, target.key)

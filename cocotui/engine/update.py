@@ -146,12 +146,23 @@ class UpdateRun:
         ]
         self.sources: dict[str, SourceCounters] = {}
         self.evaluator = RowEvaluator(app, options.workers)
+        self._started = time.perf_counter()
         self._duplicates_reported: set[tuple[int, str]] = set()
 
     # -- the run --------------------------------------------------------------------------------
 
     def run(self) -> UpdateResult:
-        started = time.perf_counter()
+        """One full pass over every source, then the result."""
+        self.start()
+        for flow in self.app.flows:
+            for source in flow.sources:
+                if self.stop.stopped:
+                    break
+                self.pass_over(flow, source)
+        return self.finish()
+
+    def start(self) -> None:
+        self._started = time.perf_counter()
         self.observer(
             Event(
                 "run.started",
@@ -163,23 +174,27 @@ class UpdateRun:
                 },
             )
         )
-        try:
-            for flow in self.app.flows:
-                active = [a for a in self.active if a.target.flow is flow]
-                if not active:
-                    continue
-                for source in flow.sources:
-                    if self.stop.stopped:
-                        break
-                    self._run_source(flow, source, active)
-        finally:
-            self.evaluator.close()
+
+    def pass_over(self, flow: Flow, source: Source, keys: set[str] | None = None) -> SourceCounters:
+        """One pass over a source: every row, or only the rows ``keys`` (live mode). The run's
+        per-source counters accumulate the passes; the pass's own counters are returned."""
+        counters = SourceCounters()
+        active = [a for a in self.active if a.target.flow is flow]
+        if active:
+            self._run_source(flow, source, active, counters, keys)
+        total = self.sources.setdefault(f"{flow.name}.{source.name}", SourceCounters())
+        for field in dataclasses.fields(SourceCounters):
+            setattr(total, field.name, getattr(total, field.name) + getattr(counters, field.name))
+        return counters
+
+    def finish(self) -> UpdateResult:
+        self.evaluator.close()
         result = UpdateResult(
             targets={a.target.name: a.counters for a in self.active},
             sources=self.sources,
             skipped=self.skipped,
             stopped=self.stop.stopped,
-            elapsed=time.perf_counter() - started,
+            elapsed=time.perf_counter() - self._started,
         )
         self.observer(
             Event(
@@ -196,13 +211,30 @@ class UpdateRun:
         )
         return result
 
-    def _run_source(self, flow: Flow, source: Source, active: list[_Active]) -> None:
+    def _list(
+        self, flow: Flow, source: Source, keys: set[str] | None
+    ) -> tuple[dict[str, str], dict[str, TrackedRow]]:
+        """Listed rows (key -> stamp) and their tracking; only ``keys`` when given."""
+        if keys is None:
+            listed = {row.key: row.stamp for row in source.spec.list_rows()}
+            return listed, self.tracking.source_rows(flow.name, source.name)
+        stamps = {key: source.spec.stamp(key) for key in sorted(keys)}
+        listed = {key: stamp for key, stamp in stamps.items() if stamp is not None}
+        return listed, self.tracking.source_rows_for(flow.name, source.name, keys)
+
+    def _run_source(
+        self,
+        flow: Flow,
+        source: Source,
+        active: list[_Active],
+        counters: SourceCounters,
+        keys: set[str] | None,
+    ) -> None:
         name = f"{flow.name}.{source.name}"
-        counters = self.sources[name] = SourceCounters()
         started = time.perf_counter()
         logic_fp = _logic_fingerprint(flow, source, active)
         try:
-            listed = {row.key: row.stamp for row in source.spec.list_rows()}
+            listed, tracked = self._list(flow, source, keys)
         except OSError as exc:
             counters.errors += 1
             self.observer(
@@ -212,7 +244,6 @@ class UpdateRun:
                 )
             )
             return
-        tracked = self.tracking.source_rows(flow.name, source.name)
         counters.listed = len(listed)
         work: list[tuple[str, str | None, TrackedRow | None]] = []
         for key, stamp in listed.items():
@@ -253,8 +284,8 @@ class UpdateRun:
         outcomes = self.evaluator.run(flow, source, tasks)
         batch: list[_RowWork] = []
         batch_bytes = 0
-        for (key, stamp, row), outcome in zip(work, outcomes, strict=True):
-            batch.append(_RowWork(key, stamp, row, outcome))
+        for (row_key, row_stamp, row), outcome in zip(work, outcomes, strict=True):
+            batch.append(_RowWork(row_key, row_stamp, row, outcome))
             batch_bytes += outcome.size
             if len(batch) >= self.options.batch_rows or batch_bytes >= self.options.batch_bytes:
                 self._apply_batch(flow, source, name, active, logic_fp, batch, counters)
@@ -262,8 +293,8 @@ class UpdateRun:
                 if self.stop.stopped:
                     break
         if not self.stop.stopped:
-            for key, stamp, row in gone:
-                batch.append(_RowWork(key, stamp, row, None))
+            for row_key, _, row in gone:
+                batch.append(_RowWork(row_key, None, row, None))
                 if len(batch) >= self.options.batch_rows:
                     self._apply_batch(flow, source, name, active, logic_fp, batch, counters)
                     batch = []

@@ -208,6 +208,21 @@ class SqliteTracking:
         )
         return {r[0]: TrackedRow(r[1], r[2], r[3], r[4]) for r in rows}
 
+    def source_rows_for(self, flow: str, source: str, keys: Iterable[str]) -> dict[str, TrackedRow]:
+        """Like :meth:`source_rows`, for the given row keys only."""
+        result: dict[str, TrackedRow] = {}
+        wanted = list(keys)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(
+                f"SELECT row_key, id, stamp, content_fp, logic_fp FROM source_rows "
+                f"WHERE flow = ? AND source = ? AND row_key IN ({marks})",
+                (flow, source, *chunk),
+            ):
+                result[r[0]] = TrackedRow(r[1], r[2], r[3], r[4])
+        return result
+
     def keys_of_rows(self, row_ids: Iterable[int]) -> dict[int, list[TrackedKey]]:
         result: dict[int, list[TrackedKey]] = {}
         ids = list(row_ids)
