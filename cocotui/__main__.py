@@ -1,3 +1,6 @@
+"""``python -m cocotui``."""
+
 from cocotui.cli.main import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())
