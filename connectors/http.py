@@ -1,0 +1,436 @@
+"""Rows sent to an HTTP endpoint as JSON: ``PUT {base_url}/{key}`` upserts a row, ``DELETE
+{base_url}/{key}`` deletes it, or, when the service has a batch endpoint, one ``POST`` carries up
+to ``batch_size`` rows as ``{"upsert": [{"key": ..., "value": ...}], "delete": [key, ...]}``.
+Only the standard library is used (``urllib.request``).
+
+Setup calls the optional ``provision_url``: ``PUT`` with ``{"base_url", "key_fields",
+"value_fields"}`` to **create** or **change** the remote collection, ``DELETE`` to **drop** it (a
+``404`` is success: already gone). A change of the primary key fields is ``NOT_COMPATIBLE``: the
+collection is deleted and provisioned again, and every row is exported again (without a
+``provision_url`` nothing can clear the rows stored under the old keys; they stay on the
+server). Without a ``provision_url`` setup sends nothing.
+
+Every request is idempotent: ``PUT`` replaces, ``DELETE`` of a missing row (``404``) is success,
+and provisioning is a ``PUT``. Requests answered ``429`` or ``5xx``, and failed connections, are
+retried up to ``max_attempts`` times with exponential backoff (``backoff``, doubling, at most 60
+seconds), honouring ``Retry-After``. Any other ``4xx`` fails the row: the error names the key and
+the status, the engine isolates the row and retries it on the next run.
+
+Keys are a single field's value, or a tuple for several fields; in a URL each part is one
+percent-encoded path segment (``a/b.md`` -> ``a%2Fb.md``), in a batch a composite key is a JSON
+list. Values are JSON objects of the value fields (dicts, lists, numbers, strings, dataclasses;
+``bytes`` are refused). Header values come from environment variables (``headers_env`` maps a
+header name to a variable name), so tokens are never written in the app or the state.
+
+Example::
+
+    collector.export(
+        "documents",
+        HttpEndpoint(base_url="https://search.example.com/v1/docs",
+                     headers_env={"Authorization": "SEARCH_TOKEN"},
+                     batch_endpoint="https://search.example.com/v1/docs:batch"),
+        primary_key_fields=["filename"],
+    )
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import email.utils
+import http.client
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import cocotui
+
+#: How the client waits between attempts; tests replace it (or pass ``sleep=`` to the client).
+SLEEP: Callable[[float], None] = time.sleep
+
+MAX_DELAY = 60.0
+_EXCERPT = 300
+
+
+class HttpEndpoint(cocotui.op.TargetSpec):
+    """Sends each row to ``{base_url}/{key}`` (or in batches to ``batch_endpoint``)."""
+
+    #: Rows live under this URL; it is the persistent key. No credentials in it.
+    base_url: str
+    #: Header name -> name of the environment variable holding its value.
+    headers_env: dict[str, str] | None = None
+    #: Rows per batched ``POST``.
+    batch_size: int = 100
+    #: A URL (or a path relative to ``base_url``) accepting batched ``POST`` requests.
+    batch_endpoint: str | None = None
+    #: ``PUT`` on create/update and ``DELETE`` on drop, when given.
+    provision_url: str | None = None
+    #: Seconds to wait for each response.
+    timeout: float = 30.0
+    #: Attempts per request, the first included.
+    max_attempts: int = 5
+    #: Seconds before the first retry; doubled for each further one.
+    backoff: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class HttpEndpointState:
+    """The setup state: what provisioning sends and needs. Batch settings are not part of it:
+    changing them is not a setup change."""
+
+    base_url: str
+    provision_url: str | None
+    headers_env: dict[str, str] | None
+    key_fields: list[str]
+    value_fields: list[str]
+    timeout: float
+    max_attempts: int
+    backoff: float
+
+
+class HttpTargetError(RuntimeError):
+    """A request that failed for good, or a spec or row that cannot be sent."""
+
+
+class HttpStatusError(HttpTargetError):
+    """The service answered a status that is neither success nor worth retrying."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# ---------------------------------------------------------------------------------------------
+# The client: retries, backoff, Retry-After
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait per a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
+
+
+def _excerpt(data: bytes) -> str:
+    text = data[:_EXCERPT].decode("utf-8", "replace").strip()
+    return f": {text}" if text else ""
+
+
+class HttpClient:
+    """JSON requests with bounded retries on ``429``/``5xx`` and connection failures."""
+
+    def __init__(
+        self,
+        headers: dict[str, str],
+        *,
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self._headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": f"cocotui/{cocotui.__version__}",
+            **headers,
+        }
+        self.timeout = timeout
+        self.max_attempts = max(1, max_attempts)
+        self.backoff = backoff
+        self.sleep = sleep
+
+    def __repr__(self) -> str:  # header values are secrets: never shown
+        return f"HttpClient(headers={sorted(self._headers)}, max_attempts={self.max_attempts})"
+
+    def delay(self, attempt: int, retry_after: str | None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        asked = _retry_after(retry_after)
+        if asked is not None:
+            return min(asked, MAX_DELAY)
+        return float(min(self.backoff * 2 ** (attempt - 1), MAX_DELAY))
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        *,
+        what: str,
+        accept: Sequence[int] = (),
+    ) -> int:
+        """Send until a ``2xx`` (or a status in ``accept``) arrives; return the status.
+        ``what`` names the row or resource in errors."""
+        problem = ""
+        for attempt in range(1, self.max_attempts + 1):
+            retry_after: str | None = None
+            request = urllib.request.Request(url, body, self._headers, method=method)
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    response.read()
+                    return int(response.status)
+            except urllib.error.HTTPError as exc:
+                status, reason = exc.code, exc.reason
+                detail = _excerpt(exc.read())
+                retry_after = exc.headers.get("Retry-After")
+                exc.close()
+                if status in accept:
+                    return status
+                problem = f"HTTP {status} {reason}{detail}"
+                if status != 429 and status < 500:
+                    raise HttpStatusError(
+                        f"{method} {url}: {what} failed: {problem}", status
+                    ) from None
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+                cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+                problem = f"{type(exc).__name__}: {cause}"
+            if attempt < self.max_attempts:
+                (self.sleep or SLEEP)(self.delay(attempt, retry_after))
+        raise HttpTargetError(
+            f"{method} {url}: {what} failed after {self.max_attempts} attempt(s); last: {problem}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Specs, keys and values
+
+
+def _check_url(what: str, url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise HttpTargetError(f"{what} must be an http:// or https:// URL, got {url!r}")
+    if parts.username is not None or parts.password is not None:
+        raise HttpTargetError(
+            f"{what} must not contain credentials; send them as a header with headers_env"
+        )
+    return url
+
+
+def _base_url(spec_url: str) -> str:
+    return _check_url("HttpEndpoint.base_url", spec_url).rstrip("/")
+
+
+def _batch_url(base_url: str, endpoint: str) -> str:
+    return _check_url("HttpEndpoint.batch_endpoint", urllib.parse.urljoin(base_url + "/", endpoint))
+
+
+def _headers(headers_env: dict[str, str] | None) -> dict[str, str]:
+    headers = {}
+    for name, variable in (headers_env or {}).items():
+        value = os.environ.get(variable)
+        if value is None:
+            raise HttpTargetError(f"environment variable {variable} (for header {name}) is not set")
+        headers[name] = value
+    return headers
+
+
+def _json_default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    raise TypeError(f"a value of type {type(value).__name__} cannot be sent as JSON")
+
+
+def _json(value: Any, what: str) -> bytes:
+    try:
+        return json.dumps(value, default=_json_default, ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise HttpTargetError(f"{what}: {exc}") from None
+
+
+def _key_parts(key: Any, key_fields: Sequence[str]) -> list[Any]:
+    parts = [key] if len(key_fields) == 1 else key
+    if not isinstance(parts, list | tuple) or len(parts) != len(key_fields):
+        raise HttpTargetError(
+            f"key {key!r} must be a tuple of {len(key_fields)} values ({', '.join(key_fields)})"
+        )
+    for part in parts:
+        if not isinstance(part, str | int | float):
+            raise HttpTargetError(
+                f"key {key!r}: a part of type {type(part).__name__} cannot be a URL path segment"
+            )
+    return list(parts)
+
+
+def row_url(base_url: str, key: Any, key_fields: Sequence[str]) -> str:
+    """``{base_url}/{part}/{part}...``, each key part one percent-encoded path segment."""
+    segments = [urllib.parse.quote(str(p), safe="") for p in _key_parts(key, key_fields)]
+    return f"{base_url}/{'/'.join(segments)}"
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedHttpEndpoint:
+    """What ``mutate`` receives: the URLs, the batch size and a client with the headers."""
+
+    base_url: str
+    batch_url: str | None
+    batch_size: int
+    key_fields: tuple[str, ...]
+    client: HttpClient = dataclasses.field(repr=False)
+
+
+def _chunks(items: list[tuple[Any, Any]], size: int) -> Iterator[list[tuple[Any, Any]]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _send_batches(target: PreparedHttpEndpoint, rows: dict[Any, Any]) -> None:
+    assert target.batch_url is not None
+    items = list(rows.items())
+    for chunk in _chunks(items, target.batch_size):
+        document: dict[str, list[Any]] = {"upsert": [], "delete": []}
+        for key, value in chunk:
+            parts = _key_parts(key, target.key_fields)
+            json_key = parts[0] if len(parts) == 1 else parts
+            if value is None:
+                document["delete"].append(json_key)
+            else:
+                document["upsert"].append({"key": json_key, "value": value})
+        keys = ", ".join(repr(k) for k, _ in chunk[:3]) + (", ..." if len(chunk) > 3 else "")
+        what = f"a batch of {len(chunk)} row(s) (keys {keys})"
+        target.client.request("POST", target.batch_url, _json(document, what), what=what)
+
+
+def _send_rows(target: PreparedHttpEndpoint, rows: dict[Any, Any]) -> None:
+    for key, value in rows.items():
+        url = row_url(target.base_url, key, target.key_fields)
+        what = f"row {key!r}"
+        if value is None:
+            target.client.request("DELETE", url, None, what=what, accept=(404,))
+        else:
+            target.client.request("PUT", url, _json(value, what), what=what)
+
+
+def _client(state: HttpEndpointState | HttpEndpoint) -> HttpClient:
+    return HttpClient(
+        _headers(state.headers_env),
+        timeout=state.timeout,
+        max_attempts=state.max_attempts,
+        backoff=state.backoff,
+    )
+
+
+@cocotui.op.target_connector(spec_cls=HttpEndpoint, setup_state_cls=HttpEndpointState)
+class HttpEndpointConnector:
+    @staticmethod
+    def get_persistent_key(spec: HttpEndpoint, target_name: str) -> str:
+        return _base_url(spec.base_url)
+
+    @staticmethod
+    def get_setup_state(
+        spec: HttpEndpoint,
+        key_fields_schema: list[cocotui.FieldSchema],
+        value_fields_schema: list[cocotui.FieldSchema],
+    ) -> HttpEndpointState:
+        if spec.batch_size < 1:
+            raise HttpTargetError(
+                f"HttpEndpoint.batch_size must be at least 1, got {spec.batch_size}"
+            )
+        if spec.max_attempts < 1:
+            raise HttpTargetError(
+                f"HttpEndpoint.max_attempts must be at least 1, got {spec.max_attempts}"
+            )
+        if spec.timeout <= 0 or spec.backoff < 0:
+            raise HttpTargetError("HttpEndpoint.timeout must be positive and backoff not negative")
+        base_url = _base_url(spec.base_url)
+        if spec.batch_endpoint is not None:
+            _batch_url(base_url, spec.batch_endpoint)
+        if spec.provision_url is not None:
+            _check_url("HttpEndpoint.provision_url", spec.provision_url)
+        return HttpEndpointState(
+            base_url=base_url,
+            provision_url=spec.provision_url,
+            headers_env=dict(spec.headers_env) if spec.headers_env else None,
+            key_fields=[f.name for f in key_fields_schema],
+            value_fields=[f.name for f in value_fields_schema],
+            timeout=float(spec.timeout),
+            max_attempts=spec.max_attempts,
+            backoff=float(spec.backoff),
+        )
+
+    @staticmethod
+    def describe(key: str) -> str:
+        return f"HTTP endpoint {key}"
+
+    @staticmethod
+    def check_state_compatibility(
+        desired: HttpEndpointState, existing: HttpEndpointState
+    ) -> cocotui.op.TargetStateCompatibility:
+        if (desired.key_fields, desired.provision_url) != (
+            existing.key_fields,
+            existing.provision_url,
+        ):
+            return cocotui.op.TargetStateCompatibility.NOT_COMPATIBLE  # a new collection
+        if set(desired.value_fields) - set(existing.value_fields):
+            return cocotui.op.TargetStateCompatibility.PARTIALLY_COMPATIBLE  # send new fields
+        return cocotui.op.TargetStateCompatibility.COMPATIBLE
+
+    @staticmethod
+    def apply_setup_change(
+        key: str, previous: HttpEndpointState | None, current: HttpEndpointState | None
+    ) -> None:
+        if (
+            previous is not None
+            and previous.provision_url is not None
+            and (
+                current is None
+                or current.provision_url != previous.provision_url
+                or current.key_fields != previous.key_fields
+            )
+        ):
+            # Dropped, moved, or keyed differently: the old collection goes (404: already gone).
+            _client(previous).request(
+                "DELETE",
+                previous.provision_url,
+                None,
+                what=f"the collection of {key}",
+                accept=(404,),
+            )
+        if current is not None and current.provision_url is not None:
+            body = {
+                "base_url": current.base_url,
+                "key_fields": current.key_fields,
+                "value_fields": current.value_fields,
+            }
+            what = f"the collection of {key}"
+            _client(current).request("PUT", current.provision_url, _json(body, what), what=what)
+
+    @staticmethod
+    def prepare(spec: HttpEndpoint, setup_state: HttpEndpointState) -> PreparedHttpEndpoint:
+        base_url = _base_url(spec.base_url)
+        return PreparedHttpEndpoint(
+            base_url=base_url,
+            batch_url=_batch_url(base_url, spec.batch_endpoint) if spec.batch_endpoint else None,
+            batch_size=spec.batch_size,
+            key_fields=tuple(setup_state.key_fields),
+            client=_client(spec),
+        )
+
+    @staticmethod
+    def mutate(
+        *all_mutations: tuple[PreparedHttpEndpoint, dict[Any, dict[str, Any] | None]],
+    ) -> None:
+        for target, rows in all_mutations:
+            if target.batch_url is not None:
+                _send_batches(target, rows)
+            else:
+                _send_rows(target, rows)
