@@ -131,6 +131,10 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 def status_json(status: TargetStatus) -> dict[str, Any]:
     stored = status.stored
+    planned: dict[str, Any] = {"previous": [], "current": None, "compatibility": None, "reason": ""}
+    if status.change is not None:
+        change = change_json(status.change)
+        planned = {name: change[name] for name in planned}
     return {
         "flow": status.flow,
         "target": status.target,
@@ -143,6 +147,7 @@ def status_json(status: TargetStatus) -> dict[str, Any]:
         "orphaned": status.orphaned,
         "applied_at": stored.applied_at if stored else None,
         "last_error": stored.last_error if stored else None,
+        **planned,
     }
 
 

@@ -35,6 +35,8 @@ class TargetStatus:
     orphaned: bool
     stored: TargetState | None
     desired: DesiredTarget | None
+    #: The planned change behind this row (its previous/current states, verdict and reason).
+    change: Change | None = None
 
     @property
     def name(self) -> str:
@@ -119,6 +121,7 @@ class Engine:
                     orphaned=registry.get(change.kind) is None,
                     stored=stored,
                     desired=desired.get(change.identity),
+                    change=change,
                 )
             )
         return rows

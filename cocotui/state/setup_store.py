@@ -18,6 +18,9 @@ import tomli_w
 from cocotui.values import canonical_json, decode, encode
 
 SCHEMA_VERSION = 1
+#: The last line of every state file. TOML cut short at a line boundary often still parses, so
+#: a file without this line is refused as truncated rather than read as fewer targets.
+END_MARKER = "# end of cocotui state"
 
 
 class StateError(RuntimeError):
@@ -204,6 +207,12 @@ class TomlSetupStore:
                 f"version {SCHEMA_VERSION}"
                 + ("; upgrade cocotui to use it" if newer else "; the file is not cocotui's")
             )
+        if raw.rstrip().splitlines()[-1:] != [END_MARKER.encode()]:
+            raise StateError(
+                f"state file {self.path} is truncated (its last line {END_MARKER!r} is "
+                f"missing); cocotui will not overwrite it: restore it from a backup, or if you "
+                f"edited it by hand, end it with that line again"
+            )
         try:
             targets = [_target_from_toml(t) for t in doc.get("targets", [])]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -219,4 +228,5 @@ class TomlSetupStore:
             "app": state.app,
             "targets": [_target_to_toml(t) for t in state.targets],
         }
-        write_private_file(self.path, tomli_w.dumps(doc).encode("utf-8"))
+        text = tomli_w.dumps(doc) + f"\n{END_MARKER}\n"
+        write_private_file(self.path, text.encode("utf-8"))
