@@ -134,18 +134,22 @@ def _hashable(value: Any) -> Any:
 
 
 def canonical_json(value: Any) -> str:
-    """A stable text identity of a JSON-like value (key order and tuple/list kept distinct)."""
+    """A stable text identity of a JSON-like value: dict key order does not matter (for
+    non-string keys either), tuples and lists stay distinct."""
 
-    def floats(v: Any) -> Any:
+    def normal(v: Any) -> Any:
         if isinstance(v, float) and not math.isfinite(v):
             return {_TAG: "float", "repr": repr(v)}
         if isinstance(v, list):
-            return [floats(x) for x in v]
+            return [normal(x) for x in v]
         if isinstance(v, dict):
-            return {k: floats(x) for k, x in v.items()}
+            if v.get(_TAG) == "dict":
+                items = [[normal(k), normal(x)] for k, x in v["items"]]
+                return {_TAG: "dict", "items": sorted(items, key=json.dumps)}
+            return {k: normal(x) for k, x in v.items()}
         return v
 
-    return json.dumps(floats(encode(value)), sort_keys=True, separators=(",", ":"))
+    return json.dumps(normal(encode(value)), sort_keys=True, separators=(",", ":"))
 
 
 def to_plain_json(value: Any) -> Any:
