@@ -41,6 +41,7 @@ import email.utils
 import http.client
 import json
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -228,7 +229,22 @@ def _batch_url(base_url: str, endpoint: str) -> str:
     return _check_url("HttpEndpoint.batch_endpoint", urllib.parse.urljoin(base_url + "/", endpoint))
 
 
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_headers_env(headers_env: dict[str, str] | None) -> None:
+    """Values must be variable names: a token written there by mistake is refused without
+    being repeated in the message (or stored in the state)."""
+    for name, variable in (headers_env or {}).items():
+        if not isinstance(variable, str) or not _VARIABLE.match(variable):
+            raise HttpTargetError(
+                f"HttpEndpoint.headers_env[{name!r}] must name an environment variable (letters, "
+                f"digits, underscores), not hold the header's value"
+            )
+
+
 def _headers(headers_env: dict[str, str] | None) -> dict[str, str]:
+    _check_headers_env(headers_env)
     headers = {}
     for name, variable in (headers_env or {}).items():
         value = os.environ.get(variable)
@@ -352,6 +368,7 @@ class HttpEndpointConnector:
         if spec.timeout <= 0 or spec.backoff < 0:
             raise HttpTargetError("HttpEndpoint.timeout must be positive and backoff not negative")
         base_url = _base_url(spec.base_url)
+        _check_headers_env(spec.headers_env)
         if spec.batch_endpoint is not None:
             _batch_url(base_url, spec.batch_endpoint)
         if spec.provision_url is not None:

@@ -27,6 +27,19 @@ GUIDES = {
 }
 
 
+def test_the_connectors_are_installed(tmp_path: Path) -> None:
+    listing = AppRunner(EXAMPLES / "sqlite_app.py", tmp_path).cli("connectors", "--json")
+    kinds = {c["kind"]: c for c in listing.expect().json()["connectors"]}
+    for kind, module in [
+        ("SqliteTable", "connectors.sqlite"),
+        ("PostgresTable", "connectors.postgres"),
+        ("HttpEndpoint", "connectors.http"),
+    ]:
+        assert kinds[kind]["connector"].startswith(module + ".")
+        assert "get_setup_state" in kinds[kind]["optional_methods"]
+        assert kinds[kind]["doc"]
+
+
 def _run(runner: AppRunner) -> None:
     applied = runner.apply()
     assert [c["action"] for c in applied["applied"]] == ["create"]

@@ -270,6 +270,10 @@ def test_a_missing_header_variable_fails_the_rows(tmp_path: Path, service: HttpS
         ("HttpEndpoint(base_url='ftp://example.com/x')", "http:// or https://"),
         ("HttpEndpoint(base_url='https://user:pw@example.com/x')", "must not contain credentials"),
         ("HttpEndpoint(base_url='https://example.com/x', batch_size=0)", "batch_size"),
+        (
+            "HttpEndpoint(base_url='https://x.org', headers_env={'Authorization': 'Bearer pw@'})",
+            "must name an environment variable",
+        ),
     ],
 )
 def test_invalid_specs_are_reported_at_plan_time(tmp_path: Path, spec: str, message: str) -> None:
