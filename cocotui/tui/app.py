@@ -4,15 +4,20 @@ approval, and update runs in a background thread. It calls the same Engine API a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import tomli_w
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
+from textual.events import Resize
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.widgets import (
     DataTable,
@@ -27,9 +32,9 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from cocotui import config, registry
-from cocotui.engine.events import StopToken
+from cocotui.engine.events import Event, StopToken
 from cocotui.engine.facade import Engine, TargetStatus
-from cocotui.engine.monitor import RunMonitor, Snapshot, describe_event
+from cocotui.engine.monitor import RunMonitor, Snapshot, TargetView, describe_event
 from cocotui.engine.plan import Action, Plan
 from cocotui.engine.update import UpdateOptions, UpdateResult
 from cocotui.state.setup_store import SetupRecord
@@ -48,6 +53,46 @@ STATUS_LABELS = {
 }
 COUNTER_COLUMNS = ("inserted", "updated", "deleted", "errors")
 MAIN_SCREEN_ACTIONS = {"plan", "update", "stop", "drop", "filter", "refresh", "help"}
+#: Cells of padding DataTable adds around every column.
+CELL_PADDING = 2
+COUNTER_WIDTH = 8
+RATE_WIDTH = 7
+STATUS_WIDTH = 13
+#: The narrowest the flexible Description / Key columns get before the table scrolls sideways.
+MIN_DESCRIPTION = 16
+MIN_KEY = 10
+
+
+class ColumnWidths(NamedTuple):
+    name: int
+    kind: int
+    description: int
+    key: int
+
+
+def column_widths(rows: list[TargetStatus], available: int) -> ColumnWidths:
+    """Widths that fit the table into ``available`` cells when possible: the name and kind
+    columns fit their content, Description and Key share what is left (60/40)."""
+    name = min(32, max([len("Target"), *(len(r.name) for r in rows)]))
+    kind = min(24, max([len("Kind"), *(len(r.kind) for r in rows)]))
+    fixed = name + kind + STATUS_WIDTH + len(COUNTER_COLUMNS) * COUNTER_WIDTH + RATE_WIDTH
+    columns = 6 + len(COUNTER_COLUMNS)  # name, status, counters, rate, kind, description, key
+    left = available - fixed - columns * CELL_PADDING
+    description = max(MIN_DESCRIPTION, left * 3 // 5)
+    key = max(MIN_KEY, left - description)
+    return ColumnWidths(name, kind, description, key)
+
+
+class TargetsTable(DataTable[str | Text]):
+    """The targets table; tells the app when its width changes so columns can be refitted."""
+
+    class Resized(Message):
+        def __init__(self, table: TargetsTable) -> None:
+            super().__init__()
+            self.table = table
+
+    def on_resize(self, event: Resize) -> None:
+        self.post_message(self.Resized(self))
 
 
 def _clip(text: str, width: int) -> str:
@@ -83,15 +128,32 @@ class CocotuiApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        read_only: bool = False,
+        update_options: UpdateOptions | None = None,
+        monitor_factory: Callable[[], RunMonitor] = RunMonitor,
+    ) -> None:
         super().__init__()
         self.engine = engine
         self.read_only = read_only
-        self.monitor = RunMonitor()
+        self.update_options = update_options or UpdateOptions()
+        self.monitor_factory = monitor_factory
+        self.monitor = monitor_factory()
         self.stop_token: StopToken | None = None
         self.rows: list[TargetStatus] = []
         self.filter_text = ""
         self._shown: dict[tuple[str, str], str] = {}
+        self._widths: ColumnWidths | None = None
+        self._detail_shown: tuple[object, ...] = ()
+        self._detail_run_lines = 0
+        self._status_text = ""
+        #: The latest ``row.failed`` event of each flow in the current run.
+        self._row_failures: dict[str, Event] = {}
+        #: Target names in table order (the table shows ``visible_rows()`` as last rendered).
+        self._table_names: list[str] = []
         self._log_serial = 0
         self._quitting = False
         self.sub_title = f"{engine.app.name}" + ("  [read-only]" if read_only else "")
@@ -102,19 +164,23 @@ class CocotuiApp(App[None]):
     # -- layout ---------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # The targets table spans the whole width (it has many columns); below it the run
+        # status, then the event log beside the selected target's detail.
         yield Header()
+        yield Input(placeholder="filter targets (Esc to close)", id="filter")
+        yield TargetsTable(id="targets", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="run-bar"):
+            yield ProgressBar(id="progress", show_eta=False)
+            yield Static("idle", id="run-status")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield Input(placeholder="filter targets (Esc to close)", id="filter")
-                yield DataTable(id="targets", cursor_type="row", zebra_stripes=True)
-                with Horizontal(id="run-bar"):
-                    yield ProgressBar(id="progress", show_eta=False)
-                    yield Static("idle", id="run-status")
                 yield Input(placeholder="filter the event log", id="log-filter")
                 yield RichLog(id="log", max_lines=2000, markup=False, wrap=True)
             with Vertical(id="right"):
                 with VerticalScroll(id="detail-scroll"):
                     yield Static(id="detail")
+                    yield Static(id="detail-run")
+                    yield Static(id="detail-setup")
                 yield Static("mutations per second", id="spark-label")
                 yield Sparkline([], id="spark")
                 with VerticalScroll(id="connectors-scroll"):
@@ -123,19 +189,18 @@ class CocotuiApp(App[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#targets", DataTable)
-        # Live counters come right after the status so they stay visible on narrow terminals.
-        table.add_column("Target", key="name")
-        table.add_column("Status", key="status", width=13)
-        for column in COUNTER_COLUMNS:
-            table.add_column(column.capitalize(), key=column, width=8)
-        table.add_column("Rate/s", key="rate", width=7)
-        table.add_column("Kind", key="kind")
-        table.add_column("Description", key="description")
-        table.add_column("Key", key="key")
         self.query_one("#filter", Input).display = False
         self.refresh_targets()
         self.show_connectors()
         self.set_interval(0.25, self.poll_run)
+        self.poll_run()
+        self.query_one("#log", RichLog).write(
+            Text(
+                "Events of update runs appear here: u starts an update, s stops it at the next "
+                "batch boundary. Targets with a pending setup change (p to review) are skipped.",
+                style="dim",
+            )
+        )
         table.focus()
         pending = [r for r in self.rows if r.action is not Action.NONE]
         if pending:
@@ -153,34 +218,64 @@ class CocotuiApp(App[None]):
         except Exception as exc:
             self.notify(str(exc), title="Cannot read state", severity="error", markup=False)
             return
+        self.render_table()
+
+    def _fit_columns(self, table: DataTable[str | Text]) -> ColumnWidths:
+        """(Re)build the columns when the widths that fit the table changed."""
+        available = table.scrollable_content_region.width
+        widths = column_widths(self.rows, available)
+        if widths != self._widths:
+            self._widths = widths
+            table.clear(columns=True)
+            # Live counters come right after the status so they stay visible when the table
+            # has to scroll sideways.
+            table.add_column("Target", key="name", width=widths.name)
+            table.add_column("Status", key="status", width=STATUS_WIDTH)
+            for column in COUNTER_COLUMNS:
+                table.add_column(column.capitalize(), key=column, width=COUNTER_WIDTH)
+            table.add_column("Rate/s", key="rate", width=RATE_WIDTH)
+            table.add_column("Kind", key="kind", width=widths.kind)
+            table.add_column("Description", key="description", width=widths.description)
+            table.add_column("Key", key="key", width=widths.key)
+        return widths
+
+    def render_table(self) -> None:
+        """Redraw every row from ``self.rows`` and the monitor (no engine call)."""
         table = self.query_one("#targets", DataTable)
-        selected = self.selected_row()
+        current = self.selected_row()
+        selected_name = current.name if current is not None else None
+        widths = self._fit_columns(table)
         table.clear()
         self._shown.clear()
         snapshot = self.monitor.snapshot()
-        for row in self.rows:
-            if self.filter_text and self.filter_text.lower() not in (
-                f"{row.name} {row.kind} {row.description}".lower()
-            ):
-                continue
+        visible = self.visible_rows()
+        for row in visible:
             view = snapshot.targets.get(row.name)
             counters = [str(getattr(view, c)) if view else "" for c in COUNTER_COLUMNS]
             table.add_row(
-                row.name,
+                Text(_clip(row.name, widths.name)),
                 STATUS_LABELS[row.status],
                 *counters,
-                f"{view.rate:.0f}" if view else "",
-                row.kind,
-                Text(_clip(row.description, 40)),
-                Text(_clip(canonical_json(row.key), 30)),
+                self._rate_text(view) if view else "",
+                Text(_clip(row.kind, widths.kind)),
+                Text(_clip(row.description, widths.description)),
+                Text(_clip(canonical_json(row.key), widths.key)),
                 key=row.name,
             )
-        if selected is not None:
-            for index, row in enumerate(self.visible_rows()):
-                if row.name == selected.name:
-                    table.move_cursor(row=index)
+        self._table_names = [r.name for r in visible]
+        for index, row in enumerate(visible):
+            if row.name == selected_name:
+                table.move_cursor(row=index)
         self.show_detail()
         self.refresh_bindings()
+
+    @on(TargetsTable.Resized)
+    def _table_resized(self, event: TargetsTable.Resized) -> None:
+        table = event.table
+        if not table.is_attached:
+            return
+        if column_widths(self.rows, table.scrollable_content_region.width) != self._widths:
+            self.render_table()
 
     def visible_rows(self) -> list[TargetStatus]:
         text = self.filter_text.lower()
@@ -190,32 +285,49 @@ class CocotuiApp(App[None]):
 
     def selected_row(self) -> TargetStatus | None:
         table = self.query_one("#targets", DataTable)
-        rows = self.visible_rows()
-        if not rows or table.row_count == 0:
+        index = table.cursor_row
+        if table.row_count == 0 or not 0 <= index < len(self._table_names):
             return None
-        index = min(table.cursor_row, len(rows) - 1)
-        return rows[index] if index >= 0 else None
+        name = self._table_names[index]
+        return next((r for r in self.rows if r.name == name), None)
 
     @on(DataTable.RowHighlighted, "#targets")
     def _on_highlight(self) -> None:
         self.show_detail()
 
     def show_detail(self) -> None:
+        """The selected target's detail: what it is, its last run, its stored setup."""
         row = self.selected_row()
         detail = self.query_one("#detail", Static)
+        setup = self.query_one("#detail-setup", Static)
+        label = self.query_one("#spark-label", Static)
         if row is None:
             detail.update("No target.")
-            return
+            setup.update("")
+            label.update("mutations per second")
+        else:
+            text = Text()
+            text.append(f"{row.name}\n", style="bold")
+            text.append(f"{row.description}\n\n")
+            text.append("kind ", style="dim")
+            text.append(f"{row.kind}\n")
+            text.append("status ", style="dim")
+            text.append_text(STATUS_LABELS[row.status])
+            detail.update(text)
+            setup.update(self._setup_text(row))
+            label.update(f"{row.name}: mutations per second")
+        self._detail_shown = ()
+        self._show_run_detail(row, self.monitor.snapshot())
+
+    @staticmethod
+    def _setup_text(row: TargetStatus) -> Text:
         text = Text()
-        text.append(f"{row.name}\n", style="bold")
-        text.append(f"{row.description}\n\n")
-        text.append("kind ", style="dim")
-        text.append(f"{row.kind}\n")
-        text.append("status ", style="dim")
-        text.append_text(STATUS_LABELS[row.status])
-        text.append("\n\npersistent key\n", style="bold")
+        text.append("\npersistent key\n", style="bold")
         text.append(json.dumps(to_plain_json(row.key), indent=2, ensure_ascii=False) + "\n")
         stored = row.stored
+        if row.action is not Action.NONE and row.desired is not None:
+            text.append("\ndesired setup (pending)\n", style="bold")
+            text.append(_record_toml(row.desired.record))
         text.append("\ncommitted setup\n", style="bold")
         text.append(_record_toml(stored.committed) if stored and stored.committed else "none\n")
         if stored and stored.staged:
@@ -225,18 +337,43 @@ class CocotuiApp(App[None]):
         if stored and stored.applied_at:
             text.append(f"\nlast applied {stored.applied_at}\n", style="dim")
         if stored and stored.last_error:
-            text.append("\nlast error\n", style="bold red")
+            text.append("\nlast setup error\n", style="bold red")
             text.append(stored.last_error + "\n")
-        snapshot = self.monitor.snapshot()
-        view = snapshot.targets.get(row.name)
+        return text
+
+    def _show_run_detail(self, row: TargetStatus | None, snapshot: Snapshot) -> None:
+        """The live part of the detail (the last run, its last failed row) and the sparkline.
+        Called a few times a second during a run: it redraws only when something changed."""
+        view = snapshot.targets.get(row.name) if row is not None else None
+        failure = self._row_failures.get(row.flow) if row is not None else None
+        shown = (
+            (row.name if row else "", view.mutations, view.unchanged, view.errors)
+            if view is not None
+            else (row.name if row else "",)
+        ) + (id(failure), len(view.history) if view is not None else 0)
+        if shown == self._detail_shown:
+            return
+        self._detail_shown = shown
+        text = Text()
         if view is not None:
             text.append("\nlast run\n", style="bold")
             text.append(
                 f"{view.inserted} inserted, {view.updated} updated, {view.deleted} deleted, "
                 f"{view.unchanged} unchanged, {view.errors} errors\n"
             )
-            self.query_one("#spark", Sparkline).data = view.history
-        detail.update(text)
+        if failure is not None:
+            text.append("\nlast row error\n", style="bold red")
+            text.append(f"{failure.data['row']}: {failure.data['error']}\n")
+            if failure.data.get("traceback"):
+                text.append(f"{failure.data['traceback']}\n", style="dim")
+        text.rstrip()
+        run = self.query_one("#detail-run", Static)
+        lines = len(text.plain.splitlines())
+        # Same number of lines (counters moving on): no need to lay the pane out again.
+        run.update(text, layout=lines != self._detail_run_lines)
+        run.display = lines > 0  # an empty Static would still take a line
+        self._detail_run_lines = lines
+        self.query_one("#spark", Sparkline).data = view.history if view is not None else []
 
     def show_connectors(self) -> None:
         failures = registry.load_plugins()
@@ -256,48 +393,58 @@ class CocotuiApp(App[None]):
 
     def poll_run(self) -> None:
         """Read the monitor's snapshot and redraw only the cells that changed."""
-        self.monitor.tick()
+        try:
+            table = self.query_one("#targets", DataTable)
+        except NoMatches:
+            return  # the app is shutting down: its widgets are gone, the timer not yet
+        if self.stop_token is not None:
+            self.monitor.tick()  # rate windows advance while a run goes on
         snapshot = self.monitor.snapshot()
-        table = self.query_one("#targets", DataTable)
-        visible = {r.name for r in self.visible_rows()}
+        visible = set(self._table_names)
         with self.batch_update():
             for name, view in snapshot.targets.items():
                 if name not in visible:
                     continue
                 cells = {c: str(getattr(view, c)) for c in COUNTER_COLUMNS}
-                cells["rate"] = f"{view.rate:.0f}"
+                cells["rate"] = self._rate_text(view)
                 for column, value in cells.items():
                     if self._shown.get((name, column)) != value:
                         self._shown[(name, column)] = value
                         table.update_cell(name, column, value)
             self._show_progress(snapshot)
             self._drain_log()
-        row = self.selected_row()
-        if row is not None and row.name in snapshot.targets:
-            history = snapshot.targets[row.name].history
-            spark = self.query_one("#spark", Sparkline)
-            if history and list(spark.data or []) != history:
-                spark.data = history
+        self._show_run_detail(self.selected_row(), snapshot)
 
     def _show_progress(self, snapshot: Snapshot) -> None:
         bar = self.query_one("#progress", ProgressBar)
-        status = self.query_one("#run-status", Static)
         if snapshot.total:
-            bar.update(total=snapshot.total, progress=snapshot.done)
-        rate = sum(v.rate for v in snapshot.targets.values())
-        state = "running" if self.stop_token is not None else "idle"
-        if self.stop_token is not None and self.stop_token.stopped:
-            state = "stopping"
-        status.update(
-            f"{state}  {snapshot.done}/{snapshot.total} rows  {rate:.0f} mutations/s  "
-            f"{snapshot.errors} errors"
-        )
+            if (bar.total, bar.progress) != (snapshot.total, snapshot.done):
+                bar.update(total=snapshot.total, progress=snapshot.done)
+        elif self.stop_token is None and bar.total is None:
+            bar.update(total=1, progress=1 if snapshot.log_serial else 0)  # 0 rows to go
+        text = f"{snapshot.done}/{snapshot.total} rows  {snapshot.errors} error(s)"
+        if self.stop_token is not None:
+            rate = sum(v.rate for v in snapshot.targets.values())
+            state = "stopping" if self.stop_token.stopped else "running"
+            text = f"{state}  {text}  {rate:.0f} mutations/s"
+        else:
+            text = f"idle  {text}"
+        if text != self._status_text:
+            self._status_text = text
+            # One line of fixed height: no layout needed.
+            self.query_one("#run-status", Static).update(text, layout=False)
+
+    def _rate_text(self, view: TargetView) -> str:
+        """The rate of the current one-second window; a finished run's last one is stale."""
+        return f"{view.rate:.0f}" if self.stop_token is not None else "0"
 
     def _drain_log(self) -> None:
         log = self.query_one("#log", RichLog)
         text = self.query_one("#log-filter", Input).value.lower()
         for serial, event in self.monitor.log_since(self._log_serial):
             self._log_serial = serial
+            if event.name == "row.failed":
+                self._row_failures[str(event.data["source"]).split(".", 1)[0]] = event
             line = describe_event(event)
             if not text or text in line.lower():
                 style = "red" if "failed" in event.name else ""
@@ -311,9 +458,14 @@ class CocotuiApp(App[None]):
 
     # -- actions --------------------------------------------------------------------------------
 
+    def _main_screen_covered(self) -> bool:
+        """True when another screen (plan, help, a modal) owns the keys. The command palette
+        does not count: its entries run once it has closed."""
+        return any(not isinstance(s, CommandPalette) for s in self.screen_stack[1:])
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1:
-            return False  # another screen (plan, help) owns the keys
+        if action in MAIN_SCREEN_ACTIONS and self._main_screen_covered():
+            return False
         running = self.stop_token is not None
         if action in ("update", "drop", "apply_plan") and self.read_only:
             return False
@@ -349,7 +501,7 @@ class CocotuiApp(App[None]):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value
-        self.refresh_targets()
+        self.render_table()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
@@ -367,7 +519,10 @@ class CocotuiApp(App[None]):
         self.refresh_targets()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        # One instance, kept: composing the help's Markdown again on every ``?`` is slow.
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(), "help")
+        self.push_screen("help")
 
     def action_save_svg(self) -> None:
         path = self.save_screenshot(path=str(Path.cwd()))
@@ -380,9 +535,12 @@ class CocotuiApp(App[None]):
         if self.stop_token is not None:
             return
         self.stop_token = StopToken()
-        self.monitor = RunMonitor()
+        self.monitor = self.monitor_factory()
         self._log_serial = 0
+        self._row_failures.clear()
         self._shown.clear()
+        # Indeterminate until the sources are listed and the number of rows is known.
+        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
         self.refresh_bindings()
         self.run_update(self.stop_token)
 
@@ -401,7 +559,7 @@ class CocotuiApp(App[None]):
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
     def run_update(self, stop: StopToken) -> UpdateResult:
-        return self.engine.update(UpdateOptions(), self.monitor, stop)
+        return self.engine.update(self.update_options, self.monitor, stop)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "engine" or event.state not in (
@@ -444,12 +602,11 @@ class CocotuiApp(App[None]):
 
     def select_target(self, name: str) -> None:
         """Move the cursor to target ``name`` (clearing a filter that hides it)."""
-        if name not in {r.name for r in self.visible_rows()}:
+        if name not in self._table_names:
             self.filter_text = ""
             self.query_one("#filter", Input).value = ""
-            self.refresh_targets()
-        for index, row in enumerate(self.visible_rows()):
-            if row.name == name:
-                table = self.query_one("#targets", DataTable)
-                table.move_cursor(row=index)
-                table.focus()
+            self.render_table()
+        table = self.query_one("#targets", DataTable)
+        if name in self._table_names:
+            table.move_cursor(row=self._table_names.index(name))
+        table.focus()

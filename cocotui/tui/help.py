@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.markdown import Markdown
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Static
 
 HELP = """\
 # cocotui
 
 cocotui shows the targets of an app, the setup changes waiting for approval, and runs updates.
+`Esc`, `q` or `?` closes this help.
 
 | key | action |
 |---|---|
@@ -35,18 +37,26 @@ Status words: **in sync**, **+ to create**, **~ to update**, **- to drop**,
 **! interrupted** (a change was staged but not committed: apply rolls it forward),
 **orphaned** (no connector is registered for its kind).
 
+The detail pane shows the selected target: its persistent key, the desired, committed and
+staged setup as stored in TOML, its last run and last error. Themes: `Ctrl+P`, then
+"Change theme"; the choice is saved in `config.toml` under the user config directory.
+With `--read-only`, applying, dropping and updating are disabled.
+
 Every action has a CLI twin: `cocotui ls|plan|apply|update|drop APP`.
 """
 
 
 class HelpScreen(ModalScreen[None]):
+    """Rendered with Rich's Markdown in one Static over an opaque background: opening it
+    repaints the whole screen, and this keeps that fast while an export runs."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "close", "Close"),
     ]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Markdown(HELP)
+            yield Static(Markdown(HELP), id="help-text")
 
     def action_close(self) -> None:
         self.dismiss(None)

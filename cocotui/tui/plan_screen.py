@@ -29,6 +29,12 @@ ACTION_STYLE = {
     Action.NONE: "dim",
 }
 VERBS = {Action.CREATE: "create", Action.UPDATE: "update", Action.DROP: "drop"}
+#: The order changes are listed in: grouped by action, drops last so they stand out.
+GROUP_ORDER = {Action.CREATE: 0, Action.UPDATE: 1, Action.DROP: 2, Action.NONE: 3}
+
+
+def grouped(changes: list[Change]) -> list[Change]:
+    return sorted(changes, key=lambda c: GROUP_ORDER[c.action])
 
 
 def _show(value: object) -> str:
@@ -98,7 +104,7 @@ class ConfirmModal(ModalScreen[bool]):
         with Vertical(id="confirm"):
             yield Label("Apply these setup changes?", id="confirm-title")
             lines = Text()
-            for change in self.changes:
+            for change in grouped(self.changes):
                 lines.append_text(change_summary(change))
                 lines.append("\n")
             lines.append(
@@ -118,7 +124,12 @@ class ConfirmModal(ModalScreen[bool]):
                 yield Button("Apply", id="apply", variant="error", disabled=bool(self.required))
 
     def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
+        # A drop is confirmed by typing its name, so the name box gets the focus; otherwise
+        # Cancel does, and Enter cancels.
+        if self.required:
+            self.query_one("#confirm-input", Input).focus()
+        else:
+            self.query_one("#cancel", Button).focus()
 
     @on(Input.Changed, "#confirm-input")
     def _typed(self, event: Input.Changed) -> None:
@@ -174,10 +185,15 @@ class PlanScreen(Screen[None]):
         self.show_plan()
         self.query_one("#changes", SelectionList).focus()
 
+    @property
+    def pending(self) -> list[Change]:
+        """The plan's pending changes in display order (the selection list's values index it)."""
+        return grouped(self.plan.pending)
+
     def show_plan(self) -> None:
         changes = self.query_one("#changes", SelectionList)
         changes.clear_options()
-        pending = self.plan.pending
+        pending = self.pending
         for index, change in enumerate(pending):
             status = self.status.get(change.name, "")
             changes.add_option(Selection(change_summary(change, status), index, initial_state=True))
@@ -194,7 +210,7 @@ class PlanScreen(Screen[None]):
     @on(SelectionList.SelectionHighlighted, "#changes")
     def _show_detail(self) -> None:
         changes = self.query_one("#changes", SelectionList)
-        pending = self.plan.pending
+        pending = self.pending
         index = changes.highlighted
         detail = self.query_one("#change-detail", Static)
         if index is None or index >= len(pending):
@@ -206,18 +222,18 @@ class PlanScreen(Screen[None]):
         if action in ("apply_selected", "apply_all"):
             if self.read_only:
                 return False
-            return None if self.applying or not self.plan.pending else True
+            return None if self.applying or not self.pending else True
         return True
 
     def selected_changes(self) -> list[Change]:
         chosen = set(self.query_one("#changes", SelectionList).selected)
-        return [c for i, c in enumerate(self.plan.pending) if i in chosen]
+        return [c for i, c in enumerate(self.pending) if i in chosen]
 
     def action_apply_selected(self) -> None:
         self._confirm(self.selected_changes())
 
     def action_apply_all(self) -> None:
-        self._confirm(self.plan.pending)
+        self._confirm(self.pending)
 
     def _confirm(self, changes: list[Change]) -> None:
         if not changes:
@@ -256,7 +272,7 @@ class PlanScreen(Screen[None]):
             return
         self.status[event.data["target"]] = state
         changes = self.query_one("#changes", SelectionList)
-        for index, change in enumerate(self.plan.pending):
+        for index, change in enumerate(self.pending):
             if change.name == event.data["target"]:
                 changes.replace_option_prompt_at_index(index, change_summary(change, state))
         if state == "failed":
