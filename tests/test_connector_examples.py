@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sqlite3
 import threading
 import uuid
@@ -38,6 +39,10 @@ def test_the_connectors_are_installed(tmp_path: Path) -> None:
         assert kinds[kind]["connector"].startswith(module + ".")
         assert "get_setup_state" in kinds[kind]["optional_methods"]
         assert kinds[kind]["doc"]
+    files = kinds["DirectoryTarget"]
+    assert files["connector"] == "connectors.files.DirectoryTargetConnector"
+    assert "check_state_compatibility" in files["optional_methods"]
+    assert files["doc"]
 
 
 def _run(runner: AppRunner) -> None:
@@ -59,6 +64,24 @@ def test_sqlite_example(tmp_path: Path) -> None:
     assert ("writing-connectors.md", "Writing a connector") in {(r[0], r[1]) for r in rows}
     assert all(isinstance(r[2], int) and r[3].startswith("[") for r in rows)
     runner.drop()
+
+
+def test_files_example(tmp_path: Path) -> None:
+    runner = AppRunner(
+        EXAMPLES / "files_app.py", tmp_path / "state", env={"EXAMPLE_OUT": str(tmp_path)}
+    )
+    _run(runner)
+    out = tmp_path / "guides"
+    cards = {p.name: p.read_text() for p in out.iterdir() if p.is_file()}
+    manifest = cards.pop(".cocotui-written")
+    assert set(cards) == {g.removesuffix(".md") + ".txt" for g in GUIDES}
+    assert sorted(json.loads(line) for line in manifest.splitlines()) == sorted(cards)
+    card = cards["writing-connectors.txt"].splitlines()
+    assert card[0] == "Writing a connector"
+    assert card[1].endswith(" words") and int(card[1].split()[0]) > 0
+    assert all(line.startswith("- ") for line in card[3:]) and len(card) > 3
+    runner.drop()
+    assert not out.exists()
 
 
 def _load(path: Path) -> ModuleType:
