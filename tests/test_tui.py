@@ -26,6 +26,7 @@ from textual.widgets import Button, Input, OptionList, SelectionList, Static
 
 from cocotui.engine.facade import Engine
 from cocotui.engine.update import UpdateOptions
+from cocotui.state.lock import WriterLock
 from cocotui.tui.app import CocotuiApp
 from cocotui.tui.commands import ACTIONS, CocotuiCommands
 from cocotui.tui.help import HelpScreen
@@ -304,6 +305,33 @@ def test_a_stale_plan_is_refused_and_replanned(
             assert any(n[1] == "Plan is stale" for n in notifications(app))
             assert module.CALLS == []
             assert [c.name for c in screen.pending] == ["Docs.second"]
+
+    run(scenario)
+
+
+def test_state_locked_by_another_process_is_reported(
+    dirs: dict[str, Path], engines: list[Engine]
+) -> None:
+    engine = recording_engine(dirs, engines)
+    module = recorder()
+    app = make_app(engine)
+    other = WriterLock(engine.paths.lock, engine.app.name)
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            with other:  # stands for another cocotui process writing this app's state
+                await pilot.press("p", "A", "tab", "enter")
+                await finish_work(pilot)
+                failed = [n for n in notifications(app) if n[0] == "error"]
+                assert [n[1] for n in failed] == ["Apply failed"]
+                assert "another cocotui process" in failed[0][2]
+                await pilot.press("escape", "u")
+                await finish_work(pilot)
+                failed = [n for n in notifications(app) if n[0] == "error"]
+                assert [n[1] for n in failed] == ["Apply failed", "Update failed"]
+                assert app.stop_token is None  # ready for another try
+        assert module.CALLS == []
+        assert len(engine.plan().pending) == 2
 
     run(scenario)
 

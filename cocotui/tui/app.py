@@ -114,6 +114,8 @@ class CocotuiApp(App[None]):
     """``cocotui [APP]``."""
 
     TITLE = "cocotui"
+    #: Seconds between two reads of the run monitor (and redraws of what changed).
+    POLL_INTERVAL = 0.25
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {CocotuiCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -192,7 +194,7 @@ class CocotuiApp(App[None]):
         self.query_one("#filter", Input).display = False
         self.refresh_targets()
         self.show_connectors()
-        self.set_interval(0.25, self.poll_run)
+        self.set_interval(self.POLL_INTERVAL, self.poll_run)
         self.poll_run()
         self.query_one("#log", RichLog).write(
             Text(

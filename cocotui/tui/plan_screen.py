@@ -171,6 +171,7 @@ class PlanScreen(Screen[None]):
         self.read_only = read_only
         self.status: dict[str, str] = {}
         self.applying = False
+        self._failure_shown = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -243,6 +244,7 @@ class PlanScreen(Screen[None]):
         def decided(confirmed: bool | None) -> None:
             if confirmed:
                 self.applying = True
+                self._failure_shown = False
                 self.refresh_bindings()
                 self.run_apply(changes)
 
@@ -276,6 +278,7 @@ class PlanScreen(Screen[None]):
             if change.name == event.data["target"]:
                 changes.replace_option_prompt_at_index(index, change_summary(change, state))
         if state == "failed":
+            self._failure_shown = True
             self.notify(
                 f"{event.data['target']}: {event.data['error']}",
                 title="Apply failed",
@@ -299,6 +302,15 @@ class PlanScreen(Screen[None]):
         elif outcome == "ok":
             done = sum(1 for s in self.status.values() if s == "done")
             self.notify(f"Applied {done} change(s).", title="Apply finished")
+        elif not self._failure_shown:
+            # Failed before any connector call (the state is locked by another process, no
+            # connector for the kind, ...): no change reported it, so say it here.
+            self.notify(
+                outcome.removeprefix("failed:"),
+                title="Apply failed",
+                severity="error",
+                markup=False,
+            )
         self.plan = self.engine.plan()
         self.status = {k: v for k, v in self.status.items() if v == "failed"}
         self.show_plan()
