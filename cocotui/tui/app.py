@@ -375,7 +375,10 @@ class CocotuiApp(App[None]):
         run.update(text, layout=lines != self._detail_run_lines)
         run.display = lines > 0  # an empty Static would still take a line
         self._detail_run_lines = lines
-        self.query_one("#spark", Sparkline).data = view.history if view is not None else []
+        history = view.history if view is not None else []
+        spark = self.query_one("#spark", Sparkline)
+        if list(spark.data or []) != history:  # new samples come once a second
+            spark.data = history
 
     def show_connectors(self) -> None:
         failures = registry.load_plugins()
@@ -419,18 +422,24 @@ class CocotuiApp(App[None]):
 
     def _show_progress(self, snapshot: Snapshot) -> None:
         bar = self.query_one("#progress", ProgressBar)
+        running = self.stop_token is not None
         if snapshot.total:
             if (bar.total, bar.progress) != (snapshot.total, snapshot.done):
                 bar.update(total=snapshot.total, progress=snapshot.done)
-        elif self.stop_token is None and bar.total is None:
-            bar.update(total=1, progress=1 if snapshot.log_serial else 0)  # 0 rows to go
-        text = f"{snapshot.done}/{snapshot.total} rows  {snapshot.errors} error(s)"
-        if self.stop_token is not None:
-            rate = sum(v.rate for v in snapshot.targets.values())
-            state = "stopping" if self.stop_token.stopped else "running"
-            text = f"{state}  {text}  {rate:.0f} mutations/s"
+        elif not running:
+            done = 1 if snapshot.log_serial else 0  # a finished run with no rows: 100 %
+            if (bar.total, bar.progress) != (1, done):
+                bar.update(total=1, progress=done)
+        counts = f"{snapshot.done}/{snapshot.total} rows  {snapshot.errors} error(s)"
+        if self.stop_token is None:
+            text = f"idle  {counts}"
         else:
-            text = f"idle  {text}"
+            state = "stopping" if self.stop_token.stopped else "running"
+            if not snapshot.total:
+                text = f"{state}  listing the sources…"
+            else:
+                rate = sum(v.rate for v in snapshot.targets.values())
+                text = f"{state}  {counts}  {rate:.0f} mutations/s"
         if text != self._status_text:
             self._status_text = text
             # One line of fixed height: no layout needed.
@@ -541,8 +550,9 @@ class CocotuiApp(App[None]):
         self._log_serial = 0
         self._row_failures.clear()
         self._shown.clear()
-        # Indeterminate until the sources are listed and the number of rows is known.
-        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
+        # 0 % until the sources are listed and the number of rows is known (an indeterminate
+        # bar would animate, taking CPU time from the engine thread while it lists).
+        self.query_one("#progress", ProgressBar).update(total=100, progress=0)
         self.refresh_bindings()
         self.run_update(self.stop_token)
 
