@@ -6,17 +6,22 @@ in an async ``prepare`` is still usable by its async ``mutate`` later in the run
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    import asyncio
+
+# asyncio is imported on first use (~20 ms): most connectors are synchronous.
 _loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
 
 
 def _shared_loop() -> asyncio.AbstractEventLoop:
+    import asyncio
+
     global _loop
     with _lock:
         if _loop is None:
@@ -34,5 +39,7 @@ def await_if_needed(result: Any) -> Any:
 
     async def wrap() -> Any:
         return await awaitable
+
+    import asyncio
 
     return asyncio.run_coroutine_threadsafe(wrap(), _shared_loop()).result()

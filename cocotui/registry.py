@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import traceback
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -60,6 +59,9 @@ def load_plugins() -> list[PluginFailure]:
     global _plugins_loaded
     if not _plugins_loaded:
         _plugins_loaded = True
+        # Imported here: importlib.metadata costs ~25 ms, and most runs never need it.
+        from importlib.metadata import entry_points
+
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             try:
                 ep.load()
