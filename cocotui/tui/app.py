@@ -114,8 +114,11 @@ class CocotuiApp(App[None]):
     """``cocotui [APP]``."""
 
     TITLE = "cocotui"
-    #: Seconds between two reads of the run monitor (and redraws of what changed).
-    POLL_INTERVAL = 0.25
+    #: Seconds between two reads of the run monitor (and redraws of what changed). Every read
+    #: wakes the UI thread, which then competes with the engine thread for the GIL: at 4 reads
+    #: a second the engine lost about twice as much throughput as at 2 on a loaded machine
+    #: (benchmarks/bench_tui.py).
+    POLL_INTERVAL = 0.5
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {CocotuiCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
