@@ -230,3 +230,7 @@ class TomlSetupStore:
         }
         text = tomli_w.dumps(doc) + f"\n{END_MARKER}\n"
         write_private_file(self.path, text.encode("utf-8"))
+        # Temporary files of writers killed before their rename: the caller holds the writer
+        # lock, so no other process is writing one now.
+        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
