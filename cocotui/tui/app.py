@@ -3,6 +3,7 @@ approval, and update runs in a background thread. It calls the same Engine API a
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -557,6 +558,9 @@ class CocotuiApp(App[None]):
         # bar would animate, taking CPU time from the engine thread while it lists).
         self.query_one("#progress", ProgressBar).update(total=100, progress=0)
         self.refresh_bindings()
+        # The engine allocates a lot; Python's collector would scan the UI's many long-lived
+        # objects each time. Set them aside for the run (about 10 % faster exports).
+        gc.freeze()
         self.run_update(self.stop_token)
 
     def action_stop(self) -> None:
@@ -584,6 +588,7 @@ class CocotuiApp(App[None]):
         ):
             return
         self.stop_token = None
+        gc.unfreeze()
         self.poll_run()
         if event.state is WorkerState.SUCCESS:
             result = event.worker.result
