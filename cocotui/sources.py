@@ -79,18 +79,31 @@ class LocalFile:
                 continue
             yield ListedRow(rel, f"{stat.st_mtime_ns}:{stat.st_size}")
 
+    def excludes(self, key: str) -> bool:
+        """Whether the excluded patterns exclude ``key`` (``/``-separated, relative to ``path``)
+        or one of its directories: nothing under it is ever a row."""
+        if self._excluded is None:
+            return False
+        parts = key.split("/")
+        return any(self._excluded.match("/".join(parts[: i + 1])) for i in range(len(parts)))
+
     def key_for(self, relative_path: str) -> str | None:
         """The row key of a path relative to ``path`` (as a watcher reports it), or ``None``
         when the patterns exclude it or one of its directories."""
         key = relative_path.replace(os.sep, "/")
-        parts = key.split("/")
-        if self._excluded is not None and any(
-            self._excluded.match("/".join(parts[: i + 1])) for i in range(len(parts))
-        ):
+        if self.excludes(key):
             return None
         if self._included is not None and not self._included.match(key):
             return None
         return key
+
+    def list_rows_under(self, directory: str) -> Iterator[ListedRow]:
+        """The matching files under ``directory`` (a ``/``-separated path relative to
+        ``path``), as :meth:`list_rows` lists them: for a directory that appeared while
+        watched. Nothing when it is excluded or no longer exists."""
+        if self.excludes(directory):
+            return
+        yield from self._walk(os.path.join(self.path, directory), directory + "/")
 
     def list_rows(self) -> Iterator[ListedRow]:
         """Every matching file. A missing root directory is an error, so that a vanished or

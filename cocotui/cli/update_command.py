@@ -149,10 +149,12 @@ class _LiveStatus:
     def __call__(self, event: Event) -> None:
         data = event.data
         if event.name == "live.pass_finished":
+            rate = data["done"] / data["elapsed"] if data["elapsed"] > 0 else 0.0
             self.lines[data["source"]] = (
                 f"{data['source']}: last pass {time.strftime('%H:%M:%S')} ({data['reason']}, "
-                f"{data['elapsed'] * 1000:.0f} ms): {data['added']} added, "
-                f"{data['updated']} updated, {data['deleted']} deleted, {data['errors']} errors"
+                f"{data['done']} rows in {data['elapsed'] * 1000:.0f} ms, {rate:,.0f} rows/s): "
+                f"{data['added']} added, {data['updated']} updated, {data['deleted']} deleted, "
+                f"{data['errors']} errors"
             )
             self.draw()
         elif event.name == "live.ready":

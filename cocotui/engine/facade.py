@@ -136,13 +136,15 @@ class Engine:
         *,
         live: bool = False,
         on_ready: Callable[[], None] | None = None,
+        watch: bool = True,
     ) -> UpdateResult:
         """Export what changed in the sources to every target whose setup is up to date.
         Targets with a pending setup change are skipped and listed in the result.
 
         With ``live``, keep going after the first pass: watched file changes and interval
         re-lists are exported as they come, until ``stop`` is set (``on_ready`` is called once
-        the initial catch-up is done)."""
+        the initial catch-up is done). With ``watch`` false, sources are not watched for file
+        events: only their ``refresh_interval`` re-lists find changes."""
         with self.lock:
             plan = self.plan()
             ready = {c.identity for c in plan.changes if c.action is Action.NONE}
@@ -159,7 +161,7 @@ class Engine:
             )
             if not live:
                 return run.run()
-            return LiveRun(run, observer, run.stop).run_until_stopped(on_ready)
+            return LiveRun(run, observer, run.stop, watch=watch).run_until_stopped(on_ready)
 
     def describe(self, target: DesiredTarget) -> str:
         return describe(target.kind, target.key)

@@ -1,34 +1,64 @@
 """Live mode: keep targets in step with their sources until stopped.
 
-After an initial catch-up pass, file events from a watcher (watchfiles, Rust-backed) mark
-changed rows; the engine loop takes every row marked so far and runs one incremental pass over
-them, through the same tracking, batching and error isolation as a normal update. Sources with
-``refresh_interval`` are also re-listed on that interval, as a safety net for dropped events.
-Passes never pile up: marks made during a pass are handled by the next one, and an overdue
-interval re-list runs once, not once per missed tick.
+A watcher thread (watchfiles' Rust backend) is set up first, so that no change made after the
+initial catch-up pass started can be missed; the catch-up pass then looks at every row. From
+then on file events mark changed paths, and the engine loop takes every path marked so far and
+runs one incremental pass over the rows they stand for, through the same tracking, batching and
+error isolation as a normal update. Sources with ``refresh_interval`` are also re-listed on that
+interval, as a safety net for dropped events (the OS drops them on queue overflow, and network
+filesystems report none for remote writes). Passes never pile up: marks made during a pass are
+handled by the next one, and an overdue interval re-list runs once, not once per missed tick.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import watchfiles
+from watchfiles._rust_notify import RustNotify
 
 from cocotui.engine.events import Event, Observer, StopToken
 from cocotui.engine.update import SourceCounters, UpdateResult, UpdateRun
 from cocotui.flow.model import Flow, Source
 from cocotui.sources import LocalFile
 
-#: watchfiles groups events for this long after the first one (ms): short, since a burst is
-#: coalesced by the pending set anyway while a pass runs.
+#: The watcher looks for new events this often (ms), and hands them over once a look finds no
+#: new ones: a change reaches the engine 1-2 steps after it happened. Each look wakes a sleeping
+#: thread, which is what live mode costs when idle: about 2 % of a core at 1 ms on the benchmark
+#: machine, 0.5 % at 10 ms (see benchmarks/README.md). So the short step is kept while changes
+#: come (for :data:`WATCH_IDLE_AFTER_S` after the last one), and the longer
+#: :data:`WATCH_IDLE_STEP_MS` used after that.
 WATCH_STEP_MS = 1
-#: ...and yields at the latest after this long during a continuous stream of events (ms).
-WATCH_DEBOUNCE_MS = 50
+WATCH_IDLE_STEP_MS = 10
+WATCH_IDLE_AFTER_S = 10.0
+#: ...and hands them over at the latest this long after the first one (ms) during a continuous
+#: stream of events. Short: a burst is coalesced by the pending set anyway while a pass runs.
+WATCH_DEBOUNCE_MS = 20
+#: How long one call into the idle watcher waits for events before coming back (ms); only
+#: bounds how long a failure of the watcher thread itself goes unnoticed.
+WATCH_TIMEOUT_MS = 5000
+#: The engine loop wakes this often when idle (s) to see whether it was asked to stop.
+IDLE_WAKE_S = 0.25
+#: After a watcher failure, it is set up again after this long, doubling up to the maximum (s).
+WATCH_RETRY_S = 1.0
+WATCH_RETRY_MAX_S = 30.0
+
+
+def _force_polling() -> bool:
+    """watchfiles' own switch (``WATCHFILES_FORCE_POLLING``), e.g. for filesystems without
+    change notifications."""
+    value = os.environ.get("WATCHFILES_FORCE_POLLING", "")
+    return bool(value) and value.lower() not in ("false", "disable", "disabled")
+
+
+def _poll_delay_ms() -> int:
+    value = os.environ.get("WATCHFILES_POLL_DELAY_MS", "")
+    return int(value) if value.isdigit() else 300
 
 
 @dataclasses.dataclass(eq=False)
@@ -36,21 +66,32 @@ class _LiveSource:
     flow: Flow
     source: Source
     name: str
-    root: str | None  # the watched directory, or None when not watchable
+    #: The watched directory (resolved), or ``None`` when not watched.
+    root: str | None
     next_relist: float | None
+    #: Paths (relative to the source directory, ``/``-separated) changed since the last pass.
     pending: set[str] = dataclasses.field(default_factory=set)
+    #: Only a full listing tells what changed (the source directory itself moved, or the
+    #: watcher failed).
     relist: bool = False
 
 
 class LiveRun:
-    """Runs passes for ``run`` (an :class:`UpdateRun`) until ``stop`` is set."""
+    """Runs passes for ``run`` (an :class:`UpdateRun`) until ``stop`` is set. With ``watch``
+    false, no source is watched (interval re-lists only)."""
 
-    def __init__(self, run: UpdateRun, observer: Observer, stop: StopToken) -> None:
+    def __init__(
+        self, run: UpdateRun, observer: Observer, stop: StopToken, *, watch: bool = True
+    ) -> None:
         self.run = run
         self.observer = observer
         self.stop = stop
         self._wake = threading.Condition()
         self._watch_stop = threading.Event()
+        #: Set once the watcher is watching (or failed to start): the catch-up pass waits for it.
+        self._watching = threading.Event()
+        #: Set by the watcher thread when a source directory itself changed.
+        self._rewatch = False
         self.sources: list[_LiveSource] = []
         for flow in run.app.flows:
             if not any(a.target.flow is flow for a in run.active):
@@ -58,7 +99,11 @@ class LiveRun:
             for source in flow.sources:
                 interval = source.refresh_interval
                 spec = source.spec
-                root = str(Path(spec.path).resolve()) if isinstance(spec, LocalFile) else None
+                root = (
+                    str(Path(spec.path).resolve())
+                    if watch and isinstance(spec, LocalFile)
+                    else None
+                )
                 self.sources.append(
                     _LiveSource(
                         flow,
@@ -71,53 +116,115 @@ class LiveRun:
 
     # -- watcher thread -------------------------------------------------------------------------
 
-    def _mark(self, paths: set[tuple[watchfiles.Change, str]]) -> None:
+    def _mark(self, changes: set[tuple[int, str]]) -> None:
         with self._wake:
-            for _change, path in paths:
+            for _change, path in changes:
                 for live in self.sources:
-                    if live.root is None or not (
-                        path == live.root or path.startswith(live.root + os.sep)
-                    ):
+                    root = live.root
+                    if root is None:
                         continue
+                    if path == root:
+                        # The directory itself moved, or was removed (and may come back as a
+                        # new directory): only a listing tells what changed, and the watch
+                        # must be set up again.
+                        live.relist = True
+                        self._rewatch = True
+                        continue
+                    if not path.startswith(root) or path[len(root) : len(root) + 1] != os.sep:
+                        continue
+                    relative = path[len(root) + 1 :]
+                    if os.sep != "/":
+                        relative = relative.replace(os.sep, "/")
                     spec = live.source.spec
                     assert isinstance(spec, LocalFile)
-                    if os.path.isdir(path) or path == live.root:
-                        live.relist = True  # a directory moved: only a listing tells what
-                        continue
-                    key = spec.key_for(path[len(live.root) + 1 :])
-                    if key is not None:
-                        live.pending.add(key)
+                    if not spec.excludes(relative):
+                        live.pending.add(relative)
             self._wake.notify()
 
-    def _watch(self) -> None:
-        roots = [s.root for s in self.sources if s.root is not None]
-        delay = 1.0
+    def _watcher_failed(self, exc: BaseException) -> None:
+        self.observer(Event("watcher.error", {"error": f"{type(exc).__name__}: {exc}"}))
+
+    def _relist_watched(self) -> None:
+        with self._wake:
+            for live in self.sources:
+                if live.root is not None:
+                    live.relist = True
+            self._wake.notify()
+
+    def _watch(self, roots: list[str]) -> None:
+        """The watcher thread: marks changed paths until stopped. The watch is set up again
+        after a failure (with a growing delay) or when a source directory itself changed; what
+        changed meanwhile is then found by re-listing."""
+        delay = WATCH_RETRY_S
+        first = True
         while not self._watch_stop.is_set():
             try:
-                for changes in watchfiles.watch(
-                    *roots,
-                    watch_filter=None,
-                    debounce=WATCH_DEBOUNCE_MS,
-                    step=WATCH_STEP_MS,
-                    stop_event=self._watch_stop,
-                    rust_timeout=1000,
-                    yield_on_timeout=False,
-                    raise_interrupt=False,
-                ):
-                    self._mark(changes)
-                    delay = 1.0
-                return
-            except Exception as exc:  # e.g. a source directory removed: re-list and retry
-                self.observer(Event("watcher.error", {"error": f"{type(exc).__name__}: {exc}"}))
-                with self._wake:
-                    for live in self.sources:
-                        live.relist = True
-                    self._wake.notify()
+                notify = RustNotify(roots, False, _force_polling(), _poll_delay_ms(), True, False)
+            except Exception as exc:  # e.g. a source directory missing
+                self._watcher_failed(exc)
+                self._watching.set()
+                first = False
                 if self._watch_stop.wait(delay):
                     return
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, WATCH_RETRY_MAX_S)
+                continue
+            try:
+                if not first:
+                    self._relist_watched()
+                first = False
+                self._watching.set()
+                last_change = time.monotonic()
+                while not self._rewatch:
+                    active = last_change + WATCH_IDLE_AFTER_S - time.monotonic()
+                    if active > 0:  # short steps, until the active time is over
+                        step, timeout = WATCH_STEP_MS, max(1, int(active * 1000))
+                    else:
+                        step, timeout = WATCH_IDLE_STEP_MS, WATCH_TIMEOUT_MS
+                    changes = notify.watch(WATCH_DEBOUNCE_MS, step, timeout, self._watch_stop)
+                    if changes == "stop":
+                        return
+                    if isinstance(changes, set):
+                        self._mark(changes)
+                        last_change = time.monotonic()
+                        delay = WATCH_RETRY_S
+                self._rewatch = False
+            except Exception as exc:
+                self._watcher_failed(exc)
+                self._relist_watched()
+                if self._watch_stop.wait(delay):
+                    return
+                delay = min(delay * 2, WATCH_RETRY_MAX_S)
+            finally:
+                notify.close()
 
     # -- engine loop ----------------------------------------------------------------------------
+
+    def _row_keys(self, live: _LiveSource, paths: set[str]) -> set[str]:
+        """The row keys that changed ``paths`` stand for: a file is its own row; a directory
+        that appeared stands for the files under it, and a path gone for the tracked rows
+        under it (a directory removed or moved away reports only itself)."""
+        spec = live.source.spec
+        assert isinstance(spec, LocalFile)
+        tracking = self.run.tracking
+        keys: set[str] = set()
+        for path in paths:
+            try:
+                mode: int | None = os.stat(os.path.join(spec.path, path)).st_mode
+            except OSError:
+                mode = None
+            if mode is not None and stat.S_ISDIR(mode):
+                try:
+                    keys.update(row.key for row in spec.list_rows_under(path))
+                except OSError:  # e.g. replaced or made unreadable meanwhile
+                    with self._wake:
+                        live.relist = True
+                keys.update(tracking.row_keys_under(live.flow.name, live.source.name, path + "/"))
+                continue
+            if spec.key_for(path) is not None:
+                keys.add(path)
+            if mode is None:
+                keys.update(tracking.row_keys_under(live.flow.name, live.source.name, path + "/"))
+        return keys
 
     def _pass(self, live: _LiveSource, keys: set[str] | None, reason: str) -> SourceCounters:
         started = time.perf_counter()
@@ -131,7 +238,7 @@ class LiveRun:
                 },
             )
         )
-        counters = self.run.pass_over(live.flow, live.source, keys)
+        counters = self.run.pass_over(live.flow, live.source, keys, recheck=keys is not None)
         self.observer(
             Event(
                 "live.pass_finished",
@@ -146,7 +253,8 @@ class LiveRun:
         return counters
 
     def _due(self) -> tuple[list[tuple[_LiveSource, set[str] | None, str]], float | None]:
-        """Work to do now, and how long to sleep otherwise (``None``: until woken)."""
+        """Work to do now (changed paths, or ``None`` for a full listing), and how long to
+        sleep otherwise (``None``: until woken)."""
         now = time.monotonic()
         work: list[tuple[_LiveSource, set[str] | None, str]] = []
         wait: float | None = None
@@ -155,36 +263,45 @@ class LiveRun:
                 interval_due = live.next_relist is not None and live.next_relist <= now
                 if live.relist or interval_due:
                     live.relist = False
-                    live.pending.clear()
+                    live.pending = set()
                     work.append((live, None, "interval" if interval_due else "relist"))
                 elif live.pending:
                     work.append((live, live.pending, "watch"))
                     live.pending = set()
                 if live.next_relist is not None:
-                    wait = (
-                        live.next_relist - now
-                        if wait is None
-                        else min(wait, live.next_relist - now)
-                    )
+                    left = live.next_relist - now
+                    wait = left if wait is None else min(wait, left)
         return work, wait
+
+    def _schedule_relist(self, live: _LiveSource) -> None:
+        interval = live.source.refresh_interval
+        if interval is not None:
+            # From the end of the pass: a slow pass never stacks re-lists up.
+            live.next_relist = time.monotonic() + interval.total_seconds()
 
     def run_until_stopped(self, on_ready: Callable[[], None] | None = None) -> UpdateResult:
         watched = [s for s in self.sources if s.root is not None]
         once = [s.name for s in self.sources if s.root is None and s.next_relist is None]
         watcher: threading.Thread | None = None
         if watched:
-            watcher = threading.Thread(target=self._watch, name="cocotui-watch", daemon=True)
+            roots = sorted({s.root for s in watched if s.root is not None})
+            watcher = threading.Thread(
+                target=self._watch, args=(roots,), name="cocotui-watch", daemon=True
+            )
             watcher.start()
         self.run.start()
         try:
+            # Watching before listing: a change made once the catch-up pass started is seen.
+            while watcher is not None and not self._watching.wait(IDLE_WAKE_S):
+                if self.stop.stopped:
+                    break
             for live in self.sources:
                 if self.stop.stopped:
                     break
                 self._pass(live, None, "initial")
-                if live.next_relist is not None:
-                    interval = live.source.refresh_interval
-                    assert interval is not None
-                    live.next_relist = time.monotonic() + interval.total_seconds()
+                self._schedule_relist(live)
+            if self.stop.stopped:
+                return self.run.finish()
             self.observer(
                 Event(
                     "live.ready",
@@ -205,20 +322,22 @@ class LiveRun:
                 return self.run.finish()
             while not self.stop.stopped:
                 work, wait = self._due()
-                for live, keys, reason in work:
+                for live, paths, reason in work:
                     if self.stop.stopped:
                         break
-                    self._pass(live, keys, reason)
-                    if reason == "interval":
-                        interval = live.source.refresh_interval
-                        assert interval is not None
-                        # From the end of the pass: a slow pass never stacks re-lists up.
-                        live.next_relist = time.monotonic() + interval.total_seconds()
+                    if paths is None:
+                        self._pass(live, None, reason)
+                        self._schedule_relist(live)
+                        continue
+                    keys = self._row_keys(live, paths)
+                    if keys:
+                        self._pass(live, keys, reason)
                 if work:
                     continue
                 with self._wake:
                     if not any(s.pending or s.relist for s in self.sources):
-                        self._wake.wait(timeout=min(wait, 0.5) if wait is not None else 0.5)
+                        timeout = IDLE_WAKE_S if wait is None else min(max(wait, 0), IDLE_WAKE_S)
+                        self._wake.wait(timeout)
         finally:
             self._watch_stop.set()
             if watcher is not None:

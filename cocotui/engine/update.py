@@ -175,13 +175,24 @@ class UpdateRun:
             )
         )
 
-    def pass_over(self, flow: Flow, source: Source, keys: set[str] | None = None) -> SourceCounters:
+    def pass_over(
+        self,
+        flow: Flow,
+        source: Source,
+        keys: set[str] | None = None,
+        *,
+        recheck: bool = False,
+    ) -> SourceCounters:
         """One pass over a source: every row, or only the rows ``keys`` (live mode). The run's
-        per-source counters accumulate the passes; the pass's own counters are returned."""
+        per-source counters accumulate the passes; the pass's own counters are returned.
+
+        With ``recheck``, rows whose stamp did not change are read too (and skipped only if
+        their content did not change either): a watcher saw them change, and a file written
+        twice within the filesystem's timestamp granularity keeps its stamp."""
         counters = SourceCounters()
         active = [a for a in self.active if a.target.flow is flow]
         if active:
-            self._run_source(flow, source, active, counters, keys)
+            self._run_source(flow, source, active, counters, keys, recheck)
         total = self.sources.setdefault(f"{flow.name}.{source.name}", SourceCounters())
         for field in dataclasses.fields(SourceCounters):
             setattr(total, field.name, getattr(total, field.name) + getattr(counters, field.name))
@@ -229,6 +240,7 @@ class UpdateRun:
         active: list[_Active],
         counters: SourceCounters,
         keys: set[str] | None,
+        recheck: bool = False,
     ) -> None:
         name = f"{flow.name}.{source.name}"
         started = time.perf_counter()
@@ -251,6 +263,7 @@ class UpdateRun:
             if (
                 row is not None
                 and not self.options.reexport
+                and not recheck
                 and row.stamp == stamp
                 and row.logic_fp == logic_fp
             ):

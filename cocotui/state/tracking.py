@@ -223,6 +223,22 @@ class SqliteTracking:
                 result[r[0]] = TrackedRow(r[1], r[2], r[3], r[4])
         return result
 
+    def row_keys_under(self, flow: str, source: str, prefix: str) -> list[str]:
+        """Tracked row keys that start with ``prefix`` (e.g. the files of a directory that
+        was removed or moved away: ``"dir/"``), in key order."""
+        if not prefix:
+            return sorted(self.source_rows(flow, source))
+        # Keys in [prefix, prefix with its last character incremented): an index range scan.
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT row_key FROM source_rows WHERE flow = ? AND source = ? "
+                "AND row_key >= ? AND row_key < ? ORDER BY row_key",
+                (flow, source, prefix, end),
+            )
+        ]
+
     def keys_of_rows(self, row_ids: Iterable[int]) -> dict[int, list[TrackedKey]]:
         result: dict[int, list[TrackedKey]] = {}
         ids = list(row_ids)
