@@ -10,7 +10,6 @@ from typing import Any
 from cocotui import registry
 from cocotui.engine.apply import ApplyReport, apply_changes
 from cocotui.engine.events import Observer, StopToken, ignore
-from cocotui.engine.live import LiveRun
 from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
 from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
 from cocotui.engine.update import UpdateOptions, UpdateResult, UpdateRun
@@ -161,6 +160,8 @@ class Engine:
             )
             if not live:
                 return run.run()
+            from cocotui.engine.live import LiveRun  # imports the watcher: only for live runs
+
             return LiveRun(run, observer, run.stop, watch=watch).run_until_stopped(on_ready)
 
     def describe(self, target: DesiredTarget) -> str:

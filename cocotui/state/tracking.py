@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from cocotui.values import canonical_json
 
@@ -25,8 +25,9 @@ class TrackingError(RuntimeError):
     """The tracking database is unusable; the message names the file."""
 
 
-@dataclasses.dataclass(frozen=True)
-class TrackedRow:
+class TrackedRow(NamedTuple):
+    """One source row's tracking (a NamedTuple: a run loads one per row of a source)."""
+
     id: int
     stamp: str | None
     content_fp: bytes | None
