@@ -286,7 +286,7 @@ def _apply(engine: Engine, plan: Plan, args: argparse.Namespace, question: str) 
                 }
             )
         else:
-            print(f"\nerror: {exc}", file=sys.stderr)
+            print(f"error: {exc}", file=sys.stderr)
             if exc.connector_traceback:
                 print(exc.connector_traceback, file=sys.stderr)
             print(

@@ -117,6 +117,12 @@ class _Progress:
             print(f"error: {data['source']}: {data['error']}", file=sys.stderr)
         elif event.name == "watcher.error":
             print(f"warning: file watcher: {data['error']}; re-listing", file=sys.stderr)
+        elif event.name == "key.duplicate" and data.get("same_row"):
+            print(
+                f"warning: key {data['key']} of target {data['target']} is collected more than "
+                f"once from source row {data['rows'][0]}; the last value collected is kept",
+                file=sys.stderr,
+            )
         elif event.name == "key.duplicate":
             print(
                 f"warning: key {data['key']} of target {data['target']} is produced by several "

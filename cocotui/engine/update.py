@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import pickle
 import time
 from collections.abc import Sequence
@@ -120,6 +121,12 @@ def _logic_fingerprint(flow: Flow, source: Source, active: Sequence[_Active]) ->
     )
     text = source_logic(source) + "\n" + "\n".join(generations)
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def _vanished_directory(source: Source) -> str | None:
+    """The directory of a source that reads one (``LocalFile``) when it no longer exists."""
+    path = getattr(source.spec, "path", None)
+    return path if isinstance(path, str) and not os.path.isdir(path) else None
 
 
 class UpdateRun:
@@ -343,6 +350,9 @@ class UpdateRun:
                     value = {f: fields[f] for f in values}
                     fp = fingerprint((values, tuple(value.values())))
                     packed = pickle.dumps(parts)
+                    if key_text in produced:
+                        # Collected twice from this row: the last value wins, with a warning.
+                        self._report_duplicate(a, key_text, [work.key], same_row=True)
                     produced[key_text] = (packed, fp)
                     before = previous.get(key_text)
                     if before is None or before.value_fp != fp or self.options.reexport:
@@ -382,6 +392,15 @@ class UpdateRun:
                     work.outcome = None
                     work.stamp = None
                 live.append(work)
+        vanished = _vanished_directory(source) if any(w.outcome is None for w in live) else None
+        if vanished is not None:
+            # Rows read as gone because the source directory itself went away during the run
+            # (unmounted, moved): not a deletion. They fail, and the next run looks again.
+            for work in [w for w in live if w.outcome is None]:
+                counters.errors += 1
+                message = f"source directory {vanished!r} vanished during the run; not deleted"
+                self._report_row_failure(source_name, work.key, message, "")
+            live = [w for w in live if w.outcome is not None]
         if same:
             self.tracking.touch(flow.name, source.name, same)
         known = self.tracking.keys_of_rows(w.tracked.id for w in live if w.tracked is not None)
@@ -481,7 +500,9 @@ class UpdateRun:
                 if not changes:
                     del work.mutations[a.tracking_id]
 
-    def _report_duplicate(self, a: _Active, key_text: str, rows: list[str]) -> None:
+    def _report_duplicate(
+        self, a: _Active, key_text: str, rows: list[str], *, same_row: bool = False
+    ) -> None:
         marker = (a.tracking_id, key_text)
         if marker in self._duplicates_reported:
             return
@@ -489,7 +510,7 @@ class UpdateRun:
         self.observer(
             Event(
                 "key.duplicate",
-                {"target": a.target.name, "key": key_text, "rows": rows},
+                {"target": a.target.name, "key": key_text, "rows": rows, "same_row": same_row},
             )
         )
 
@@ -600,20 +621,19 @@ class UpdateRun:
         """Apply ``rows``; on failure split them in halves until the failing rows are found."""
         try:
             self._call_mutate(kind_active, rows)
+            return
         except ConnectorCallError as exc:
-            if len(rows) == 1:
-                failed[rows[0].key] = (str(exc), exc.connector_traceback)
-                return
-            middle = len(rows) // 2
-            self._isolate(kind_active, rows[:middle], failed)
-            self._isolate(kind_active, rows[middle:], failed)
+            error = (str(exc), exc.connector_traceback)
         except Exception as exc:  # decoding a key or value failed: the row's own fault
-            if len(rows) == 1:
-                failed[rows[0].key] = (f"{type(exc).__name__}: {exc}", user_traceback(exc))
-                return
-            middle = len(rows) // 2
-            self._isolate(kind_active, rows[:middle], failed)
-            self._isolate(kind_active, rows[middle:], failed)
+            error = (f"{type(exc).__name__}: {exc}", user_traceback(exc))
+        if len(rows) == 1:
+            failed[rows[0].key] = error
+            return
+        # Split outside the ``except`` blocks: a failure of a half must not be chained to the
+        # batch's (its traceback would show this one's, and cocotui's frames with it).
+        middle = len(rows) // 2
+        self._isolate(kind_active, rows[:middle], failed)
+        self._isolate(kind_active, rows[middle:], failed)
 
     def _report_row_failure(
         self, source: str, key: str, error: str, tb: str, work: _RowWork | None = None

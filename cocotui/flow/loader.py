@@ -105,8 +105,14 @@ def load_app(app: str, app_name: str | None = None) -> App:
                 f"cannot find app {app!r}: give a path to a .py file or an importable module"
             ) from None
         raise AppLoadError(f"error while importing app {app!r}:\n{user_traceback(exc)}") from None
+    except SystemExit as exc:
+        # An app that exits while imported (a script's sys.exit) would end cocotui silently.
+        raise AppLoadError(
+            f"app {app!r} called sys.exit({exc.code!r}) while being imported; an app must only "
+            f"define flows when imported (put script code under `if __name__ == '__main__':`)"
+        ) from None
     except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
+        if isinstance(exc, KeyboardInterrupt):
             raise
         raise AppLoadError(f"error while importing app {app!r}:\n{user_traceback(exc)}") from None
     definitions: list[FlowDef] = flows_defined_in(module.__name__)
