@@ -22,7 +22,13 @@ from cocotui.engine.targets import ConnectorCallError, DesiredTarget, call_conne
 from cocotui.engine.workers import RowEvaluator, RowOutcome, RowTask
 from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Flow, Source
-from cocotui.state.tracking import RowCommit, SqliteTracking, TrackedKey, TrackedRow
+from cocotui.state.tracking import (
+    ListingDiff,
+    RowCommit,
+    SqliteTracking,
+    TrackedKey,
+    TrackedRow,
+)
 from cocotui.values import fingerprint
 
 DEFAULT_BATCH_ROWS = 1000
@@ -230,15 +236,24 @@ class UpdateRun:
         return result
 
     def _list(
-        self, flow: Flow, source: Source, keys: set[str] | None
-    ) -> tuple[dict[str, str], dict[str, TrackedRow]]:
-        """Listed rows (key -> stamp) and their tracking; only ``keys`` when given."""
+        self, flow: Flow, source: Source, keys: set[str] | None, logic_fp: bytes, recheck: bool
+    ) -> ListingDiff:
+        """The rows that need work: among all rows, or only ``keys`` when given."""
+        everything = self.options.reexport or recheck
         if keys is None:
-            listed = {row.key: row.stamp for row in source.spec.list_rows()}
-            return listed, self.tracking.source_rows(flow.name, source.name)
+            return self.tracking.diff_listing(
+                flow.name, source.name, source.spec.list_rows(), logic_fp, everything
+            )
         stamps = {key: source.spec.stamp(key) for key in sorted(keys)}
         listed = {key: stamp for key, stamp in stamps.items() if stamp is not None}
-        return listed, self.tracking.source_rows_for(flow.name, source.name, keys)
+        tracked = self.tracking.source_rows_for(flow.name, source.name, keys)
+        changed: list[tuple[str, str, TrackedRow | None]] = []
+        for key, stamp in listed.items():
+            row = tracked.get(key)
+            if everything or row is None or row.stamp != stamp or row.logic_fp != logic_fp:
+                changed.append((key, stamp, row))
+        gone = [(key, row) for key, row in tracked.items() if key not in listed]
+        return ListingDiff(len(listed), changed, gone)
 
     def _run_source(
         self,
@@ -253,7 +268,7 @@ class UpdateRun:
         started = time.perf_counter()
         logic_fp = _logic_fingerprint(flow, source, active)
         try:
-            listed, tracked = self._list(flow, source, keys)
+            diff = self._list(flow, source, keys, logic_fp, recheck)
         except OSError as exc:
             counters.errors += 1
             self.observer(
@@ -263,35 +278,22 @@ class UpdateRun:
                 )
             )
             return
-        counters.listed = len(listed)
-        work: list[tuple[str, str | None, TrackedRow | None]] = []
-        for key, stamp in listed.items():
-            row = tracked.get(key)
-            if (
-                row is not None
-                and not self.options.reexport
-                and not recheck
-                and row.stamp == stamp
-                and row.logic_fp == logic_fp
-            ):
-                counters.unchanged += 1
-                continue
-            work.append((key, stamp, row))
-        gone = [(key, None, row) for key, row in tracked.items() if key not in listed]
+        counters.listed = diff.listed
+        work, gone = diff.changed, diff.gone
+        counters.unchanged = diff.listed - len(work)
         counters.done = counters.unchanged
-        counters.total = len(listed) + len(gone)
+        counters.total = diff.listed + len(gone)
         self.observer(
             Event(
                 "source.listed",
                 {
                     "source": name,
-                    "rows": len(listed),
+                    "rows": diff.listed,
                     "to_process": len(work),
                     "gone": len(gone),
                 },
             )
         )
-        del listed
         tasks = [
             RowTask(
                 key,
@@ -313,7 +315,7 @@ class UpdateRun:
                 if self.stop.stopped:
                     break
         if not self.stop.stopped:
-            for row_key, _, row in gone:
+            for row_key, row in gone:
                 batch.append(_RowWork(row_key, None, row, None))
                 if len(batch) >= self.options.batch_rows:
                     self._apply_batch(flow, source, name, active, logic_fp, batch, counters)

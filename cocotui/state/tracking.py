@@ -35,6 +35,17 @@ class TrackedRow(NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True)
+class ListingDiff:
+    """What a full listing means against tracking: the rows to look at, in key order."""
+
+    listed: int
+    #: (key, stamp, tracking or None) of listed rows that are new or changed, by key
+    changed: list[tuple[str, str, TrackedRow | None]]
+    #: (key, tracking) of tracked rows that are no longer listed
+    gone: list[tuple[str, TrackedRow]]
+
+
+@dataclasses.dataclass(frozen=True)
 class TrackedKey:
     target_id: int
     key: str
@@ -109,6 +120,7 @@ class SqliteTracking:
             db.execute("PRAGMA busy_timeout = 2000")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA temp_store = MEMORY")  # the listing compared in diff_listing
             db.executescript(_SCHEMA)
             row = db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
             if row is None:
@@ -208,6 +220,57 @@ class SqliteTracking:
             (flow, source),
         )
         return {r[0]: TrackedRow(r[1], r[2], r[3], r[4]) for r in rows}
+
+    def diff_listing(
+        self,
+        flow: str,
+        source: str,
+        listing: Iterable[tuple[str, str]],
+        logic_fp: bytes,
+        everything: bool,
+    ) -> ListingDiff:
+        """Compare a full listing (key, stamp) with the tracked rows, inside SQLite: only the
+        rows that need work come back to Python, so memory stays small for large sources.
+        ``everything`` returns every listed row (re-export, re-check)."""
+        db = self.db
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS listing("
+            "row_key TEXT PRIMARY KEY, stamp TEXT NOT NULL) WITHOUT ROWID"
+        )
+        db.execute("BEGIN")
+        try:
+            db.execute("DELETE FROM temp.listing")
+            db.executemany(
+                "INSERT OR REPLACE INTO temp.listing(row_key, stamp) VALUES (?, ?)", listing
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        (listed,) = db.execute("SELECT COUNT(*) FROM temp.listing").fetchone()
+        changed = [
+            (key, stamp, None if row_id is None else TrackedRow(row_id, old, content, logic))
+            for key, stamp, row_id, old, content, logic in db.execute(
+                "SELECT l.row_key, l.stamp, s.id, s.stamp, s.content_fp, s.logic_fp "
+                "FROM temp.listing AS l LEFT JOIN source_rows AS s "
+                "ON s.flow = ? AND s.source = ? AND s.row_key = l.row_key "
+                "WHERE ? OR s.id IS NULL OR s.stamp IS NOT l.stamp OR s.logic_fp IS NOT ? "
+                "ORDER BY l.row_key",
+                (flow, source, everything, logic_fp),
+            )
+        ]
+        gone = [
+            (key, TrackedRow(row_id, stamp, content, logic))
+            for key, row_id, stamp, content, logic in db.execute(
+                "SELECT s.row_key, s.id, s.stamp, s.content_fp, s.logic_fp FROM source_rows AS s "
+                "WHERE s.flow = ? AND s.source = ? AND NOT EXISTS "
+                "(SELECT 1 FROM temp.listing AS l WHERE l.row_key = s.row_key) "
+                "ORDER BY s.row_key",
+                (flow, source),
+            )
+        ]
+        db.execute("DELETE FROM temp.listing")
+        return ListingDiff(listed, changed, gone)
 
     def source_rows_for(self, flow: str, source: str, keys: Iterable[str]) -> dict[str, TrackedRow]:
         """Like :meth:`source_rows`, for the given row keys only."""
