@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import multiprocessing
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
 from cocotui.engine.evaluate import Collected, FlowEvaluator, content_fingerprint
 from cocotui.flow.loader import App, load_app, user_traceback
 from cocotui.flow.model import Flow, Source
+
+if TYPE_CHECKING:
+    # multiprocessing and concurrent.futures are imported when workers start (~12 ms that a
+    # run evaluating few rows never needs).
+    from concurrent.futures import Executor, Future
 
 #: Rows per task sent to a worker: large enough to amortise inter-process overhead.
 CHUNK_ROWS = 32
@@ -105,6 +108,9 @@ class RowEvaluator:
 
     def _executor(self) -> Executor:
         if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             # forkserver: workers never inherit the caller's threads (the TUI runs the engine
             # in a thread), and they load the app themselves.
             self._pool = ProcessPoolExecutor(
@@ -132,6 +138,8 @@ class RowEvaluator:
                 continue
             while window and (len(window) >= self.workers * 4 or number + 1 == len(chunks)):
                 pending, future = window.popleft()
+                from concurrent.futures.process import BrokenProcessPool
+
                 try:
                     yield from future.result()
                 except BrokenProcessPool:

@@ -327,12 +327,11 @@ class SqliteTracking:
         return False
 
     def _row_id(self, db: sqlite3.Connection, flow: str, source: str, row_key: str) -> int:
-        db.execute(
-            "INSERT OR IGNORE INTO source_rows(flow, source, row_key) VALUES (?, ?, ?)",
-            (flow, source, row_key),
-        )
+        # One statement: the no-op update makes RETURNING give the id of an existing row too.
         row = db.execute(
-            "SELECT id FROM source_rows WHERE flow = ? AND source = ? AND row_key = ?",
+            "INSERT INTO source_rows(flow, source, row_key) VALUES (?, ?, ?) "
+            "ON CONFLICT(flow, source, row_key) DO UPDATE SET row_key = excluded.row_key "
+            "RETURNING id",
             (flow, source, row_key),
         ).fetchone()
         return int(row[0])
