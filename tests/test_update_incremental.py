@@ -409,3 +409,29 @@ def test_target_dropped_and_recreated_between_two_updates_gets_every_row(ws: Wor
     assert h.sent("a") == {}
     assert run.result.targets["Docs.b"].inserted == 3
     assert h.store("b") == h.content_rows(FILES)
+
+
+@pytest.mark.parametrize("batch_rows", [1, 100])
+def test_shared_key_takes_the_remaining_producers_value(ws: Workspace, batch_rows: int) -> None:
+    """The producer whose value the target holds goes away: the other producer's value is
+    sent, not left stale (its row is evaluated again in the same run)."""
+    title_app(ws, {"a.md": "same\n1", "bb.md": "same\n2"})
+    h.update(ws, batch_rows=batch_rows)
+    assert h.store()["same"] == {"source": 5}  # bb.md is processed last: its value won
+
+    (ws.source_dir / "bb.md").unlink()
+    run = h.update(ws, batch_rows=batch_rows)
+    assert run.result.ok
+    assert h.store() == {"same": {"source": 4}}
+    assert h.sent() == {"same": {"source": 4}}
+
+
+def test_shared_key_resent_from_a_producer_in_the_same_batch(ws: Workspace) -> None:
+    title_app(ws, {"a.md": "same\n1", "bb.md": "same\n2"})
+    h.update(ws)
+    # a.md changes without changing its value of the key; bb.md, whose value won, goes.
+    h.write_files(ws, {"a.md": "same\n1 edited"})
+    (ws.source_dir / "bb.md").unlink()
+    run = h.update(ws)
+    assert run.result.ok
+    assert h.store() == {"same": {"source": 4}}

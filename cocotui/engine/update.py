@@ -115,6 +115,9 @@ class _RowWork:
     produced: dict[int, dict[str, tuple[bytes, bytes]]] = dataclasses.field(default_factory=dict)
     #: target tracking id -> key texts tracked for this row before this run
     old_keys: dict[int, set[str]] = dataclasses.field(default_factory=dict)
+    #: target tracking id -> key text -> the value this row produces (kept for the batch, so
+    #: a shared key can be re-sent with a remaining producer's value)
+    values: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 def _logic_fingerprint(flow: Flow, source: Source, active: Sequence[_Active]) -> bytes:
@@ -161,6 +164,8 @@ class UpdateRun:
         self.evaluator = RowEvaluator(app, options.workers)
         self._started = time.perf_counter()
         self._duplicates_reported: set[tuple[int, str]] = set()
+        #: rows to evaluate again in this run: (flow, source) -> row keys
+        self._revisit: dict[tuple[str, str], set[str]] = {}
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -206,6 +211,20 @@ class UpdateRun:
         active = [a for a in self.active if a.target.flow is flow]
         if active:
             self._run_source(flow, source, active, counters, keys, recheck)
+            while self._revisit and not self.stop.stopped:
+                (flow_name, source_name), row_keys = self._revisit.popitem()
+                other = next(
+                    (
+                        s
+                        for f in self.app.flows
+                        if f.name == flow_name
+                        for s in f.sources
+                        if s.name == source_name
+                    ),
+                    None,
+                )
+                if other is not None:
+                    self._run_source(flow, other, active, SourceCounters(), row_keys, False)
         total = self.sources.setdefault(f"{flow.name}.{source.name}", SourceCounters())
         for field in dataclasses.fields(SourceCounters):
             setattr(total, field.name, getattr(total, field.name) + getattr(counters, field.name))
@@ -341,6 +360,7 @@ class UpdateRun:
         for a in active:
             previous = old.get(a.tracking_id, {})
             produced: dict[str, tuple[bytes, bytes]] = {}
+            values_of: dict[str, Any] = {}
             changes: dict[str, tuple[bytes, Any, bytes | None]] = {}
             if collected is not None:
                 export = a.target.export
@@ -356,6 +376,7 @@ class UpdateRun:
                         # Collected twice from this row: the last value wins, with a warning.
                         self._report_duplicate(a, key_text, [work.key], same_row=True)
                     produced[key_text] = (packed, fp)
+                    values_of[key_text] = value
                     before = previous.get(key_text)
                     if before is None or before.value_fp != fp or self.options.reexport:
                         changes[key_text] = (packed, value, fp)
@@ -365,6 +386,7 @@ class UpdateRun:
                 if key_text not in produced:
                     changes[key_text] = (tracked_key.key_parts, None, None)
             work.produced[a.tracking_id] = produced
+            work.values[a.tracking_id] = values_of
             work.old_keys[a.tracking_id] = set(previous)
             if changes:
                 work.mutations[a.tracking_id] = changes
@@ -472,13 +494,17 @@ class UpdateRun:
 
     def _keep_shared_keys(self, live: list[_RowWork], active: list[_Active]) -> None:
         """A key still produced by another source row is not deleted (CocoIndex v0 deletes
-        it); a key produced by two rows is reported once."""
+        it): the remaining producer's value is sent instead, since the target may hold the
+        value of the row that stopped producing it. A key produced by two rows is reported
+        once."""
         batch_ids = {w.tracked.id for w in live if w.tracked is not None}
         for a in active:
             producers: dict[str, list[str]] = {}
+            last_producer: dict[str, _RowWork] = {}
             for work in live:
                 for key_text in work.produced.get(a.tracking_id, {}):
                     producers.setdefault(key_text, []).append(work.key)
+                    last_producer[key_text] = work
             for key_text, rows in producers.items():
                 if len(rows) > 1:
                     self._report_duplicate(a, key_text, rows)
@@ -489,10 +515,12 @@ class UpdateRun:
                 old = work.old_keys.get(a.tracking_id, set())
                 for key_text, (_, value, _) in list(changes.items()):
                     if value is None:
-                        if key_text in producers or self.tracking.produced_elsewhere(
-                            a.tracking_id, key_text, batch_ids
-                        ):
+                        if key_text in producers:
                             del changes[key_text]
+                            self._resend(a, key_text, last_producer[key_text])
+                        elif self.tracking.produced_elsewhere(a.tracking_id, key_text, batch_ids):
+                            del changes[key_text]
+                            self._revisit_producers(a, key_text, batch_ids)
                     elif (
                         key_text not in old
                         and (a.tracking_id, key_text) not in self._duplicates_reported
@@ -501,6 +529,20 @@ class UpdateRun:
                         self._report_duplicate(a, key_text, [work.key])
                 if not changes:
                     del work.mutations[a.tracking_id]
+
+    def _resend(self, a: _Active, key_text: str, producer: _RowWork) -> None:
+        """Upsert ``key_text`` with the value ``producer`` (in this batch) gives it."""
+        packed, fp = producer.produced[a.tracking_id][key_text]
+        changes = producer.mutations.setdefault(a.tracking_id, {})
+        changes.setdefault(key_text, (packed, producer.values[a.tracking_id][key_text], fp))
+
+    def _revisit_producers(self, a: _Active, key_text: str, batch_ids: set[int]) -> None:
+        """Producers outside this batch: forget their value of the key and evaluate their rows
+        again in this run, so that one of them upserts it."""
+        for flow_name, source_name, row_key in self.tracking.forget_produced_value(
+            a.tracking_id, key_text, batch_ids
+        ):
+            self._revisit.setdefault((flow_name, source_name), set()).add(row_key)
 
     def _report_duplicate(
         self, a: _Active, key_text: str, rows: list[str], *, same_row: bool = False

@@ -326,6 +326,32 @@ class SqliteTracking:
                 return True
         return False
 
+    def forget_produced_value(
+        self, target_id: int, key: str, exclude_row_ids: set[int]
+    ) -> list[tuple[str, str, str]]:
+        """For every other row producing ``key``: forget the value it sent and its logic
+        fingerprint, so that evaluating it again upserts the key. Returns those rows as
+        (flow, source, row key)."""
+        with self.transaction() as db:
+            rows = [
+                (row_id, flow, source, row_key)
+                for row_id, flow, source, row_key in db.execute(
+                    "SELECT s.id, s.flow, s.source, s.row_key FROM target_keys AS k "
+                    "JOIN source_rows AS s ON s.id = k.row_id "
+                    "WHERE k.target_id = ? AND k.key = ?",
+                    (target_id, key),
+                )
+                if row_id not in exclude_row_ids
+            ]
+            for row_id, *_ in rows:
+                db.execute(
+                    "UPDATE target_keys SET value_fp = NULL "
+                    "WHERE target_id = ? AND key = ? AND row_id = ?",
+                    (target_id, key, row_id),
+                )
+                db.execute("UPDATE source_rows SET logic_fp = NULL WHERE id = ?", (row_id,))
+        return [(flow, source, row_key) for _, flow, source, row_key in rows]
+
     def _row_id(self, db: sqlite3.Connection, flow: str, source: str, row_key: str) -> int:
         # One statement: the no-op update makes RETURNING give the id of an existing row too.
         row = db.execute(
