@@ -24,6 +24,7 @@ from cocotui.flow.loader import AppLoadError
 from cocotui.state.lock import StateLockedError
 from cocotui.state.setup_store import StateError
 from cocotui.state.tracking import TrackingError
+from cocotui.values import mask_secrets
 
 #: Errors shown as one clear message (with the user's traceback inside) instead of ours.
 USER_ERRORS = (
@@ -280,15 +281,15 @@ def _apply(engine: Engine, plan: Plan, args: argparse.Namespace, question: str) 
                     "pending": [render.change_json(c) for c in remaining],
                     "error": {
                         "target": exc.change.name,
-                        "message": str(exc),
-                        "traceback": exc.connector_traceback,
+                        "message": mask_secrets(str(exc)),
+                        "traceback": mask_secrets(exc.connector_traceback),
                     },
                 }
             )
         else:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
             if exc.connector_traceback:
-                print(exc.connector_traceback, file=sys.stderr)
+                print(mask_secrets(exc.connector_traceback), file=sys.stderr)
             print(
                 f"The change to {exc.change.name} stays staged; run apply again to roll it "
                 f"forward.",
@@ -379,9 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except USER_ERRORS as exc:
-        message = str(exc)
+        message = mask_secrets(str(exc))  # a password in a URL, say
         if isinstance(exc, ConnectorCallError):
-            message += "\n" + exc.connector_traceback
+            message += "\n" + mask_secrets(exc.connector_traceback)
         if getattr(args, "json", False):
             render.write_json({"format_version": 1, "error": {"message": message}})
         print(f"error: {message}", file=sys.stderr)

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from cocotui.engine.facade import TargetStatus
 from cocotui.engine.plan import Action, Change, Plan, spec_diff
 from cocotui.op import ConnectorKind, TargetStateCompatibility
-from cocotui.values import canonical_json, to_plain_json
+from cocotui.values import canonical_json, mask_secrets, to_plain_json
 
 FORMAT_VERSION = 1
 
@@ -33,10 +33,11 @@ def status_box(word: str) -> str:
     return f"[ {word:^9} ]"
 
 
-def show_value(value: Any) -> str:
+def show_value(value: Any, name: str = "") -> str:
+    """A state value as shown, secrets masked (``name``: the field it is the value of)."""
     if value is ...:
         return "(absent)"
-    return json.dumps(to_plain_json(value), ensure_ascii=False, sort_keys=True)
+    return json.dumps(to_plain_json(mask_secrets(value, name)), ensure_ascii=False, sort_keys=True)
 
 
 _VERDICT_NOTE = {
@@ -63,9 +64,10 @@ def plan_text(plan: Plan, style: Style) -> str:
         head = f"  {change.action.symbol} {verb:<6} {change.name}"
         lines.append(
             style.action(change.action, head)
-            + f"  {style(status_box(change.action.status_word), '36')} {change.description}"
+            + f"  {style(status_box(change.action.status_word), '36')} "
+            + mask_secrets(change.description)
         )
-        lines.append(f"      kind: {change.kind}   key: {canonical_json(change.key)}")
+        lines.append(f"      kind: {change.kind}   key: {canonical_json(mask_secrets(change.key))}")
         if change.reason:
             lines.append(f"      reason: {change.reason}")
         if change.compatibility is not None and change.action is Action.UPDATE:
@@ -76,10 +78,12 @@ def plan_text(plan: Plan, style: Style) -> str:
         after = None if change.current is None else change.current.state
         if change.action is Action.CREATE:
             for path, _, new in spec_diff({}, after) if isinstance(after, dict) else []:
-                lines.append(style.action(Action.CREATE, f"      + {path} = {show_value(new)}"))
+                lines.append(
+                    style.action(Action.CREATE, f"      + {path} = {show_value(new, path)}")
+                )
         elif change.action is Action.DROP:
             for path, old, _ in spec_diff(before, {}) if isinstance(before, dict) else []:
-                lines.append(style.action(Action.DROP, f"      - {path} = {show_value(old)}"))
+                lines.append(style.action(Action.DROP, f"      - {path} = {show_value(old, path)}"))
             lines.append(style("      the connector removes this target and its data", "1;31"))
         else:
             for path, old, new in spec_diff(before, after):
@@ -87,7 +91,7 @@ def plan_text(plan: Plan, style: Style) -> str:
                 lines.append(
                     style.action(
                         Action.UPDATE,
-                        f"      ~ {label}: {show_value(old)} → {show_value(new)}",
+                        f"      ~ {label}: {show_value(old, path)} → {show_value(new, path)}",
                     )
                 )
         if len(change.previous_states) > 1:
@@ -104,16 +108,18 @@ def plan_text(plan: Plan, style: Style) -> str:
 
 
 def change_json(change: Change) -> dict[str, Any]:
+    """A change as ``--json`` shows it: a display too, so secrets are masked."""
+    current = None if change.current is None else mask_secrets(change.current.state)
     return {
         "flow": change.flow,
         "target": change.target,
         "kind": change.kind,
-        "key": to_plain_json(change.key),
+        "key": to_plain_json(mask_secrets(change.key)),
         "action": change.action.value,
         "status": change.action.status_word,
-        "previous": [to_plain_json(p) for p in change.previous_states],
-        "current": None if change.current is None else to_plain_json(change.current.state),
-        "description": change.description,
+        "previous": [to_plain_json(mask_secrets(p)) for p in change.previous_states],
+        "current": to_plain_json(current),
+        "description": mask_secrets(change.description),
         "compatibility": None if change.compatibility is None else change.compatibility.value,
         "reason": change.reason,
     }
@@ -139,14 +145,14 @@ def status_json(status: TargetStatus) -> dict[str, Any]:
         "flow": status.flow,
         "target": status.target,
         "kind": status.kind,
-        "key": to_plain_json(status.key),
-        "description": status.description,
+        "key": to_plain_json(mask_secrets(status.key)),
+        "description": mask_secrets(status.description),
         "status": status.status,
         "action": status.action.value,
         "interrupted": status.interrupted,
         "orphaned": status.orphaned,
         "applied_at": stored.applied_at if stored else None,
-        "last_error": stored.last_error if stored else None,
+        "last_error": mask_secrets(stored.last_error) if stored else None,
         **planned,
     }
 
@@ -156,7 +162,15 @@ def status_text(rows: list[TargetStatus], style: Style) -> str:
         return "This app exports to no target."
     table = [("FLOW.TARGET", "KIND", "STATUS", "DESCRIPTION", "KEY")]
     for r in rows:
-        table.append((r.name, r.kind, status_box(r.status), r.description, canonical_json(r.key)))
+        table.append(
+            (
+                r.name,
+                r.kind,
+                status_box(r.status),
+                mask_secrets(r.description),
+                canonical_json(mask_secrets(r.key)),
+            )
+        )
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     out = []
     for i, row in enumerate(table):

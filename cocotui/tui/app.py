@@ -42,7 +42,7 @@ from cocotui.state.setup_store import SetupRecord
 from cocotui.tui.commands import CocotuiCommands
 from cocotui.tui.help import HelpScreen
 from cocotui.tui.plan_screen import PlanScreen
-from cocotui.values import canonical_json, encode, to_plain_json
+from cocotui.values import canonical_json, encode, mask_secrets, to_plain_json
 
 STATUS_LABELS = {
     "READY": Text("in sync", style="green"),
@@ -104,7 +104,7 @@ def _record_toml(record: SetupRecord | None) -> str:
     if record is None:
         return "(a drop)\n"
     doc = {
-        "state": encode(record.state),
+        "state": encode(mask_secrets(record.state)),
         "key_fields": list(record.key_fields),
         "value_fields": list(record.value_fields),
     }
@@ -264,8 +264,8 @@ class CocotuiApp(App[None]):
                 *counters,
                 self._rate_text(view) if view else "",
                 Text(_clip(row.kind, widths.kind)),
-                Text(_clip(row.description, widths.description)),
-                Text(_clip(canonical_json(row.key), widths.key)),
+                Text(_clip(mask_secrets(row.description), widths.description)),
+                Text(_clip(canonical_json(mask_secrets(row.key)), widths.key)),
                 key=row.name,
             )
         self._table_names = [r.name for r in visible]
@@ -314,7 +314,7 @@ class CocotuiApp(App[None]):
         else:
             text = Text()
             text.append(f"{row.name}\n", style="bold")
-            text.append(f"{row.description}\n\n")
+            text.append(f"{mask_secrets(row.description)}\n\n")
             text.append("kind ", style="dim")
             text.append(f"{row.kind}\n")
             text.append("status ", style="dim")
@@ -329,7 +329,8 @@ class CocotuiApp(App[None]):
     def _setup_text(row: TargetStatus) -> Text:
         text = Text()
         text.append("\npersistent key\n", style="bold")
-        text.append(json.dumps(to_plain_json(row.key), indent=2, ensure_ascii=False) + "\n")
+        key = to_plain_json(mask_secrets(row.key))
+        text.append(json.dumps(key, indent=2, ensure_ascii=False) + "\n")
         stored = row.stored
         if row.action is not Action.NONE and row.desired is not None:
             text.append("\ndesired setup (pending)\n", style="bold")
@@ -344,7 +345,7 @@ class CocotuiApp(App[None]):
             text.append(f"\nlast applied {stored.applied_at}\n", style="dim")
         if stored and stored.last_error:
             text.append("\nlast setup error\n", style="bold red")
-            text.append(stored.last_error + "\n")
+            text.append(mask_secrets(stored.last_error) + "\n")
         return text
 
     def _show_run_detail(self, row: TargetStatus | None, snapshot: Snapshot) -> None:

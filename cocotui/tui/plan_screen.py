@@ -20,7 +20,7 @@ from cocotui.engine.apply import ApplyError, StalePlanError
 from cocotui.engine.events import Event
 from cocotui.engine.facade import Engine
 from cocotui.engine.plan import Action, Change, Plan, spec_diff
-from cocotui.values import to_plain_json
+from cocotui.values import mask_secrets, to_plain_json
 
 ACTION_STYLE = {
     Action.CREATE: "bold green",
@@ -37,10 +37,11 @@ def grouped(changes: list[Change]) -> list[Change]:
     return sorted(changes, key=lambda c: GROUP_ORDER[c.action])
 
 
-def _show(value: object) -> str:
+def _show(value: object, name: str = "") -> str:
+    """A state value as shown, secrets masked (``name``: the field it is the value of)."""
     if value is ...:
         return "(absent)"
-    return json.dumps(to_plain_json(value), ensure_ascii=False, sort_keys=True)
+    return json.dumps(to_plain_json(mask_secrets(value, name)), ensure_ascii=False, sort_keys=True)
 
 
 def change_summary(change: Change, status: str = "") -> Text:
@@ -48,7 +49,7 @@ def change_summary(change: Change, status: str = "") -> Text:
     text.append(f"{change.action.symbol} {VERBS[change.action]:<6} ", ACTION_STYLE[change.action])
     text.append(change.name, "bold")
     text.append(f"  [{change.action.status_word}] ", "cyan")
-    text.append(change.description)
+    text.append(mask_secrets(change.description))
     if status:
         style = {"running": "yellow", "done": "green", "failed": "bold red"}.get(status, "")
         text.append(f"  {status}", style)
@@ -68,15 +69,17 @@ def change_detail(change: Change) -> Text:
     text.append("\n")
     if change.action is Action.CREATE and isinstance(after, dict):
         for path, _, new in spec_diff({}, after):
-            text.append(f"  + {path} = {_show(new)}\n", "green")
+            text.append(f"  + {path} = {_show(new, path)}\n", "green")
     elif change.action is Action.DROP:
         if isinstance(before, dict):
             for path, old, _ in spec_diff(before, {}):
-                text.append(f"  - {path} = {_show(old)}\n", "red")
+                text.append(f"  - {path} = {_show(old, path)}\n", "red")
         text.append("\nThe connector removes this target and its data.\n", "bold red")
     else:
         for path, old, new in spec_diff(before, after):
-            text.append(f"  ~ {path or 'state'}: {_show(old)} → {_show(new)}\n", "yellow")
+            text.append(
+                f"  ~ {path or 'state'}: {_show(old, path)} → {_show(new, path)}\n", "yellow"
+            )
     if len(change.previous_states) > 1:
         text.append(
             f"\nrolls forward from {len(change.previous_states)} stored versions "
@@ -280,7 +283,7 @@ class PlanScreen(Screen[None]):
         if state == "failed":
             self._failure_shown = True
             self.notify(
-                f"{event.data['target']}: {event.data['error']}",
+                f"{event.data['target']}: {mask_secrets(event.data['error'])}",
                 title="Apply failed",
                 severity="error",
                 markup=False,
@@ -306,7 +309,7 @@ class PlanScreen(Screen[None]):
             # Failed before any connector call (the state is locked by another process, no
             # connector for the kind, ...): no change reported it, so say it here.
             self.notify(
-                outcome.removeprefix("failed:"),
+                mask_secrets(outcome.removeprefix("failed:")),
                 title="Apply failed",
                 severity="error",
                 markup=False,
