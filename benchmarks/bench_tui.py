@@ -431,8 +431,9 @@ def write_readme(files: int, runs: int, table: str, notes: list[str], load: floa
     )
     noise = (
         "The machine was shared with other jobs (tests, other benchmarks) while this ran, and an "
-        "export of 10,000 rows takes about a second, so single times vary by ±30 % between "
-        "runs; the paired and best-run ratios of one invocation can differ by 0.15. The UI "
+        "export of 10,000 rows takes one to two seconds, so single times vary by ±30 % between "
+        "runs and the throughput ratio of one invocation can be off by 0.2 either way; the UI "
+        "thread's CPU share is the steadier measure of what the UI costs the engine. The UI "
         "reads the run monitor twice a second and redraws only what changed; the engine runs in "
         "a thread of the same process, so whatever the UI thread does, the engine thread waits "
         "for the GIL meanwhile."
