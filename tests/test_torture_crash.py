@@ -8,10 +8,13 @@ tracking. ``python tests/torture.py --trials 200`` is the long run."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 from pathlib import Path
 
 import torture
+from conftest import Workspace, export
 
 from cocotui.state.setup_store import AppState, TomlSetupStore
 
@@ -46,3 +49,32 @@ def test_temp_files_of_killed_state_writes_are_removed_by_the_next_write(tmp_pat
     assert not any(p.exists() for p in left)
     assert other.exists()  # another app's file is not this store's business
     assert store.load() == AppState("app")
+
+
+def test_recreate_after_an_interrupted_drop_deletes_rows_no_longer_produced(
+    workspace: Workspace,
+) -> None:
+    """Found by the torture: a drop killed before the connector was called leaves the target
+    with its rows, and the next apply creates it "again". Row tracking must keep its keys then
+    (values unknown): every row is sent again, and a row whose source is gone is deleted. It
+    used to be reset, so the rows of files deleted meanwhile stayed in the target for good."""
+    ws = workspace
+    ws.write_app(export("out", resource="a"))
+    ws.write_source_file("b.txt", "beta")
+    assert ws.apply().returncode == 0
+    assert ws.cli("update", ws.app, "--workers", "1").returncode == 0
+    assert set(json.loads((ws.resources / "a.rows.json").read_text())) == {'"a.txt"', '"b.txt"'}
+
+    (ws.source_dir / "b.txt").unlink()
+    killed = ws.cli("drop", ws.app, "--yes", kill="apply_setup_change:before")
+    assert killed.returncode == -signal.SIGKILL
+    [change] = ws.plan_json()["changes"]
+    assert (change["action"], change["compatibility"]) == ("create", "compatible")
+    assert "an earlier drop may have been applied" in change["reason"]
+
+    assert ws.apply().returncode == 0
+    result = ws.cli("update", ws.app, "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((ws.resources / "a.rows.json").read_text()) == {
+        '"a.txt"': {"content": "alpha"}
+    }

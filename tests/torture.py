@@ -10,8 +10,8 @@ config may change (a new suffix, directory, table, primary key or value field, o
 removed: creates, updates, drops and persistent-key changes), and a *victim* command runs in a
 subprocess and is killed with SIGKILL:
 
-- ``apply``, ``update``, ``update --live`` (the sources are edited while it watches them), or
-  ``apply`` then ``update``;
+- ``apply``, ``update``, ``update --live`` (the sources are edited while it watches them),
+  ``apply`` then ``update``, or ``drop`` (of every target, which the recovery creates again);
 - at a random moment (a random delay, measured against how long the command takes), or at a
   chosen point: inside ``apply_setup_change`` / ``mutate`` (before, after: between the connector
   call and the state commit, or in the middle of ``mutate``'s rows), inside a TOML state write
@@ -731,7 +731,7 @@ class Trial:
         self.durations = {"apply": applied.elapsed, "update": updated.elapsed}
 
     def _delay(self, command: str) -> float:
-        typical = self.durations.get(command, 0.6)
+        typical = self.durations.get("apply" if command == "drop" else command, 0.6)
         return self.rng.uniform(0.1, 1.3 * typical)
 
     def _kill(self, points: list[str]) -> str:
@@ -746,6 +746,8 @@ class Trial:
         delay = self._delay(command) if kill == "delay" else None
         if command == "apply":
             run = self.runner.apply(kill=kill, delay=delay)
+        elif command == "drop":
+            run = self.runner.run("drop", "--yes", "--json", kill=kill, delay=delay)
         else:
             batch = ["--batch-rows", str(self.rng.randint(1, 6))]
             run = self.runner.update(*batch, *extra, kill=kill, delay=delay)
@@ -767,7 +769,9 @@ class Trial:
             rounds, place = divmod(step, 4)
             self.turns = (rounds * 2 + (place == 3), rounds * 3 + max(place - 1, 0))
         else:
-            victim = self.rng.choice(["apply", "update", "update", "live", "apply+update"])
+            victim = self.rng.choice(
+                ["apply", "update", "update", "live", "apply+update", "apply+update", "drop"]
+            )
         setup_kill = self._kill(SETUP_POINTS)
         if victim in ("apply", "apply+update") or self.rng.random() < 0.4:
             config = changed_config(self.rng, self.ws.config)
@@ -776,6 +780,8 @@ class Trial:
             self.ws.set_config(config)
         if victim == "apply":
             self._victim("apply", SETUP_POINTS, kill=setup_kill)
+        elif victim == "drop":  # every target dropped: the recovery creates them again
+            self._victim("drop", SETUP_POINTS, kill=setup_kill)
         elif victim == "apply+update":
             self._victim("apply", SETUP_POINTS, kill=setup_kill)
             self._victim("update", DATA_POINTS)

@@ -51,6 +51,9 @@ _VERDICT_NOTE = {
 }
 
 
+_NOT_COMPATIBLE = TargetStateCompatibility.NOT_COMPATIBLE
+
+
 def plan_text(plan: Plan, style: Style) -> str:
     lines: list[str] = []
     pending = plan.pending
@@ -72,8 +75,13 @@ def plan_text(plan: Plan, style: Style) -> str:
             lines.append(f"      reason: {change.reason}")
         if change.compatibility is not None and change.action is Action.UPDATE:
             lines.append(f"      data: {_VERDICT_NOTE[change.compatibility]}")
-        if change.action is Action.CREATE:
+        if change.action is Action.CREATE and change.compatibility in (None, _NOT_COMPATIBLE):
             lines.append("      data: new target, every row will be exported")
+        elif change.action is Action.CREATE:
+            lines.append(
+                "      data: it may still hold its rows: every row is sent again, and rows no "
+                "longer produced are deleted"
+            )
         before = change.before
         after = None if change.current is None else change.current.state
         if change.action is Action.CREATE:

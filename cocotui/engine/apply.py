@@ -94,12 +94,20 @@ def _call_connector(kind: ConnectorKind, change: Change) -> None:
 
 
 def _adjust_tracking(tracking: SqliteTracking, change: Change) -> None:
-    """What the change means for rows already exported (DESIGN §3)."""
-    if change.action in (Action.CREATE, Action.DROP) or (
-        change.compatibility is TargetStateCompatibility.NOT_COMPATIBLE
+    """What the change means for rows already exported (DESIGN §3). A create with a verdict
+    re-creates a target whose drop or create was interrupted: it may still hold its rows, so
+    their keys are kept (values unknown): every row is sent again, and rows no longer produced
+    are deleted (a no-op where they are gone)."""
+    if (
+        change.action is Action.DROP
+        or (change.action is Action.CREATE and change.compatibility is None)
+        or change.compatibility is TargetStateCompatibility.NOT_COMPATIBLE
     ):
         tracking.reset_target(change.identity)
-    elif change.compatibility is TargetStateCompatibility.PARTIALLY_COMPATIBLE:
+    elif (
+        change.action is Action.CREATE
+        or change.compatibility is TargetStateCompatibility.PARTIALLY_COMPATIBLE
+    ):
         tracking.invalidate_values(change.identity)
 
 

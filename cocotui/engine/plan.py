@@ -149,6 +149,10 @@ def _desired_change(
         verdict = TargetStateCompatibility.COMPATIBLE
     elif None in stale:
         action = Action.CREATE
+        if stored is not None and stored.versions:
+            # An interrupted drop or create: the target may still hold rows. What they mean
+            # for the desired setup decides whether row tracking keeps them (apply.py).
+            verdict = worst([compatibility(target, r) for r in stored.versions])
         if stored is None or not stored.versions:
             reasons.append(f"persistent key changed (was {moved_from})" if moved_from else "new")
         elif stored.committed is None:
