@@ -39,6 +39,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 from collections.abc import Iterable
@@ -177,9 +178,14 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def _remove(path: Path) -> None:
-    """Remove ``path`` and a temporary file left for it (no-op when missing)."""
-    path.unlink(missing_ok=True)
-    _temp_path(path).unlink(missing_ok=True)
+    """Remove ``path`` and a temporary file left for it (no-op when missing, or when the
+    filesystem cannot name it: a name too long, or under a file, was never written)."""
+    for candidate in (path, _temp_path(path)):
+        try:
+            candidate.unlink(missing_ok=True)
+        except OSError as exc:
+            if exc.errno not in (errno.ENAMETOOLONG, errno.ENOTDIR):
+                raise
 
 
 def _remove_empty_parents(path: Path, root: Path) -> None:

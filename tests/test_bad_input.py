@@ -1006,6 +1006,22 @@ def test_untrusted_key_for_the_files_connector(files_ws: Workspace, key: str, me
     assert not (ws.root.parent / "escape").exists()
 
 
+def test_key_too_long_for_the_filesystem(files_ws: Workspace) -> None:
+    """The row fails; its name, recorded before the write, must not block the drop (or the
+    delete of the row) later: found by this catalogue, the drop failed for good."""
+    ws = files_ws
+    key = "x" * 300
+    ws.write_source_file("long.txt", key + "\n")
+    result = ws.cli("update", ws.app, "--workers", "1")
+    assert_clear_error(result, "error: row long.txt of Docs.documents", "File name too long")
+    (ws.source_dir / "long.txt").unlink()
+    result = ws.cli("update", ws.app, "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    result = ws.cli("drop", ws.app, "--yes")
+    assert result.returncode == 0, result.stderr
+    assert not (ws.root.parent / "out").exists()
+
+
 # ---------------------------------------------------------------------------------------------
 # A source directory that is missing, or vanishes during a run: nothing is deleted
 
