@@ -78,3 +78,18 @@ def test_recreate_after_an_interrupted_drop_deletes_rows_no_longer_produced(
     assert json.loads((ws.resources / "a.rows.json").read_text()) == {
         '"a.txt"': {"content": "alpha"}
     }
+
+
+def test_an_update_removes_temp_files_of_killed_state_writes(workspace: Workspace) -> None:
+    """Found by the torture: a drop killed before its first state write was renamed, then an
+    apply with nothing to do, left the temporary file for good. An update (which holds the
+    writer lock) removes it too."""
+    ws = workspace
+    ws.write_app(export("out", resource="a"))
+    assert ws.apply().returncode == 0
+    stale = ws.state_dir / f".{ws.state_file.name}.4242.tmp"
+    stale.write_bytes(ws.state_file.read_bytes()[:10])
+    assert ws.apply().returncode == 0  # nothing to apply: the state is not written
+    assert stale.exists()
+    assert ws.cli("update", ws.app, "--workers", "1").returncode == 0
+    assert not stale.exists()

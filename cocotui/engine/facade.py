@@ -145,6 +145,7 @@ class Engine:
         the initial catch-up is done). With ``watch`` false, sources are not watched for file
         events: only their ``refresh_interval`` re-lists find changes."""
         with self.lock:
+            self.store.remove_stale_temp_files()  # left by a writer killed mid-write
             plan = self.plan()
             ready = {c.identity for c in plan.changes if c.action is Action.NONE}
             active = [t for t in self.targets if t.identity in ready]

@@ -230,7 +230,10 @@ class TomlSetupStore:
         }
         text = tomli_w.dumps(doc) + f"\n{END_MARKER}\n"
         write_private_file(self.path, text.encode("utf-8"))
-        # Temporary files of writers killed before their rename: the caller holds the writer
-        # lock, so no other process is writing one now.
+        self.remove_stale_temp_files()
+
+    def remove_stale_temp_files(self) -> None:
+        """Remove the temporary files of writers killed before their rename. Only call it
+        holding the writer lock: then no other process is writing one."""
         for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
             stale.unlink(missing_ok=True)
