@@ -767,7 +767,8 @@ class Trial:
             step = self.number * COVER_STEPS + index
             victim = COVER_VICTIMS[step % 4]
             rounds, place = divmod(step, 4)
-            self.turns = (rounds * 2 + (place == 3), rounds * 3 + max(place - 1, 0))
+            # Each victim takes the points in turn (the data points from different offsets).
+            self.turns = (rounds * 2 + (place == 3), rounds + 2 * max(place - 1, 0))
         else:
             victim = self.rng.choice(
                 ["apply", "update", "update", "live", "apply+update", "apply+update", "drop"]
