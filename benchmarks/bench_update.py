@@ -9,11 +9,13 @@ like CocoIndex's ``custom_output_files`` example, and measures whole processes:
 * the floor: a single-process loop reading, rendering and writing the same files;
 * the light app's first full update and its floor, giving the engine's own time per row.
 
-Each first full update starts from fresh state and output directories (after an unmeasured
-``cocotui apply --yes``). Times are wall-clock seconds from process start to exit, medians of
-``--runs`` runs; peak RSS is the ``ru_maxrss`` of the measured process itself, and separately of
-its largest helper process (transform workers). Results are merged into ``results.json`` (keyed
-by N) and the results section of ``README.md`` is regenerated from them.
+Each first full update starts from new state and output directories (after an unmeasured
+``cocotui apply --yes``). Every command runs under a small launcher (``.work/apps/measure.py``):
+times are wall-clock seconds from process start to exit, medians of ``--runs`` runs; peak RSS is
+the ``ru_maxrss`` of the measured process itself, and separately the largest high-water mark of
+its descendants (the transform workers); CPU time adds up all of them. Results are merged into
+``results.json`` (keyed by N) and the results section of ``README.md`` is regenerated from them;
+``benchmarks/README.md`` explains every number.
 
 Usage::
 
@@ -41,6 +43,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterator, Sequence
 from importlib import metadata
@@ -942,6 +945,19 @@ def _peak_main(record: dict[str, Any]) -> float:
     return max(_rss(record, name) for name in ("first", "nochange", "changed", "light_first"))
 
 
+def _cpu_scale(r10: dict[str, Any], r100: dict[str, Any]) -> str:
+    """The same ratio for the first full update in CPU seconds, which waiting for a busy
+    machine does not inflate as much."""
+    values = [_cpu(r, name) for r in (r10, r100) for name in ("first", "floor")]
+    if any(v is None for v in values):
+        return ""
+    first10, floor10, first100, floor100 = (float(v or 0) for v in values)
+    return (
+        f"; in CPU time: first {first100 / (10 * first10):.2f}, "
+        f"the floor {floor100 / (10 * floor10):.2f}"
+    )
+
+
 def goals_table(records: Sequence[dict[str, Any]]) -> str:
     by_n = {r["n"]: r for r in records}
     r10, r100 = by_n.get(10_000), by_n.get(100_000)
@@ -1021,7 +1037,9 @@ def goals_table(records: Sequence[dict[str, Any]]) -> str:
                 "N = 100k in time linear in N or better",
                 "t(100k) ≤ 10 × t(10k)",
                 f"t(100k) / (10 × t(10k)): first {scale['first']:.2f}, no-change "
-                f"{scale['nochange']:.2f}, 1 %+1 % {scale['changed']:.2f}",
+                f"{scale['nochange']:.2f}, 1 %+1 % {scale['changed']:.2f}; the floor's "
+                f"{_wall(r100, 'floor') / (10 * _wall(r10, 'floor')):.2f}"
+                f"{_cpu_scale(r10, r100)}",
                 verdict(all(v <= 1.0 for v in scale.values())),
                 "–",
                 "–",
@@ -1044,7 +1062,7 @@ def results_section(records: Sequence[dict[str, Any]]) -> str:
         env = r["environment"]
         key = (env["date"], env["command"], env["machine"], env["python"], env["commit"])
         provenance.setdefault(key, []).append(r["n"])
-    lines = ["### Measured", ""]
+    lines = ["#### Measured", ""]
     for (date, command, machine, python, commit), sizes in provenance.items():
         lines.append(
             f"- N = {', '.join(_n(n) for n in sizes)}: {date}, `{command}`; {machine}; "
@@ -1058,8 +1076,22 @@ def results_section(records: Sequence[dict[str, Any]]) -> str:
                 f"- N = {_n(r['n'])}: {busy} of {total} measurements started while other "
                 f"processes kept the CPUs busy (waited {r.get('idle_wait', '?')} s for idle)."
             )
-    lines += ["", results_tables(records), "", "### Goals", "", goals_table(records)]
-    return "\n".join(lines)
+    lines += ["", results_tables(records), "", "#### Goals", "", goals_table(records)]
+    return "\n".join(_wrap(line) for line in "\n".join(lines).split("\n"))
+
+
+def _wrap(line: str) -> str:
+    """Prose lines wrapped at 100 columns (table rows are left as they are)."""
+    if line.startswith("|") or len(line) <= 100:
+        return line
+    indent = "  " if line.startswith("- ") else ""
+    return textwrap.fill(
+        line,
+        width=100,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 README_SKELETON = f"""# Benchmarks
@@ -1074,7 +1106,7 @@ Run `python benchmarks/bench_update.py --help`.
 def update_readme(readme: Path, section: str) -> None:
     text = readme.read_text(encoding="utf-8") if readme.exists() else README_SKELETON
     if RESULTS_START not in text or RESULTS_END not in text:
-        text = text.rstrip("\n") + f"\n\n## Results\n\n{RESULTS_START}\n{RESULTS_END}\n"
+        text = text.rstrip("\n") + f"\n\n### Results\n\n{RESULTS_START}\n{RESULTS_END}\n"
     head, rest = text.split(RESULTS_START, 1)
     _, tail = rest.split(RESULTS_END, 1)
     readme.write_text(f"{head}{RESULTS_START}\n{section}\n{RESULTS_END}{tail}", encoding="utf-8")
@@ -1096,7 +1128,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         epilog="Results for each N are merged into --results, and the results section of "
         "--readme is regenerated from all of them.",
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000], metavar="N")
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[1000, 10_000],
+        metavar="N",
+        help="numbers of files (default: 1000 10000)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs per size; medians are shown")
     parser.add_argument("--seed", type=int, default=20_251_127, help="seed of the documents")
     parser.add_argument(
@@ -1115,11 +1154,22 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="measure cocotui as of this commit (extracted under the work directory) instead "
         "of the installed copy, e.g. while the working tree is being edited",
     )
-    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
-    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
-    parser.add_argument("--readme", type=Path, default=DEFAULT_README)
+    parser.add_argument(
+        "--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="data, apps and outputs"
+    )
+    parser.add_argument(
+        "--results", type=Path, default=DEFAULT_RESULTS, help="raw results (JSON, by N)"
+    )
+    parser.add_argument(
+        "--readme", type=Path, default=DEFAULT_README, help="file with the results section"
+    )
     parser.add_argument(
         "--no-save", action="store_true", help="print the tables only; write no results"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: regenerate the README's results section from --results",
     )
     parser.add_argument(
         "--keep-output", action="store_true", help="keep the output and state directories"
@@ -1149,6 +1199,14 @@ def _cleanup(path: Path, keep: bool) -> Iterator[None]:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    if args.report_only:
+        known = list(load_results(args.results).values())
+        if not known:
+            log(f"error: no results in {args.results}")
+            return 1
+        print(results_tables(known))
+        update_readme(args.readme, results_section(known))
+        return 0
     work = args.work_dir.resolve()
     records: dict[str, dict[str, Any]] = {}
     try:
