@@ -9,7 +9,7 @@ import json
 import math
 import re
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 
@@ -215,10 +215,23 @@ def mask_secrets(value: Any, name: object = None) -> Any:
     return value
 
 
-def fingerprint(value: Any) -> bytes:
-    """A 16-byte fingerprint of a collected value. ``repr`` is deterministic for the values
-    flows produce (str, bytes, numbers, containers, dataclasses) and runs at C speed."""
-    return hashlib.blake2b(repr(value).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+def fingerprint_fields(names: tuple[str, ...], values: Iterable[Any]) -> bytes:
+    """A 16-byte fingerprint of a collected row's value fields. Text and bytes are hashed as
+    they are (``repr`` of a 4 KB page costs five times more); other values by ``repr``."""
+    digest = hashlib.blake2b(repr(names).encode(), digest_size=16)
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            data = value.encode("utf-8", "surrogatepass")
+            tag = b"s"
+        elif kind is bytes:
+            data, tag = value, b"b"
+        else:
+            data = repr(value).encode("utf-8", "surrogatepass")
+            tag = b"r"
+        digest.update(b"%s%d:" % (tag, len(data)))  # length-prefixed: no ambiguous joins
+        digest.update(data)
+    return digest.digest()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from cocotui.state.tracking import (
     TrackedKey,
     TrackedRow,
 )
-from cocotui.values import fingerprint
+from cocotui.values import fingerprint_fields
 
 DEFAULT_BATCH_ROWS = 1000
 DEFAULT_BATCH_BYTES = 32 * 1024 * 1024
@@ -370,7 +370,7 @@ class UpdateRun:
                     parts = tuple(fields[f] for f in keys)
                     key_text = repr(parts)
                     value = {f: fields[f] for f in values}
-                    fp = fingerprint((values, tuple(value.values())))
+                    fp = fingerprint_fields(values, value.values())
                     packed = pickle.dumps(parts)
                     if key_text in produced:
                         # Collected twice from this row: the last value wins, with a warning.
