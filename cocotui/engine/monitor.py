@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from cocotui.engine.events import Event
+from cocotui.engine.update import TargetCounters
 
 #: Events kept for the log view.
 LOG_SIZE = 2000
@@ -22,12 +23,9 @@ RATE_HISTORY = 60
 
 
 @dataclasses.dataclass
-class TargetView:
-    inserted: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    errors: int = 0
+class TargetView(TargetCounters):
+    """A target's counters as a front end shows them, with its recent rates."""
+
     rate: float = 0.0
     history: list[float] = dataclasses.field(default_factory=list)
 
