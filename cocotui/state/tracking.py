@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from cocotui.values import canonical_json
 
@@ -65,14 +65,6 @@ class RowCommit:
     produced: dict[int, dict[str, tuple[bytes, bytes]]]
     #: Target ids whose keys this row no longer tracks unless listed in ``produced``.
     replaced_targets: frozenset[int]
-
-
-class Tracking(Protocol):
-    def target_generations(
-        self, identities: Sequence[tuple[str, str, str]]
-    ) -> list[tuple[int, int]]: ...
-    def reset_target(self, identity: tuple[str, str, str]) -> None: ...
-    def invalidate_values(self, identity: tuple[str, str, str]) -> None: ...
 
 
 def target_identity_text(identity: tuple[str, str, str]) -> str:
