@@ -5,24 +5,27 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from cocotui.flow.model import (
     Assign,
     Collect,
+    Collector,
     Const,
     Expr,
     FieldRef,
     Flow,
     ForEach,
+    Generated,
     Op,
     RowScope,
     Source,
     SubField,
 )
 from cocotui.op import function_info
-from cocotui.values import struct_fields
+from cocotui.values import fingerprint_fields, struct_fields
 
 #: Per collector index, the rows collected (field name -> value), in collection order.
 Collected = list[list[dict[str, Any]]]
@@ -52,6 +55,27 @@ def _row_fields(item: Any) -> dict[str, Any]:
     return fields
 
 
+_UUID_NAMESPACE = uuid.UUID("5f0e0d8c-3f43-4c1e-9a55-6b8f4f7a2c11")
+
+
+class _GeneratedUuids:
+    """UUIDs for ``GeneratedField.UUID``: the same on every run for a source row collecting the
+    same other values (the n-th identical row gets the n-th UUID)."""
+
+    def __init__(self, flow: str, row_id: str) -> None:
+        self._prefix = f"{flow}\0{row_id}\0"
+        self._seen: dict[tuple[int, bytes], int] = {}
+
+    def fill(self, collector: Collector, row: dict[str, Any], generated: list[str]) -> None:
+        names = tuple(n for n in row if n not in generated)
+        fingerprint = fingerprint_fields(names, (row[n] for n in names))
+        seen = self._seen.get((collector.index, fingerprint), 0)
+        self._seen[(collector.index, fingerprint)] = seen + 1
+        base = f"{self._prefix}{collector.index}\0{fingerprint.hex()}\0{seen}"
+        for name in generated:
+            row[name] = uuid.uuid5(_UUID_NAMESPACE, f"{base}\0{name}")
+
+
 class FlowEvaluator:
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
@@ -68,6 +92,8 @@ class FlowEvaluator:
                 ) from None
         if isinstance(expr, Const):
             return expr.value
+        if isinstance(expr, Generated):
+            raise RowEvaluationError(f"{expr.field} is only generated as a collected field")
         if isinstance(expr, SubField):
             base = self._eval(expr.base, envs)
             if isinstance(base, dict):
@@ -81,8 +107,28 @@ class FlowEvaluator:
             env.memo[key] = expr.fn(*args, **kwargs)
         return env.memo[key]
 
+    def _collect(
+        self, op: Collect, envs: dict[int, _Env], uuids: _GeneratedUuids
+    ) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        generated: list[str] = []
+        for name, expr in op.fields:
+            if isinstance(expr, Generated):
+                generated.append(name)
+                row[name] = None
+            else:
+                row[name] = self._eval(expr, envs)
+        if generated:
+            uuids.fill(op.collector, row, generated)
+        return row
+
     def _run(
-        self, scope: RowScope, fields: dict[str, Any], envs: dict[int, _Env], out: Collected
+        self,
+        scope: RowScope,
+        fields: dict[str, Any],
+        envs: dict[int, _Env],
+        out: Collected,
+        uuids: _GeneratedUuids,
     ) -> None:
         env = _Env(dict(fields))
         envs[id(scope)] = env
@@ -96,18 +142,18 @@ class FlowEvaluator:
                 if isinstance(items, dict):
                     items = list(items.values())
                 for item in items:
-                    self._run(op.scope, _row_fields(item), envs, out)
+                    self._run(op.scope, _row_fields(item), envs, out, uuids)
             else:
-                out[op.collector.index].append(
-                    {name: self._eval(expr, envs) for name, expr in op.fields}
-                )
+                out[op.collector.index].append(self._collect(op, envs, uuids))
         del envs[id(scope)]
 
     def evaluate(self, source: Source, row: dict[str, Any]) -> Collected:
         """Everything collected from one source row."""
         out: Collected = [[] for _ in self.flow.collectors]
+        key_fields = getattr(source.spec, "key_fields", None) or tuple(row)
+        uuids = _GeneratedUuids(self.flow.name, repr([row.get(k) for k in key_fields]))
         for scope in source.row_scopes:
-            self._run(scope, row, {}, out)
+            self._run(scope, row, {}, out, uuids)
         return out
 
 
@@ -119,6 +165,8 @@ def _describe_ops(ops: Iterable[Op], parts: list[str]) -> None:
             return f"{expr(e.base)}.{e.name}"
         if isinstance(e, Const):
             return f"const({e.value!r})"
+        if isinstance(e, Generated):
+            return f"generated({e.field.value})"
         info = function_info(e.fn)
         name = f"{getattr(e.fn, '__module__', '?')}.{getattr(e.fn, '__qualname__', repr(e.fn))}"
         args = ",".join(expr(a) for a in e.args)
