@@ -19,12 +19,12 @@ from cocotui.value_types import is_struct_type
 def dump_engine_object(value: Any) -> Any:
     """``value`` as plain JSON-like data: ``None`` fields of nested dataclasses are left out
     (v0 does the same; loading gives them back)."""
+    if isinstance(value, enum.Enum):  # before scalars: a str- or int-valued enum is one too
+        return value.value
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, EnrichedValueType | FieldSchema):
         return value.encode()
-    if isinstance(value, enum.Enum):
-        return value.value
     if isinstance(value, datetime.timedelta):
         seconds = int(value.total_seconds())
         return {
@@ -124,8 +124,12 @@ def _auto_default(annotation: Any) -> tuple[bool, Any]:
 
 def load_struct(struct: type, data: Mapping[str, Any]) -> Any:
     """``struct`` built from a dict by field name, each field loaded per its annotation;
-    unknown keys are ignored."""
-    hints = typing.get_type_hints(struct, include_extras=True)
+    unknown keys are ignored. Fields whose annotations cannot be resolved are taken as they
+    are stored."""
+    try:
+        hints = typing.get_type_hints(struct, include_extras=True)
+    except Exception:  # e.g. a forward reference to a name that is not importable
+        hints = {}
     if dataclasses.is_dataclass(struct):
         names = [f.name for f in dataclasses.fields(struct) if f.init]
         defaults = {

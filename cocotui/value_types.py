@@ -217,7 +217,12 @@ def _description(struct: type) -> str | None:
 def struct_fields(struct: type) -> list[FieldSchema]:
     """The fields of a dataclass, NamedTuple or pydantic model, typed; an unsupported field type
     is reported as ``Struct.field: ...``."""
-    hints = typing.get_type_hints(struct, include_extras=True)
+    try:
+        hints = typing.get_type_hints(struct, include_extras=True)
+    except Exception as exc:  # an unresolvable forward reference, as v0 would report it
+        raise UnsupportedTypeError(
+            f"the annotations of {struct.__qualname__} cannot be resolved: {exc}"
+        ) from None
     if dataclasses.is_dataclass(struct):
         names = [f.name for f in dataclasses.fields(struct) if f.init]
     elif hasattr(struct, "_fields"):

@@ -81,7 +81,7 @@ def from_state(cls: Any, data: Any) -> Any:
         kwargs = {k: v for k, v in data.items() if k in known}
         try:
             return load_struct(cls, kwargs)
-        except TypeError:
+        except (TypeError, ValueError, KeyError):
             # A field added to the class since this state was stored: still hand the old state
             # over, so roll-forward can proceed, with the missing field set to None.
             obj = object.__new__(cls)

@@ -62,16 +62,25 @@ class _GeneratedUuids:
     """UUIDs for ``GeneratedField.UUID``: the same on every run for a source row collecting the
     same other values (the n-th identical row gets the n-th UUID)."""
 
-    def __init__(self, flow: str, row_id: str) -> None:
-        self._prefix = f"{flow}\0{row_id}\0"
+    __slots__ = ("_flow", "_row", "_seen", "_source")
+
+    def __init__(self, flow: str, source: Source, row: dict[str, Any]) -> None:
+        self._flow = flow
+        self._source = source
+        self._row = row
         self._seen: dict[tuple[int, bytes], int] = {}
+
+    def _row_id(self) -> str:
+        """The source row's key (its whole content for a source that names no key fields)."""
+        key_fields = getattr(self._source.spec, "key_fields", None) or tuple(self._row)
+        return f"{self._flow}\0{self._source.name}\0{[self._row.get(k) for k in key_fields]!r}"
 
     def fill(self, collector: Collector, row: dict[str, Any], generated: list[str]) -> None:
         names = tuple(n for n in row if n not in generated)
         fingerprint = fingerprint_fields(names, (row[n] for n in names))
         seen = self._seen.get((collector.index, fingerprint), 0)
         self._seen[(collector.index, fingerprint)] = seen + 1
-        base = f"{self._prefix}{collector.index}\0{fingerprint.hex()}\0{seen}"
+        base = f"{self._row_id()}\0{collector.index}\0{fingerprint.hex()}\0{seen}"
         for name in generated:
             row[name] = uuid.uuid5(_UUID_NAMESPACE, f"{base}\0{name}")
 
@@ -150,8 +159,7 @@ class FlowEvaluator:
     def evaluate(self, source: Source, row: dict[str, Any]) -> Collected:
         """Everything collected from one source row."""
         out: Collected = [[] for _ in self.flow.collectors]
-        key_fields = getattr(source.spec, "key_fields", None) or tuple(row)
-        uuids = _GeneratedUuids(self.flow.name, repr([row.get(k) for k in key_fields]))
+        uuids = _GeneratedUuids(self.flow.name, source, row)
         for scope in source.row_scopes:
             self._run(scope, row, {}, out, uuids)
         return out
