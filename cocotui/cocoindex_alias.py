@@ -16,7 +16,6 @@ nothing is installed. ``COCOTUI_NO_COCOINDEX_ALIAS=1`` turns the alias off.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
@@ -24,6 +23,12 @@ import sys
 import warnings
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader as _LoaderBase
+else:
+    _LoaderBase = object  # importlib.abc is slow to import; the protocol is all that matters
 
 ALIAS = "cocoindex"
 TARGET = "cocotui"
@@ -45,7 +50,7 @@ def _target_name(fullname: str) -> str:
     return ".".join(parts)
 
 
-class _AliasLoader(importlib.abc.Loader):
+class _AliasLoader(_LoaderBase):
     """Hands out cocotui's module itself. The import system sets ``__spec__`` on what
     ``create_module`` returns; ``exec_module`` puts cocotui's own spec back."""
 
@@ -62,8 +67,8 @@ class _AliasLoader(importlib.abc.Loader):
         module.__spec__ = self.own_spec
 
 
-class CocoindexAliasFinder(importlib.abc.MetaPathFinder):
-    """Finds ``cocoindex[.X]`` as ``cocotui[.X]``."""
+class CocoindexAliasFinder:
+    """Finds ``cocoindex[.X]`` as ``cocotui[.X]`` (a meta path finder)."""
 
     def find_spec(
         self,

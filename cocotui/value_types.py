@@ -19,7 +19,6 @@ import inspect
 import sys
 import types
 import typing
-import uuid
 from typing import Annotated, Any
 
 from cocotui.engine_type import (
@@ -50,7 +49,6 @@ _BASIC_KINDS: dict[Any, BasicKind] = {
     bool: "Bool",
     int: "Int64",
     float: "Float64",
-    uuid.UUID: "Uuid",
     datetime.date: "Date",
     datetime.time: "Time",
     datetime.datetime: "OffsetDateTime",
@@ -158,6 +156,9 @@ def _value_type(found: _Annotated) -> ValueType:
         variants = [a for a in args if a is not type(None)]
         return BasicValueType("Union", union=UnionTypeSchema([_basic(v) for v in variants]))
     kind = _BASIC_KINDS.get(core)
+    uuid = sys.modules.get("uuid")  # an app annotating uuid.UUID has imported it
+    if kind is None and uuid is not None and core is uuid.UUID:
+        kind = "Uuid"
     if kind is None:
         raise UnsupportedTypeError(f"{_name(core)} is not a supported field type")
     return BasicValueType(kind)

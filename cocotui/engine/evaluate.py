@@ -4,8 +4,8 @@ each collector collects. Pure computation, safe to run in worker processes."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,7 +55,12 @@ def _row_fields(item: Any) -> dict[str, Any]:
     return fields
 
 
-_UUID_NAMESPACE = uuid.UUID("5f0e0d8c-3f43-4c1e-9a55-6b8f4f7a2c11")
+@functools.cache
+def _uuid_module() -> Any:
+    """``uuid``, imported only by flows that generate UUIDs (it is slow to import)."""
+    import uuid
+
+    return uuid
 
 
 class _GeneratedUuids:
@@ -81,8 +86,9 @@ class _GeneratedUuids:
         seen = self._seen.get((collector.index, fingerprint), 0)
         self._seen[(collector.index, fingerprint)] = seen + 1
         base = f"{self._row_id()}\0{collector.index}\0{fingerprint.hex()}\0{seen}"
+        uuid = _uuid_module()
         for name in generated:
-            row[name] = uuid.uuid5(_UUID_NAMESPACE, f"{base}\0{name}")
+            row[name] = uuid.uuid5(uuid.NAMESPACE_OID, f"cocotui\0{base}\0{name}")
 
 
 class FlowEvaluator:
