@@ -253,3 +253,41 @@ def test_row_over_a_value_that_is_not_a_table_fails_the_load(ws: Workspace) -> N
     with pytest.raises(AppLoadError) as info:
         t.plan(ws)
     assert "row() needs a table" in str(info.value) and "this value is Str" in str(info.value)
+
+
+def test_ktable_rows_carry_their_key_field(ws: Workspace) -> None:
+    header = f"""{STRUCTS}
+@cocoindex.op.function()
+def by_word(text: str) -> dict[str, Chunk]:
+    return {{word: Chunk(word.upper(), i) for i, word in enumerate(text.split("|"))}}
+"""
+    t.typed_app(ws, header=header, key="word")
+    app = ws.app.read_text().replace(
+        '        out.collect(filename=doc["filename"], content=doc["content"])',
+        '        with doc["content"].transform(by_word).row() as word:\n'
+        '            out.collect(word=word["_key"], text=word["text"], start=word["start"])',
+    )
+    ws.app.write_text(app)
+    assert t.field_types(ws) == {"word": "Str", "text": "Str", "start": "Int64"}
+    t.apply(ws)
+    h.update(ws)
+    assert t.connector().TABLES["docs"]["rows"] == {
+        "alpha": {"text": "ALPHA", "start": 0},
+        "beta": {"text": "BETA", "start": 1},
+    }
+
+
+def test_a_nullable_argument_to_a_non_nullable_parameter_makes_the_result_nullable(
+    ws: Workspace,
+) -> None:
+    # v0 skips such a call for a null input, so its result may be null.
+    function_app(ws, "str | None")
+    header = "\n@cocoindex.op.function()\ndef shout(text: str) -> str:\n    return text.upper()\n"
+    header += "\n@cocoindex.op.function()\ndef keep(text: str | None) -> str:\n    return ''\n"
+    app = ws.app.read_text().replace("@cocoindex.flow_def", header + "\n@cocoindex.flow_def")
+    app = app.replace(
+        'value=doc["value"]',
+        'shouted=doc["value"].transform(shout), kept=doc["value"].transform(keep)',
+    )
+    ws.app.write_text(app)
+    assert t.field_types(ws) == {"filename": "Str", "shouted": "Str?", "kept": "Str"}

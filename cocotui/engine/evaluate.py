@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cocotui.flow.model import (
@@ -25,6 +25,7 @@ from cocotui.flow.model import (
     SubField,
 )
 from cocotui.op import function_info
+from cocotui.typing import KEY_FIELD_NAME
 from cocotui.values import fingerprint_fields, struct_fields
 
 #: Per collector index, the rows collected (field name -> value), in collection order.
@@ -91,6 +92,16 @@ class _GeneratedUuids:
             row[name] = uuid.uuid5(uuid.NAMESPACE_OID, f"cocotui\0{base}\0{name}")
 
 
+def _ktable_rows(table: dict[Any, Any]) -> Iterator[dict[str, Any]]:
+    """The rows of a ``dict[K, Struct]`` (a KTable): the key's fields first, as its type says
+    (``_key`` for a basic key), then the value's."""
+    for key, value in table.items():
+        key_fields = struct_fields(key)
+        fields = {KEY_FIELD_NAME: key} if key_fields is None else dict(key_fields)
+        fields.update(_row_fields(value))
+        yield fields
+
+
 class FlowEvaluator:
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
@@ -154,10 +165,9 @@ class FlowEvaluator:
                 items = self._eval(op.items, envs)
                 if items is None:
                     continue
-                if isinstance(items, dict):
-                    items = list(items.values())
-                for item in items:
-                    self._run(op.scope, _row_fields(item), envs, out, uuids)
+                rows = _ktable_rows(items) if isinstance(items, dict) else map(_row_fields, items)
+                for row in rows:
+                    self._run(op.scope, row, envs, out, uuids)
             else:
                 out[op.collector.index].append(self._collect(op, envs, uuids))
         del envs[id(scope)]
