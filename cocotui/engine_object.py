@@ -33,7 +33,9 @@ def dump_engine_object(value: Any) -> Any:
         }
     if isinstance(value, tuple) and hasattr(value, "_fields"):
         return {name: dump_engine_object(getattr(value, name)) for name in value._fields}
-    if isinstance(value, list | tuple):
+    if isinstance(value, tuple):  # kept a tuple: states stored before compare equal
+        return tuple(dump_engine_object(item) for item in value)
+    if isinstance(value, list):
         return [dump_engine_object(item) for item in value]
     if isinstance(value, dict):
         return {k: dump_engine_object(v) for k, v in value.items()}
