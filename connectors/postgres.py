@@ -40,22 +40,28 @@ Example::
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
-import datetime
-import functools
-import json
 import os
 import re
-import threading
-import urllib.parse
-import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
-from types import ModuleType
+from contextlib import closing
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import cocotui
+from connectors.postgres_common import (
+    PostgresTargetError,
+    canonical_types,
+    catalog_columns,
+    check_identifier,
+    column_list,
+    connect,
+    json_dumps,
+    location,
+    mask_password,
+    masked_errors,
+    shared_connection,
+    table_identifier,
+    without_password,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -116,26 +122,11 @@ class PreparedPostgresTable:
     url: str = dataclasses.field(repr=False)
 
 
-class PostgresTargetError(RuntimeError):
-    """A spec, row or server error; its message never contains a password."""
-
-
 DEFAULT_KEY_TYPE = "text"
 DEFAULT_VALUE_TYPE = "jsonb"
-_MAX_IDENTIFIER_BYTES = 63  # longer names are silently truncated by PostgreSQL
 _TYPE = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_ .]*(\(\s*\d+(\s*,\s*\d+)*\s*\))?(\s*\[\s*\d*\s*\])*$",
 )
-
-
-def _psycopg() -> ModuleType:
-    try:
-        import psycopg as driver
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise PostgresTargetError(
-            "PostgresTable needs psycopg 3: pip install 'cocotui[postgres]'"
-        ) from None
-    return driver
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,72 +135,6 @@ def _psycopg() -> ModuleType:
 #: Full URLs (with their password) by their password-free form, for the setup calls of this
 #: process: the state holds only the password-free form.
 _full_urls: dict[str, str] = {}
-
-
-def mask_password(text: str, url: str | None) -> str:
-    """``text`` with the password of ``url`` (as written, and URL-decoded) replaced by ``***``,
-    and any ``scheme://user:password@`` or ``password=...`` in it masked too."""
-    for secret in _passwords(url):
-        text = text.replace(secret, "***")
-    text = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
-    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", r"\1***", text)
-
-
-_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<netloc>[^/?#]*)(?P<rest>.*)$", re.S)
-_PASSWORD_PARAM = re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)")
-
-
-def _passwords(url: str | None) -> list[str]:
-    """Every spelling of the password(s) in ``url``, longest first."""
-    if not url:
-        return []
-    found = set()
-    match = _URL.match(url)
-    if match and "@" in match["netloc"]:
-        userinfo = match["netloc"].rpartition("@")[0]
-        if ":" in userinfo:
-            found.add(userinfo.partition(":")[2])
-    for param in _PASSWORD_PARAM.finditer(url):
-        found.add(param.group(1).strip("'"))
-    found |= {urllib.parse.unquote(p) for p in found}
-    return sorted((p for p in found if p), key=len, reverse=True)
-
-
-def _parse(url: str) -> dict[str, str]:
-    """The connection parameters of ``url`` (checked by libpq), errors masked."""
-    driver = _psycopg()
-    try:
-        params: dict[str, Any] = driver.conninfo.conninfo_to_dict(url)
-    except driver.Error as exc:
-        raise PostgresTargetError(
-            f"invalid PostgreSQL URL {mask_password(url, url)}: {mask_password(str(exc), url)}"
-        ) from None
-    return {k: str(v) for k, v in params.items() if v is not None}
-
-
-def without_password(url: str) -> str:
-    """``url`` with any password removed (user, host, options and the form are kept)."""
-    params = _parse(url)
-    if "password" not in params:
-        return url
-    match = _URL.match(url)
-    if match is not None:
-        netloc = match["netloc"]
-        if "@" in netloc:
-            userinfo, _, hosts = netloc.rpartition("@")
-            user = userinfo.partition(":")[0]
-            netloc = f"{user}@{hosts}" if user else hosts
-        path, _, query = match["rest"].partition("?")
-        kept = [
-            item
-            for item in query.split("&")
-            if item and urllib.parse.unquote(item.partition("=")[0]) != "password"
-        ]
-        query = "&".join(kept)
-        return f"{match['scheme']}{netloc}{path}{'?' if query else ''}{query}"
-    return str(
-        _psycopg().conninfo.make_conninfo(**{k: v for k, v in params.items() if k != "password"})
-    )
 
 
 def _spec_url(spec: PostgresTable) -> str:
@@ -241,30 +166,8 @@ def _state_url(state: PostgresTableState) -> str:
     return _full_urls.get(state.url, state.url)
 
 
-def _location(url: str) -> tuple[str, str, str]:
-    """(host, port, dbname) as libpq resolves them, defaults included."""
-    params = _parse(url)
-    host = params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") or "localhost"
-    port = params.get("port") or os.environ.get("PGPORT") or "5432"
-    user = params.get("user") or os.environ.get("PGUSER") or ""
-    dbname = params.get("dbname") or os.environ.get("PGDATABASE") or user
-    return host, port, dbname
-
-
 # ---------------------------------------------------------------------------------------------
 # Names, types and values
-
-
-def _check_identifier(what: str, name: str) -> None:
-    if not isinstance(name, str) or not name:
-        raise PostgresTargetError(f"{what} must be a non-empty string, got {name!r}")
-    if "\x00" in name:
-        raise PostgresTargetError(f"{what} {name!r} contains a NUL character")
-    if len(name.encode("utf-8")) > _MAX_IDENTIFIER_BYTES:
-        raise PostgresTargetError(
-            f"{what} {name!r} is longer than {_MAX_IDENTIFIER_BYTES} bytes; PostgreSQL would "
-            f"truncate it"
-        )
 
 
 def _check_type(field: str, sql_type: str) -> str:
@@ -280,21 +183,6 @@ def _is_json_type(sql_type: str) -> bool:
     return sql_type.lower() in ("json", "jsonb")
 
 
-def _json_default(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=repr)
-    raise TypeError(f"a value of type {type(value).__name__} cannot be stored as JSON")
-
-
-_dumps = functools.partial(json.dumps, default=_json_default, ensure_ascii=False)
-
-
 def _param(value: Any, column: str, sql_type: str) -> Any:
     """A value as a query parameter for a column of ``sql_type``."""
     if value is None:
@@ -308,9 +196,9 @@ def _param(value: Any, column: str, sql_type: str) -> Any:
         from psycopg.types.json import Json, Jsonb
 
         wrapper = Jsonb if sql_type.lower() == "jsonb" else Json
-        return wrapper(value, dumps=_dumps)
+        return wrapper(value, dumps=json_dumps)
     if isinstance(value, dict) or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
-        return _dumps(value)  # as JSON text, castable to json by the server
+        return json_dumps(value)  # as JSON text, castable to json by the server
     return value
 
 
@@ -346,108 +234,8 @@ def _value_params(target: PreparedPostgresTable, key: Any, value: dict[str, Any]
 # Connections
 
 
-@contextmanager
-def _masked(url: str) -> Iterator[None]:
-    """Re-raise driver errors with any password masked (and without the original chained)."""
-    driver = _psycopg()
-    try:
-        yield
-    except driver.Error as exc:
-        message = mask_password(f"{type(exc).__name__}: {exc}".strip(), url)
-        raise PostgresTargetError(message) from None
-
-
-def _connect(url: str) -> psycopg.Connection[Any]:
-    driver = _psycopg()
-    with _masked(url):
-        conn: psycopg.Connection[Any] = driver.connect(url, autocommit=True)
-    return conn
-
-
-_connections: dict[str, psycopg.Connection[Any]] = {}
-_connections_lock = threading.Lock()
-
-
-def _shared_connection(url: str) -> psycopg.Connection[Any]:
-    """One connection per URL for the process's runs, opened again if it was lost."""
-    with _connections_lock:
-        conn = _connections.get(url)
-        if conn is None or conn.closed or conn.broken:
-            conn = _connections[url] = _connect(url)
-        return conn
-
-
-@atexit.register
-def _close_connections() -> None:
-    with _connections_lock:
-        for conn in _connections.values():
-            conn.close()
-        _connections.clear()
-
-
 # ---------------------------------------------------------------------------------------------
 # DDL
-
-
-def _table_name(schema: str, table: str) -> sql.Identifier:
-    from psycopg import sql
-
-    return sql.Identifier(schema, table)
-
-
-def _column_list(columns: Iterable[str]) -> sql.Composed:
-    from psycopg import sql
-
-    return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-
-
-def _catalog_columns(
-    conn: psycopg.Connection[Any], schema: str, table: str
-) -> tuple[dict[str, str], list[str]] | None:
-    """(column -> type as PostgreSQL spells it, primary key columns in order), or ``None``."""
-    found = conn.execute(
-        "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
-        (schema, table),
-    ).fetchone()
-    if found is None:
-        return None
-    oid = found[0]
-    columns = conn.execute(
-        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-        "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-        (oid,),
-    ).fetchall()
-    primary_key = conn.execute(
-        "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
-        "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
-        "WHERE i.indrelid = %s AND i.indisprimary "
-        "ORDER BY array_position(i.indkey::int2[], a.attnum)",
-        (oid,),
-    ).fetchall()
-    return {str(n): str(t) for n, t in columns}, [str(n) for (n,) in primary_key]
-
-
-def _canonical_types(conn: psycopg.Connection[Any], types: dict[str, str]) -> dict[str, str]:
-    """The declared types as PostgreSQL spells them (``int8`` -> ``bigint``), read from a
-    temporary table inside the current transaction."""
-    from psycopg import sql
-
-    names = list(types)
-    conn.execute(
-        sql.SQL("CREATE TEMPORARY TABLE pg_temp.cocotui_types ({}) ON COMMIT DROP").format(
-            sql.SQL(", ").join(
-                sql.SQL("{} {}").format(sql.Identifier(f"c{i}"), sql.SQL(types[name]))
-                for i, name in enumerate(names)
-            )
-        )
-    )
-    rows = conn.execute(
-        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
-        "WHERE attrelid = 'pg_temp.cocotui_types'::regclass AND attnum > 0 ORDER BY attnum"
-    ).fetchall()
-    conn.execute("DROP TABLE pg_temp.cocotui_types")
-    return {name: str(t) for name, (t,) in zip(names, rows, strict=True)}
 
 
 def _create_table(conn: psycopg.Connection[Any], state: PostgresTableState) -> None:
@@ -456,11 +244,11 @@ def _create_table(conn: psycopg.Connection[Any], state: PostgresTableState) -> N
     columns = {**state.key_columns, **state.value_columns}
     conn.execute(
         sql.SQL("CREATE TABLE {} ({}, PRIMARY KEY ({}))").format(
-            _table_name(state.schema, state.table),
+            table_identifier(state.schema, state.table),
             sql.SQL(", ").join(
                 sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns.items()
             ),
-            _column_list(state.key_columns),
+            column_list(state.key_columns),
         )
     )
 
@@ -474,7 +262,7 @@ def _converge(
     left, inside the caller's transaction."""
     from psycopg import sql
 
-    table = _table_name(current.schema, current.table)
+    table = table_identifier(current.schema, current.table)
     has_schema = conn.execute(
         "SELECT 1 FROM pg_namespace WHERE nspname = %s", (current.schema,)
     ).fetchone()
@@ -482,12 +270,12 @@ def _converge(
         conn.execute(
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(current.schema))
         )
-    catalog = _catalog_columns(conn, current.schema, current.table)
+    catalog = catalog_columns(conn, current.schema, current.table)
     if catalog is None:
         _create_table(conn, current)
         return
     existing, primary_key = catalog
-    wanted = _canonical_types(conn, {**current.key_columns, **current.value_columns})
+    wanted = canonical_types(conn, {**current.key_columns, **current.value_columns})
     if primary_key != list(current.key_columns) or any(
         existing.get(c) != wanted[c] for c in current.key_columns
     ):
@@ -519,7 +307,7 @@ def _converge(
 
 def _check_location(key: PostgresTableKey, url: str) -> None:
     """Refuse to touch a table on another server than the key names (``url_env`` changed)."""
-    host, port, dbname = _location(url)
+    host, port, dbname = location(url)
     if (host, port, dbname) != (key["host"], key["port"], key["dbname"]):
         raise PostgresTargetError(
             f"the URL now points at {host}:{port}/{dbname}, but this target's table is on "
@@ -534,9 +322,9 @@ def _check_location(key: PostgresTableKey, url: str) -> None:
 class PostgresTableConnector:
     @staticmethod
     def get_persistent_key(spec: PostgresTable, target_name: str) -> PostgresTableKey:
-        _check_identifier("PostgresTable.schema", spec.schema)
-        _check_identifier("PostgresTable.table", spec.table)
-        host, port, dbname = _location(_spec_url(spec))
+        check_identifier("PostgresTable.schema", spec.schema)
+        check_identifier("PostgresTable.table", spec.table)
+        host, port, dbname = location(_spec_url(spec))
         return {
             "host": host,
             "port": port,
@@ -562,7 +350,7 @@ class PostgresTableConnector:
                 f"{', '.join(unknown)} (fields: {', '.join(fields)})"
             )
         for name in fields:
-            _check_identifier("field name", name)
+            check_identifier("field name", name)
 
         def column_types(schema: list[cocotui.FieldSchema], default: str) -> dict[str, str]:
             return {f.name: _check_type(f.name, types.get(f.name, default)) for f in schema}
@@ -610,9 +398,9 @@ class PostgresTableConnector:
             return
         url = _state_url(state)
         _check_location(key, url)
-        with _masked(url), closing(_connect(url)) as conn, conn.transaction():
+        with masked_errors(url), closing(connect(url)) as conn, conn.transaction():
             if current is None:
-                table = _table_name(key["schema"], key["table"])
+                table = table_identifier(key["schema"], key["table"])
                 conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
             else:
                 _converge(conn, previous, current)
@@ -622,10 +410,10 @@ class PostgresTableConnector:
         from psycopg import sql
 
         url = _spec_url(spec)
-        _shared_connection(url)  # connect once per run, and fail early
+        shared_connection(url)  # connect once per run, and fail early
         keys = list(setup_state.key_columns)
         values = list(setup_state.value_columns)
-        table = _table_name(setup_state.schema, setup_state.table)
+        table = table_identifier(setup_state.schema, setup_state.table)
         on_conflict: sql.Composable
         if values:
             on_conflict = sql.SQL("DO UPDATE SET {}").format(
@@ -637,9 +425,9 @@ class PostgresTableConnector:
             on_conflict = sql.SQL("DO NOTHING")
         upsert = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) {}").format(
             table,
-            _column_list([*keys, *values]),
+            column_list([*keys, *values]),
             sql.SQL(", ").join(sql.Placeholder() for _ in (*keys, *values)),
-            _column_list(keys),
+            column_list(keys),
             on_conflict,
         )
         delete = sql.SQL("DELETE FROM {} WHERE {}").format(
@@ -666,8 +454,8 @@ class PostgresTableConnector:
         for target, rows in all_mutations:
             by_server.setdefault(target.url, []).append((target, rows))
         for url, batches in by_server.items():
-            conn = _shared_connection(url)
-            with _masked(url), conn.transaction(), conn.cursor() as cursor:
+            conn = shared_connection(url)
+            with masked_errors(url), conn.transaction(), conn.cursor() as cursor:
                 for target, rows in batches:
                     upserts: list[list[Any]] = []
                     deletes: list[list[Any]] = []
@@ -681,3 +469,15 @@ class PostgresTableConnector:
                         cursor.executemany(target.upsert, upserts)
                     if deletes:
                         cursor.executemany(target.delete, deletes)
+
+
+__all__ = [
+    "PostgresTable",
+    "PostgresTableConnector",
+    "PostgresTableKey",
+    "PostgresTableState",
+    "PostgresTargetError",
+    "PreparedPostgresTable",
+    "mask_password",
+    "without_password",
+]

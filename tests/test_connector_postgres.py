@@ -361,9 +361,9 @@ def test_prepare_connects_once_and_mutate_reuses_the_connection(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(psycopg, "connect", counting)
-    import connectors.postgres as module
+    from connectors.postgres_common import close_connections
 
-    module._close_connections()
+    close_connections()
     target.upsert({"a": {"v": 1}})
     target.upsert({"b": {"v": 2}})
     target.delete("a")
