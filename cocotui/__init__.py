@@ -63,7 +63,17 @@ _NAMES = {
         ),
         "typing",
     ),
-    "AuthEntryReference": "auth_registry",
+    **dict.fromkeys(
+        (
+            "AuthEntryReference",
+            "TransientAuthEntryReference",
+            "add_auth_entry",
+            "add_transient_auth_entry",
+            "ref_auth_entry",
+        ),
+        "auth_registry",
+    ),
+    "DatabaseConnectionSpec": "setting",
 }
 _RENAMED = {"Flow": "FlowDef"}
 
@@ -101,7 +111,13 @@ if TYPE_CHECKING:
         utils,
     )
     from cocotui import targets as storages
-    from cocotui.auth_registry import AuthEntryReference
+    from cocotui.auth_registry import (
+        AuthEntryReference,
+        TransientAuthEntryReference,
+        add_auth_entry,
+        add_transient_auth_entry,
+        ref_auth_entry,
+    )
     from cocotui.engine_type import FieldSchema
     from cocotui.flow.builder import (
         DataCollector,
@@ -121,6 +137,7 @@ if TYPE_CHECKING:
         VectorIndexDef,
         VectorSimilarityMetric,
     )
+    from cocotui.setting import DatabaseConnectionSpec
     from cocotui.typing import (
         Float32,
         Float64,
@@ -137,6 +154,7 @@ __all__ = [
     "DataCollector",
     "DataScope",
     "DataSlice",
+    "DatabaseConnectionSpec",
     "FieldSchema",
     "Float32",
     "Float64",
@@ -153,10 +171,13 @@ __all__ = [
     "LocalDateTime",
     "OffsetDateTime",
     "Range",
+    "TransientAuthEntryReference",
     "Vector",
     "VectorIndexDef",
     "VectorSimilarityMetric",
     "__version__",
+    "add_auth_entry",
+    "add_transient_auth_entry",
     "auth_registry",
     "engine_type",
     "flow",
@@ -166,6 +187,7 @@ __all__ = [
     "llm",
     "op",
     "query_handler",
+    "ref_auth_entry",
     "setting",
     "sources",
     "storages",

@@ -118,12 +118,16 @@ class _PrefixMethod:
 
 
 _PREFIX_METHODS: dict[str, _PrefixMethod] = {
-    "get_persistent_key": _PrefixMethod(("spec", "target_name"), 1),
+    # flow_name is cocotui's addition: a target may derive default names from it, as v0's
+    # built-in targets do from the flow instance (utils.get_target_default_name).
+    "get_persistent_key": _PrefixMethod(("spec", "target_name", "flow_name"), 1),
     "get_setup_state": _PrefixMethod(
         ("spec", "key_fields_schema", "value_fields_schema", "index_options"), 1
     ),
+    # persistent_key is cocotui's addition: where the target is, when the spec alone does not
+    # say (a name derived from the flow and target names).
     "prepare": _PrefixMethod(
-        ("spec", "setup_state", "key_fields_schema", "value_fields_schema"), 1
+        ("spec", "setup_state", "key_fields_schema", "value_fields_schema", "persistent_key"), 1
     ),
     "describe": _PrefixMethod(("key",), 1),
 }

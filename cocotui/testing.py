@@ -488,10 +488,11 @@ class ConnectorHarness:
         state: Any,
         key_fields: Sequence[str],
         value_fields: Sequence[str],
+        key: Any = None,
     ) -> Any:
         if not self.has("prepare"):
             return spec
-        return self._call("prepare", spec, state, _fields(key_fields), _fields(value_fields))
+        return self._call("prepare", spec, state, _fields(key_fields), _fields(value_fields), key)
 
     def mutate(self, *batches: tuple[Any, Mapping[Any, Any]]) -> None:
         """``mutate(*batches)``: each batch is ``(prepared, {key: value | None})``, already in
@@ -584,7 +585,7 @@ class HarnessTarget:
         """What ``mutate`` receives for this target (``prepare`` runs once)."""
         if not self._is_prepared:
             self._prepared = self.harness.prepare(
-                self.spec, self.state, self.key_fields, self.value_fields
+                self.spec, self.state, self.key_fields, self.value_fields, self.key
             )
             self._is_prepared = True
         return self._prepared

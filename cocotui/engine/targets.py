@@ -111,7 +111,7 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
     if collected is None:
         raise TargetError(f"{where}: its collector never collects anything")
     _check_fields(where, export, collected)
-    key = call_connector(kind, "get_persistent_key", where, spec, export.name)
+    key = call_connector(kind, "get_persistent_key", where, spec, export.name, flow.name)
     try:
         check_json(key, f"{kind.connector_cls.__qualname__}.get_persistent_key() result")
     except ValueShapeError as exc:

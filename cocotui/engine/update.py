@@ -29,7 +29,7 @@ from cocotui.state.tracking import (
     TrackedKey,
     TrackedRow,
 )
-from cocotui.values import fingerprint_fields
+from cocotui.values import fingerprint_fields, from_state
 
 DEFAULT_BATCH_ROWS = 1000
 DEFAULT_BATCH_BYTES = 32 * 1024 * 1024
@@ -585,6 +585,7 @@ class UpdateRun:
                     target.state_object(target.record.state),
                     key_schema,
                     value_schema,
+                    from_state(target.kind.persistent_key_type, target.key),
                 )
             else:
                 a.prepared = target.export.spec
