@@ -80,6 +80,8 @@ def _call_connector(kind: ConnectorKind, change: Change) -> None:
     def state_object(state: object) -> object:
         return None if state is None else from_state(kind.setup_state_cls, state)
 
+    if _set_up_by_user(change):
+        return
     key = from_state(kind.persistent_key_type, change.key)
     current = None if change.current is None else change.current.state
     for previous in change.previous_states:
@@ -91,6 +93,15 @@ def _call_connector(kind: ConnectorKind, change: Change) -> None:
             state_object(previous),
             state_object(current),
         )
+
+
+def _set_up_by_user(change: Change) -> bool:
+    """``setup_by_user=True``: the user creates, changes and drops the resource, as in v0 (a
+    drop leaves it too when every version it may be in was the user's)."""
+    if change.current is not None:
+        return change.current.setup_by_user
+    versions = [r for r in change.stale if r is not None]
+    return bool(versions) and all(r.setup_by_user for r in versions)
 
 
 def _adjust_tracking(tracking: SqliteTracking, change: Change) -> None:

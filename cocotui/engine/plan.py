@@ -169,6 +169,8 @@ def _desired_change(
             reasons.extend(r for r in _fields_reason(target.record, record) if r not in reasons)
         if stored is not None and stored.staged:
             reasons.append("rolling forward an interrupted change")
+    if stale and target.record.setup_by_user:
+        reasons.append("setup_by_user: recorded only, the resource is left to you")
     return Change(
         flow=target.flow.name,
         target=target.export.name,

@@ -149,7 +149,9 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
         decode_value = value_decoder(kind.mutation_value_type, export.value_fields, where)
     except ValueShapeError as exc:
         raise TargetError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
-    record = SetupRecord(state, export.primary_key_fields, export.value_fields)
+    record = SetupRecord(
+        state, export.primary_key_fields, export.value_fields, export.setup_by_user
+    )
     return DesiredTarget(flow, export, kind, key, record, decode_key, decode_value)
 
 

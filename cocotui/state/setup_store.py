@@ -35,12 +35,16 @@ class SetupRecord:
     state: Any
     key_fields: tuple[str, ...]
     value_fields: tuple[str, ...]
+    #: ``export(..., setup_by_user=True)``: the user manages the resource; cocotui records
+    #: this version but calls no setup method for it.
+    setup_by_user: bool = False
 
     def same_as(self, other: SetupRecord | None) -> bool:
         return (
             other is not None
             and self.key_fields == other.key_fields
             and self.value_fields == other.value_fields
+            and self.setup_by_user == other.setup_by_user
             and canonical_json(self.state) == canonical_json(other.state)
         )
 
@@ -100,16 +104,22 @@ class SetupStore(Protocol):
 
 
 def _record_to_toml(record: SetupRecord) -> dict[str, Any]:
-    return {
+    doc = {
         "state": encode(record.state),
         "key_fields": list(record.key_fields),
         "value_fields": list(record.value_fields),
     }
+    if record.setup_by_user:
+        doc["setup_by_user"] = True
+    return doc
 
 
 def _record_from_toml(data: dict[str, Any]) -> SetupRecord:
     return SetupRecord(
-        decode(data["state"]), tuple(data["key_fields"]), tuple(data["value_fields"])
+        decode(data["state"]),
+        tuple(data["key_fields"]),
+        tuple(data["value_fields"]),
+        bool(data.get("setup_by_user", False)),
     )
 
 
