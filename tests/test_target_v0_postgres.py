@@ -14,8 +14,10 @@ database, and comparing both with ``benchmarks/compare_v0_postgres.py`` (see
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +28,25 @@ import pytest
 from connector_helpers import write_sources
 from psycopg import sql
 
-from cocotui.testing import AppRunner
+from cocotui.auth_registry import AuthEntryReference, add_auth_entry
+from cocotui.engine_type import (
+    BasicValueType,
+    EnrichedValueType,
+    FieldSchema,
+    StructType,
+    VectorTypeSchema,
+    basic,
+)
+from cocotui.index import (
+    IndexOptions,
+    IvfFlatVectorIndexMethod,
+    VectorIndexDef,
+    VectorSimilarityMetric,
+)
+from cocotui.setting import DatabaseConnectionSpec
+from cocotui.testing import AppRunner, assert_idempotent, assert_unchanged
+from connectors.postgres_common import close_connections
+from connectors.v0_postgres import Postgres, PostgresConnector
 
 PGVECTOR_URL_ENV = "COCOTUI_TEST_PGVECTOR_URL"
 TABLE = "textembedding__doc_embeddings"
@@ -38,6 +58,7 @@ APP = '''\
 import dataclasses
 import hashlib
 import os
+import socket
 from typing import Literal
 
 import cocoindex
@@ -370,3 +391,294 @@ def test_a_run_killed_inside_mutate_rolls_forward(tmp_path: Path, db_url: str, k
     assert again.ok, again.result.stdout
     assert layout(db_url)["rows"] == expected_rows(docs)  # type: ignore[index]
     assert_vectors(db_url, [text for _, _, text in expected_rows(docs)], 1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# The connector's methods, called directly
+
+
+def fields(**types: EnrichedValueType) -> list[FieldSchema]:
+    return [FieldSchema(name, value_type) for name, value_type in types.items()]
+
+
+def vector_type(dim: int | None, element: str = "Float32") -> EnrichedValueType:
+    element_type = BasicValueType(element)  # type: ignore[arg-type]
+    return EnrichedValueType(BasicValueType("Vector", vector=VectorTypeSchema(element_type, dim)))
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[AuthEntryReference[DatabaseConnectionSpec]]:
+    """An auth entry for the test database, with the password given apart from the URL."""
+    info = psycopg.conninfo.conninfo_to_dict(db_url)
+    password = str(info.pop("password"))
+    user = str(info.pop("user"))
+    url = f"postgresql://{info['host']}:{info['port']}/{info['dbname']}"
+    yield add_auth_entry("test_db", DatabaseConnectionSpec(url, user=user, password=password))
+    close_connections()
+
+
+def test_v0_type_mapping(db_url: str, database: Any) -> None:
+    spec = Postgres(database=database, table_name="typed")
+    key = PostgresConnector.get_persistent_key(spec, "t", "Flow")
+    value_types = {
+        "b": basic("Bytes"),
+        "flag": basic("Bool"),
+        "f32": basic("Float32"),
+        "f64": basic("Float64"),
+        "span": basic("Range"),
+        "id": basic("Uuid"),
+        "day": basic("Date"),
+        "at": basic("Time"),
+        "local": basic("LocalDateTime"),
+        "stamp": basic("OffsetDateTime"),
+        "took": basic("TimeDelta"),
+        "doc": basic("Json", nullable=True),
+        "vec": vector_type(3),
+        "vec64": vector_type(2, "Float64"),
+        "free": vector_type(None),
+        "struct": EnrichedValueType(StructType(fields(a=basic("Str")))),
+    }
+    state = PostgresConnector.get_setup_state(
+        spec, fields(name=basic("Str"), n=basic("Int64")), fields(**value_types), IndexOptions([])
+    )
+    PostgresConnector.apply_setup_change(key, None, state)
+    found = layout_columns(db_url, "typed")
+    assert found == [
+        ("name", "text", True),
+        ("n", "bigint", True),
+        ("b", "bytea", False),
+        ("flag", "boolean", False),
+        ("f32", "real", False),
+        ("f64", "double precision", False),
+        ("span", "int8range", False),
+        ("id", "uuid", False),
+        ("day", "date", False),
+        ("at", "time without time zone", False),
+        ("local", "timestamp without time zone", False),
+        ("stamp", "timestamp with time zone", False),
+        ("took", "interval", False),
+        ("doc", "jsonb", False),
+        ("vec", "vector(3)", False),
+        ("vec64", "vector(2)", False),
+        ("free", "jsonb", False),
+        ("struct", "jsonb", False),
+    ]
+    row = {
+        "b": b"\x00\x01",
+        "flag": True,
+        "f32": 1.5,
+        "f64": 2.25,
+        "span": (3, 9),
+        "id": uuid.UUID(int=7),
+        "day": datetime.date(2024, 1, 2),
+        "at": datetime.time(3, 4, 5),
+        "local": datetime.datetime(2024, 1, 2, 3, 4, 5),
+        "stamp": datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
+        "took": datetime.timedelta(seconds=90),
+        "doc": {"k": ["v", 1]},
+        "vec": [0.5, 0.25, 1.0],
+        "vec64": (1.0, 2.0),
+        "free": [1.0, 2.0, 3.0, 4.0],
+        "struct": {"a": "x\x00y"},
+    }
+    prepared = PostgresConnector.prepare(spec, state, [], [], key)
+    PostgresConnector.mutate((prepared, {("k\x00ey", 1): row}))
+    with psycopg.connect(db_url) as conn:
+        stored = conn.execute(
+            "SELECT name, span::text, vec::text, vec64::text, free, struct, doc, stamp FROM typed"
+        ).fetchone()
+    assert stored == (
+        "key",  # NUL characters are stripped, as v0 strips them
+        "[3,9)",
+        "[0.5,0.25,1]",
+        "[1,2]",
+        [1.0, 2.0, 3.0, 4.0],
+        {"a": "xy"},
+        {"k": ["v", 1]},
+        row["stamp"],
+    )
+    PostgresConnector.apply_setup_change(key, state, None)
+
+
+def layout_columns(url: str, table: str) -> list[tuple[str, str, bool]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            (table,),
+        ).fetchall()
+
+
+def snapshot(url: str, table: str) -> Any:
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() == (None,):
+            return None
+        indexes = conn.execute(
+            "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = %s::regclass "
+            "ORDER BY 1",
+            (table,),
+        ).fetchall()
+        rows = conn.execute(
+            sql.SQL("SELECT id, v::text FROM {} ORDER BY id").format(sql.Identifier(table))
+        ).fetchall()
+    return layout_columns(url, table), indexes, rows
+
+
+def test_every_method_is_idempotent(db_url: str, database: Any) -> None:
+    spec = Postgres(database=database, table_name="Vecs")
+    key = PostgresConnector.get_persistent_key(spec, "t")
+    assert key == {"database": "test_db", "table_name": "Vecs"}
+    hnsw = IndexOptions(["id"], [VectorIndexDef("v", VectorSimilarityMetric.L2_DISTANCE)])
+    ivf = IndexOptions(
+        ["id"],
+        [
+            VectorIndexDef(
+                "v", VectorSimilarityMetric.INNER_PRODUCT, IvfFlatVectorIndexMethod(lists=2)
+            )
+        ],
+    )
+    keys = fields(id=basic("Int64"))
+    first = PostgresConnector.get_setup_state(spec, keys, fields(v=vector_type(2)), hnsw)
+    second = PostgresConnector.get_setup_state(spec, keys, fields(v=vector_type(3)), ivf)
+
+    def look() -> Any:
+        return snapshot(db_url, "vecs")
+
+    def upsert(rows: dict[int, list[float]], state: Any) -> None:
+        prepared = PostgresConnector.prepare(spec, state, [], [], key)
+        PostgresConnector.mutate((prepared, {k: {"v": v} for k, v in rows.items()}))
+
+    def delete(row_key: int, state: Any) -> None:
+        PostgresConnector.mutate(
+            (PostgresConnector.prepare(spec, state, [], [], key), {row_key: None})
+        )
+
+    assert_idempotent(lambda: PostgresConnector.apply_setup_change(key, None, first), look)
+    assert_idempotent(lambda: upsert({1: [1.0, 0.0], 2: [0.0, 1.0]}, first), look)
+    assert_unchanged(lambda: PostgresConnector.apply_setup_change(key, None, first), look)
+    assert_unchanged(lambda: delete(9, first), look)
+    assert_idempotent(lambda: delete(1, first), look)
+    # a new vector type and index: the column is re-created (its values sent again), the index
+    # replaced; the rows stay
+    after = assert_idempotent(
+        lambda: PostgresConnector.apply_setup_change(key, first, second), look
+    )
+    assert after[0] == [("id", "bigint", True), ("v", "vector(3)", False)]
+    assert [d for (d,) in after[1]] == [
+        "CREATE INDEX vecs__v__vector_ip_ops__ivfflat ON public.vecs USING ivfflat "
+        "(v vector_ip_ops) WITH (lists='2')",
+        "CREATE UNIQUE INDEX vecs_pkey ON public.vecs USING btree (id)",
+    ]
+    assert after[2] == [(2, None)]
+    assert (
+        PostgresConnector.check_state_compatibility(second, first).value == ("PartiallyCompatible")
+        or PostgresConnector.check_state_compatibility(second, first).name == "PARTIALLY_COMPATIBLE"
+    )
+    assert_idempotent(lambda: PostgresConnector.apply_setup_change(key, second, None), look)
+    assert look() is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input
+
+
+def test_a_vector_of_the_wrong_dimension_is_a_row_error_and_loses_nothing(
+    tmp_path: Path, db_url: str
+) -> None:
+    docs = tmp_path / "markdown_files"
+    runner = make_runner(tmp_path, db_url)
+    runner.apply()
+    assert runner.update().ok
+    before = layout(db_url)
+    runner = make_runner(tmp_path, db_url, dim=7)
+    write_sources(docs, {"b.md": "# Beta\n\nChanged.\n"})
+    outcome = runner.update()
+    assert not outcome.ok
+    message = outcome.result.stdout + outcome.result.stderr
+    assert "8" in message and "7" in message and "b.md" in message, message
+    assert layout(db_url) == before
+    # fixed: the next run exports the change
+    runner = make_runner(tmp_path, db_url)
+    assert runner.update().ok
+    assert layout(db_url)["rows"] == expected_rows(docs)  # type: ignore[index]
+
+
+def test_missing_credentials_are_a_clear_setup_error(tmp_path: Path) -> None:
+    write_sources(tmp_path / "markdown_files", SOURCE_FILES)
+    runner = AppRunner(write_app(tmp_path), tmp_path / "state", env={"DOCS_DIR": "markdown_files"})
+    (change,) = runner.plan()["changes"]
+    assert change["description"].endswith("(database: COCOINDEX_DATABASE_URL)")
+    result = runner.command("apply", "--yes")
+    assert result.returncode != 0
+    assert "COCOINDEX_DATABASE_URL" in result.stderr and "add_auth_entry" in result.stderr
+    assert runner.plan()["changes"][0]["action"] == "create"  # still to do
+
+    missing = write_app(
+        tmp_path, spec='cocoindex.targets.Postgres(database=cocoindex.ref_auth_entry("prod"))'
+    )
+    result = AppRunner(missing, tmp_path / "state2").command("apply", "--yes")
+    assert result.returncode != 0
+    assert "no auth entry is registered under key 'prod'" in result.stderr
+
+
+def test_server_down_fails_the_setup_without_showing_the_password(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    secret = "s3cr3t-pw-xyz"
+    url = f"postgresql://someone:{secret}@127.0.0.1:{port}/nowhere"
+    runner = make_runner(tmp_path, url)
+    result = runner.command("apply", "--yes")
+    assert result.returncode != 0
+    assert "Connection refused" in result.stderr or "connection" in result.stderr.lower()
+    assert secret not in result.stdout + result.stderr
+    # nothing was recorded as applied: the create is still pending, and no password is stored
+    (change,) = runner.plan()["changes"]
+    assert change["action"] == "create"
+    stored = "".join(p.read_text() for p in (tmp_path / "state").rglob("*") if p.is_file())
+    assert secret not in stored
+
+
+def test_an_auth_entry_keeps_the_password_out_of_state_and_output(
+    tmp_path: Path, db_url: str
+) -> None:
+    info = psycopg.conninfo.conninfo_to_dict(db_url)
+    secret = str(info["password"])
+    header = (
+        "DB = cocoindex.add_auth_entry('main_db', cocoindex.DatabaseConnectionSpec("
+        f"url='postgresql://{info['host']}:{info['port']}/{info['dbname']}', "
+        f"user={info['user']!r}, password=os.environ['TEST_DB_PASSWORD']))"
+    )
+    write_sources(tmp_path / "markdown_files", SOURCE_FILES)
+    app = write_app(tmp_path, header=header, spec="cocoindex.targets.Postgres(database=DB)")
+    runner = AppRunner(
+        app,
+        tmp_path / "state",
+        env={"TEST_DB_PASSWORD": secret, "DOCS_DIR": str(tmp_path / "markdown_files")},
+    )
+    (change,) = runner.plan()["changes"]
+    assert change["key"] == {"database": "main_db", "table_name": "TextEmbedding__doc_embeddings"}
+    assert "from auth entry 'main_db'" in change["description"]
+    outputs = [runner.command("apply", "--yes"), runner.command("ls"), runner.command("update")]
+    assert all(r.returncode == 0 for r in outputs), outputs[-1].stderr
+    assert layout(db_url)["rows"] == expected_rows(tmp_path / "markdown_files")  # type: ignore[index]
+    stored = "".join(p.read_text() for p in (tmp_path / "state").rglob("*.toml"))
+    assert secret not in stored + "".join(r.stdout + r.stderr for r in outputs)
+
+
+def test_setup_by_user_leaves_the_table_to_the_user(tmp_path: Path, db_url: str) -> None:
+    runner = make_runner(tmp_path, db_url, export_options="setup_by_user=True,")
+    (change,) = runner.plan()["changes"]
+    assert "setup_by_user" in change["reason"]
+    runner.apply()
+    assert layout(db_url) is None  # not created
+    with psycopg.connect(db_url) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.execute(
+            f"CREATE TABLE {TABLE} (filename text, location int8range, text text, "
+            "embedding vector(8), note text, PRIMARY KEY (filename, location))"
+        )
+    assert runner.update().ok
+    assert layout(db_url)["rows"] == expected_rows(tmp_path / "markdown_files")  # type: ignore[index]
+    runner.drop()
+    assert layout(db_url) is not None  # not dropped either
