@@ -116,6 +116,7 @@ class PostgresConnector:
         for info, batches in by_database.items():
             encoded = [_encode(target, rows) for target, rows in batches]  # row errors first
             conn = shared_connection(info)
+            data.register_vector_dumper(conn)
             with masked_errors(info), conn.transaction(), conn.cursor() as cursor:
                 for (target, _), (upserts, _) in zip(batches, encoded, strict=True):
                     if upserts:

@@ -6,7 +6,9 @@ deletes, one transaction per database)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
+import struct
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +16,11 @@ from connectors.postgres_common import PostgresTargetError, column_list, json_du
 from connectors.v0_postgres.columns import PostgresSetupState
 
 if TYPE_CHECKING:
+    import psycopg
     from psycopg import sql
 
 Encoder = Callable[[Any], Any]
-_VECTOR_TYPE = re.compile(r"^(?:vector|halfvec)\((\d+)\)$")
+_VECTOR_TYPE = re.compile(r"^(vector|halfvec)\((\d+)\)$")
 # A JSON \u0000 escape (not itself escaped): jsonb refuses it; v0 strips NUL characters.
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
@@ -45,17 +48,49 @@ def _range(value: Any) -> Any:
     return Range(int(start), int(end), "[)")
 
 
-def _vector(dimension: int) -> Encoder:
-    def encode(value: Any) -> str:
+class VectorBytes(bytes):
+    """A vector in pgvector's binary form (dimension, a reserved zero, big-endian float4 for
+    ``vector`` or float2 for ``halfvec``). It is sent as a binary parameter of unspecified type,
+    so the server reads it as the column's type: 10 to 20 times less work than text on both
+    sides for 384 dimensions."""
+
+
+def _vector(dimension: int, half: bool) -> Encoder:
+    layout = struct.Struct(f">HH{dimension}{'e' if half else 'f'}")
+
+    def encode(value: Any) -> VectorBytes:
         try:
             size = len(value)
         except TypeError:
             raise RowError(f"expects a vector, got {type(value).__name__}") from None
         if size != dimension:
             raise RowError(f"expects a vector of {dimension} numbers, got {size}")
-        return "[" + ",".join(repr(float(x)) for x in value) + "]"
+        try:
+            return VectorBytes(layout.pack(dimension, 0, *value))
+        except (struct.error, OverflowError) as exc:
+            raise RowError(f"expects a vector of numbers: {exc}") from None
 
     return encode
+
+
+@functools.cache
+def _vector_dumper() -> type:
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
+    class VectorDumper(Dumper):
+        format = Format.BINARY
+        oid = 0  # unspecified: the server takes the column's type (vector or halfvec)
+
+        def dump(self, obj: Any) -> bytes:
+            return bytes(obj)
+
+    return VectorDumper
+
+
+def register_vector_dumper(conn: psycopg.Connection[Any]) -> None:
+    """Let ``conn`` send :class:`VectorBytes` parameters (idempotent, cheap)."""
+    conn.adapters.register_dumper(VectorBytes, _vector_dumper())
 
 
 def _as_is(value: Any) -> Any:
@@ -66,7 +101,7 @@ def encoder(sql_type: str) -> Encoder:
     """How a value becomes a parameter for a column of ``sql_type``."""
     vector = _VECTOR_TYPE.match(sql_type)
     if vector is not None:
-        return _vector(int(vector.group(1)))
+        return _vector(int(vector.group(2)), half=vector.group(1) == "halfvec")
     if sql_type == "jsonb":
         return _json
     if sql_type == "text":
