@@ -27,8 +27,11 @@ import psycopg
 import pytest
 from connector_helpers import write_sources
 from psycopg import sql
+from snapshot import SIZE, StillMonitor, cells, detail_text, isolated_imports, run
 
+from cocotui import registry
 from cocotui.auth_registry import AuthEntryReference, add_auth_entry
+from cocotui.engine.facade import Engine
 from cocotui.engine_type import (
     BasicValueType,
     EnrichedValueType,
@@ -44,7 +47,8 @@ from cocotui.index import (
     VectorSimilarityMetric,
 )
 from cocotui.setting import DatabaseConnectionSpec
-from cocotui.testing import AppRunner, assert_idempotent, assert_unchanged
+from cocotui.testing import AppRunner, assert_idempotent, assert_unchanged, connector_kind
+from cocotui.tui.app import CocotuiApp
 from connectors.postgres_common import close_connections
 from connectors.v0_postgres import Postgres, PostgresConnector
 
@@ -682,3 +686,42 @@ def test_setup_by_user_leaves_the_table_to_the_user(tmp_path: Path, db_url: str)
     assert layout(db_url)["rows"] == expected_rows(tmp_path / "markdown_files")  # type: ignore[index]
     runner.drop()
     assert layout(db_url) is not None  # not dropped either
+
+
+# ---------------------------------------------------------------------------------------------
+# The terminal UI
+
+
+def test_the_tui_shows_the_table_database_and_column_types(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "markdown_files"
+    write_sources(docs, SOURCE_FILES)
+    app_path = write_app(tmp_path)
+    monkeypatch.setenv("COCOINDEX_DATABASE_URL", db_url)
+    monkeypatch.setenv("DOCS_DIR", str(docs))
+    monkeypatch.setenv("COCOTUI_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("COCOTUI_CONFIG_DIR", str(tmp_path / "config"))
+    kind = connector_kind(PostgresConnector)
+    with isolated_imports(tmp_path):
+        # The registry starts empty there, but this package stays imported: register it again.
+        registry.register(kind)
+        engine = Engine.open(str(app_path))
+        try:
+            app = CocotuiApp(engine, monitor_factory=StillMonitor)
+
+            async def scenario() -> None:
+                async with app.run_test(size=SIZE) as pilot:
+                    await pilot.pause()
+                    (row,) = cells(app).values()
+                    assert row["kind"] == "Postgres"
+                    assert row["description"].startswith("Postgres table textembedding")
+                    detail = detail_text(app)
+                    assert f"Postgres table {TABLE} (database: " in detail
+                    assert 'embedding = "vector(8)"' in detail
+                    assert 'location = "int8range"' in detail
+                    assert "vector_cosine_ops" in detail
+
+            run(scenario)
+        finally:
+            engine.close()
