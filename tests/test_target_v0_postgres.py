@@ -41,6 +41,7 @@ from cocotui.engine_type import (
     basic,
 )
 from cocotui.index import (
+    FtsIndexDef,
     IndexOptions,
     IvfFlatVectorIndexMethod,
     VectorIndexDef,
@@ -49,8 +50,8 @@ from cocotui.index import (
 from cocotui.setting import DatabaseConnectionSpec
 from cocotui.testing import AppRunner, assert_idempotent, assert_unchanged, connector_kind
 from cocotui.tui.app import CocotuiApp
-from connectors.postgres_common import close_connections
-from connectors.v0_postgres import Postgres, PostgresConnector
+from connectors.postgres_common import PostgresTargetError, close_connections
+from connectors.v0_postgres import Postgres, PostgresColumnOptions, PostgresConnector
 
 PGVECTOR_URL_ENV = "COCOTUI_TEST_PGVECTOR_URL"
 TABLE = "textembedding__doc_embeddings"
@@ -725,3 +726,60 @@ def test_the_tui_shows_the_table_database_and_column_types(
             run(scenario)
         finally:
             engine.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Names, without a server
+
+
+def test_default_names_follow_the_flow_target_and_app_namespace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import cocotui as cocoindex
+
+    flow = cocoindex.flow_def(name="TextEmbedding")(lambda flow_builder, data_scope: None)
+    assert cocoindex.utils.get_target_default_name(flow, "doc_embeddings") == (
+        "TextEmbedding__doc_embeddings"
+    )
+    assert cocoindex.storages.Postgres is cocoindex.targets.Postgres is Postgres
+    key = PostgresConnector.get_persistent_key(Postgres(), "doc_embeddings", "TextEmbedding")
+    assert key == {"table_name": "TextEmbedding__doc_embeddings"}
+
+    monkeypatch.setenv("COCOINDEX_APP_NAMESPACE", "staging")
+    assert cocoindex.utils.get_target_default_name(flow, "doc_embeddings", ".") == (
+        "staging.TextEmbedding.doc_embeddings"
+    )
+    key = PostgresConnector.get_persistent_key(Postgres(), "doc_embeddings", "TextEmbedding")
+    assert key == {"table_name": "staging__TextEmbedding__doc_embeddings"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (Postgres(schema="s"), "when 'schema' is given, 'table_name' must be given too"),
+        (Postgres(table_name="bad name"), "must be letters, digits and underscores"),
+        (Postgres(table_name="t", schema="1s"), "must be letters, digits and underscores"),
+    ],
+)
+def test_names_v0_refuses_are_refused(spec: Postgres, message: str) -> None:
+    with pytest.raises(PostgresTargetError, match=message):
+        PostgresConnector.get_persistent_key(spec, "doc_embeddings", "Flow")
+
+
+def test_full_text_indexes_and_bad_column_options_are_refused() -> None:
+    keys = fields(id=basic("Str"))
+    with pytest.raises(PostgresTargetError, match="full-text-search"):
+        PostgresConnector.get_setup_state(
+            Postgres(),
+            keys,
+            fields(text=basic("Str")),
+            IndexOptions(["id"], [], [FtsIndexDef("text")]),
+        )
+    halfvec_text = Postgres(column_options={"text": PostgresColumnOptions(type="halfvec")})
+    with pytest.raises(PostgresTargetError, match="needs a vector of numbers"):
+        PostgresConnector.get_setup_state(
+            halfvec_text, keys, fields(text=basic("Str")), IndexOptions(["id"])
+        )
+    unsized = IndexOptions(["id"], [VectorIndexDef("v", VectorSimilarityMetric.L2_DISTANCE)])
+    with pytest.raises(PostgresTargetError, match="not as a pgvector vector"):
+        PostgresConnector.get_setup_state(Postgres(), keys, fields(v=vector_type(None)), unsized)
