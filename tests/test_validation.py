@@ -195,12 +195,16 @@ def _five(a: Any, b: Any, c: Any, d: Any, e: Any) -> Any:
     return None
 
 
+def _six(a: Any, b: Any, c: Any, d: Any, e: Any, f: Any) -> Any:
+    return None
+
+
 @pytest.mark.parametrize(
     ("method", "fn", "available"),
     [
-        ("get_persistent_key", lambda spec, name, extra: None, "at most 2"),
+        ("get_persistent_key", _four, "at most 3"),
         ("describe", lambda key, extra: None, "at most 1"),
-        ("prepare", _five, "at most 4"),
+        ("prepare", _six, "at most 5"),
         ("get_setup_state", _five, "at most 4"),
         ("apply_setup_change", _four, "exactly 3"),
         ("check_state_compatibility", lambda desired, existing, extra: None, "exactly 2"),
