@@ -47,6 +47,7 @@ from cocotui.index import (
     VectorIndexDef,
     VectorSimilarityMetric,
 )
+from cocotui.op import TargetStateCompatibility
 from cocotui.setting import DatabaseConnectionSpec
 from cocotui.testing import AppRunner, assert_idempotent, assert_unchanged, connector_kind
 from cocotui.tui.app import CocotuiApp
@@ -576,8 +577,8 @@ def test_every_method_is_idempotent(db_url: str, database: Any) -> None:
     ]
     assert after[2] == [(2, None)]
     assert (
-        PostgresConnector.check_state_compatibility(second, first).value == ("PartiallyCompatible")
-        or PostgresConnector.check_state_compatibility(second, first).name == "PARTIALLY_COMPATIBLE"
+        PostgresConnector.check_state_compatibility(second, first)
+        is TargetStateCompatibility.PARTIALLY_COMPATIBLE
     )
     assert_idempotent(lambda: PostgresConnector.apply_setup_change(key, second, None), look)
     assert look() is None
@@ -783,3 +784,29 @@ def test_full_text_indexes_and_bad_column_options_are_refused() -> None:
     unsized = IndexOptions(["id"], [VectorIndexDef("v", VectorSimilarityMetric.L2_DISTANCE)])
     with pytest.raises(PostgresTargetError, match="not as a pgvector vector"):
         PostgresConnector.get_setup_state(Postgres(), keys, fields(v=vector_type(None)), unsized)
+
+
+def test_a_new_key_type_recreates_the_table(db_url: str, database: Any) -> None:
+    spec = Postgres(database=database, table_name="keyed")
+    key = PostgresConnector.get_persistent_key(spec, "t")
+    values = fields(v=vector_type(2))
+    by_int = PostgresConnector.get_setup_state(
+        spec, fields(id=basic("Int64")), values, IndexOptions(["id"])
+    )
+    by_str = PostgresConnector.get_setup_state(
+        spec, fields(id=basic("Str")), values, IndexOptions(["id"])
+    )
+    assert (
+        PostgresConnector.check_state_compatibility(by_str, by_int)
+        is TargetStateCompatibility.NOT_COMPATIBLE
+    )
+    PostgresConnector.apply_setup_change(key, None, by_int)
+    prepared = PostgresConnector.prepare(spec, by_int, [], [], key)
+    PostgresConnector.mutate((prepared, {1: {"v": [1.0, 2.0]}}))
+    assert_idempotent(
+        lambda: PostgresConnector.apply_setup_change(key, by_int, by_str),
+        lambda: snapshot(db_url, "keyed"),
+    )
+    assert snapshot(db_url, "keyed")[0][0] == ("id", "text", True)
+    assert snapshot(db_url, "keyed")[2] == []  # rows keyed differently are exported again
+    PostgresConnector.apply_setup_change(key, by_str, None)
