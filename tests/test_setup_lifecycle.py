@@ -397,8 +397,11 @@ def test_output_without_a_terminal_or_with_no_color_has_no_ansi(workspace: Works
     assert not ANSI.search(_run_on_terminal(ws, ["plan", str(ws.app)], NO_COLOR="1"))
 
 
-def _run_on_terminal(ws: Workspace, args: list[str], answer: str | None = None, **env: str) -> str:
-    """Run the CLI with stdin and stdout on a pseudo-terminal; return what it printed."""
+def _run_on_terminal(
+    ws: Workspace, args: list[str], answer: str | None = None, exit_code: int = 0, **env: str
+) -> str:
+    """Run the CLI with stdin and stdout on a pseudo-terminal; check that it exits with
+    ``exit_code`` and return what it printed."""
     import pty
 
     main, secondary = pty.openpty()
@@ -423,14 +426,15 @@ def _run_on_terminal(ws: Workspace, args: list[str], answer: str | None = None, 
             break
         chunks.append(data)
     os.close(main)
-    assert proc.wait(timeout=60) is not None
-    return b"".join(chunks).decode(errors="replace")
+    output = b"".join(chunks).decode(errors="replace")
+    assert proc.wait(timeout=60) == exit_code, output
+    return output
 
 
 def test_apply_on_a_terminal_asks_and_needs_yes(workspace: Workspace) -> None:
     ws = workspace
     ws.write_app(export("out", resource="a"))
-    output = _run_on_terminal(ws, ["apply", str(ws.app)], answer="no\n")
+    output = _run_on_terminal(ws, ["apply", str(ws.app)], answer="no\n", exit_code=1)
     assert "Only 'yes' will be accepted" in output
     assert "Nothing applied" in output
     assert ws.side_effect_calls() == []
