@@ -70,7 +70,7 @@ def assert_snapshot(name: str, svg: str) -> None:
     path = SNAPSHOT_DIR / f"{name}.svg"
     if os.environ.get(UPDATE_ENV) == "1":
         if os.environ.get("CI"):
-            raise AssertionError(f"{UPDATE_ENV}=1 is refused when CI is set: it would pass anything")
+            raise AssertionError(f"{UPDATE_ENV}=1 is refused under CI: it would pass anything")
         SNAPSHOT_DIR.mkdir(parents=True, exist_ok=True)
         path.write_text(svg, encoding="utf-8")
         return

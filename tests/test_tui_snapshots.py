@@ -23,10 +23,10 @@ from snapshot import (
     SIZE,
     StillMonitor,
     assert_snapshot,
-    text_lines,
     isolated_imports,
     no_blinking_cursor,
     run,
+    text_lines,
 )
 from snapshot import screenshot as raw_screenshot
 from textual.pilot import Pilot
