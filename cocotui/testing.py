@@ -742,6 +742,16 @@ class UpdateOutcome:
     def failed_rows(self) -> list[dict[str, Any]]:
         return self.of("row.failed")
 
+    @property
+    def mutations(self) -> int:
+        """Rows inserted, updated and deleted in every target: 0 when the run sent nothing."""
+        finished = self.finished
+        if finished is None:
+            raise AssertionError(f"the run did not finish:\n{self.result.stderr}")
+        return sum(
+            c["inserted"] + c["updated"] + c["deleted"] for c in finished["targets"].values()
+        )
+
     def counters(self, target: str) -> dict[str, int]:
         """The final counters of ``target`` (``Flow.export``)."""
         finished = self.finished

@@ -213,6 +213,7 @@ def test_a_password_in_the_spec_is_never_stored_or_shown(
     runner.command("apply", "--yes", env={"PGPASSWORD": password}).expect()
     assert dump(url, table) is None
     runner.drop()
+    assert dump(url, f"other_{table}") is None
 
 
 def test_connection_errors_mask_the_password(tmp_path: Path, url: str, table: str) -> None:
@@ -409,7 +410,9 @@ def test_a_run_killed_inside_mutate_rolls_forward(
     again = runner.update()
     assert again.ok, again.result.stdout
     assert table_rows(url, table) == expected_rows(source)
+    assert runner.update().mutations == 0  # nothing left to send
     runner.drop()
+    assert dump(url, table) is None
 
 
 def test_passwords_are_removed_and_masked_without_a_server() -> None:
