@@ -396,6 +396,15 @@ class Workspace:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self._content(name, old), encoding="utf-8")
 
+    def _rewrite_keeping_size_and_mtime(self, name: str) -> None:
+        """New content of the same size, the old mtime put back (as ``cp -p`` or ``rsync -t``
+        do): only the inode's change time tells the edit."""
+        path = self.source / name
+        before = path.stat()
+        path.write_text(path.read_text(encoding="utf-8").swapcase(), encoding="utf-8")
+        assert path.stat().st_size == before.st_size
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
     def _new_name(self) -> str:
         directory = self.rng.choice(["", "", "", "sub/", "sub/deep/", "other/"])
         return f"{directory}{self.rng.choice('abcdefgh')}{next(self._counter):03d}.md"
@@ -405,11 +414,14 @@ class Workspace:
             self._write(self._new_name())
 
     def edit_sources(self) -> None:
-        """A few random edits: new files, rewritten files, deleted files, a deleted directory."""
+        """A few random edits: new files, rewritten files (some keeping their size and mtime),
+        deleted files, a deleted directory."""
         names = list(self.source_files())
         touched: set[str] = set()
         for _ in range(self.rng.randint(1, 6)):
-            action = self.rng.choice(["add", "add", "modify", "modify", "delete", "rmdir"])
+            action = self.rng.choice(
+                ["add", "add", "modify", "modify", "same-stamp", "delete", "rmdir"]
+            )
             free = [n for n in names if n not in touched]
             if action == "add" or not free:
                 name = self._new_name()
@@ -419,6 +431,10 @@ class Workspace:
             elif action == "modify":
                 name = self.rng.choice(free)
                 self._write(name)
+                touched.add(name)
+            elif action == "same-stamp":
+                name = self.rng.choice(free)
+                self._rewrite_keeping_size_and_mtime(name)
                 touched.add(name)
             elif action == "delete":
                 name = self.rng.choice(free)
