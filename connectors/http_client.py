@@ -11,7 +11,8 @@ The retry budget: once a request has failed after all its attempts, the target's
 spent for the rest of the run (later requests get one attempt each, so narrowing a failing batch
 costs one request per step). When that failure says the endpoint itself is unavailable (no
 connection, a timeout, ``429``, ``502``, ``503``, ``504``) later requests are not sent at all
-and fail at once, except one probe every ``COOLDOWN`` seconds; a success restores retries.
+and fail at once, except one probe every ``COOLDOWN`` seconds; a success ends that (requests
+are sent again) but the retries stay spent until the next run.
 """
 
 from __future__ import annotations
@@ -178,13 +179,12 @@ class _Answer:
         return self.headers.get(name.lower())
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class _Outage:
-    """The endpoint failed for good in this run: why, and when it was last tried."""
+    """The endpoint is unavailable: why, and when it last failed."""
 
     problem: str
     since: float
-    down: bool
 
 
 class HttpClient:
@@ -211,6 +211,7 @@ class HttpClient:
         self.backoff = backoff
         self.sleep = sleep
         self._pools: dict[str, httpcore.ConnectionPool] = {}
+        self._retries_spent = False
         self._outage: _Outage | None = None
 
     def __repr__(self) -> str:  # header values are secrets: never shown
@@ -267,14 +268,12 @@ class HttpClient:
         """How many attempts the budget allows now; raises at once while the endpoint is
         known to be down."""
         outage = self._outage
-        if outage is None:
-            return self.max_attempts
-        if outage.down and time.monotonic() - outage.since < COOLDOWN:
+        if outage is not None and time.monotonic() - outage.since < COOLDOWN:
             raise HttpTargetError(
                 f"{method} {_without_query(url)}: {what} not sent: the endpoint failed earlier "
                 f"in this run ({outage.problem}); retried on the next run"
             )
-        return 1
+        return 1 if self._retries_spent else self.max_attempts
 
     def request(
         self,
@@ -308,7 +307,8 @@ class HttpClient:
                 retry_after = answer.header("Retry-After")
             if attempt < attempts:
                 (self.sleep or SLEEP)(self.delay(attempt, retry_after))
-        self._outage = _Outage(problem, time.monotonic(), down)
+        self._retries_spent = True
+        self._outage = _Outage(problem, time.monotonic()) if down else None
         raise HttpTargetError(
             f"{method} {shown}: {what} failed after {attempts} attempt(s); last: {problem}"
         )
