@@ -5,10 +5,14 @@ that servers normalise into another path, and a data-path setting that blocked `
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -41,9 +45,14 @@ def runner_for(tmp_path: Path, **fields: Any) -> AppRunner:
 
 class Recorder:
     """A server answering every request with ``status`` (and ``headers``), recording what
-    arrived: (method, path, headers)."""
+    arrived: (method, path, headers); ``before_answer`` runs first."""
 
-    def __init__(self, status: int = 200, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        before_answer: Callable[[], None] = lambda: None,
+    ) -> None:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         recorder = self
 
@@ -54,6 +63,7 @@ class Recorder:
             def _handle(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 recorder.requests.append((self.command, self.path, dict(self.headers.items())))
+                before_answer()
                 self.send_response(status)
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
@@ -221,6 +231,50 @@ def test_a_row_the_service_cannot_take_does_not_stop_the_others(
     # Its own 3 attempts, then one per step of the engine's halving (6 rows: 3 steps), instead
     # of 3 attempts at every step.
     assert len(service.of("PUT", "/items/b.txt")) == 3 + 3
+
+
+class Gate:
+    """Holds the first request until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self) -> None:
+        if not self.arrived.is_set():
+            self.arrived.set()
+            self.release.wait(timeout=60)
+
+
+def test_ctrl_c_stops_without_narrowing_the_failing_batch(tmp_path: Path) -> None:
+    gate = Gate()
+    failing = Recorder(500, before_answer=gate)
+    try:
+        runner = runner_for(
+            tmp_path, base_url=f"{failing.url}/items", batch_endpoint="/batch", max_attempts=3
+        )
+        runner.apply()
+        command = ["update", runner.app, "--state-dir", runner.state_dir]
+        update = subprocess.Popen(
+            [sys.executable, "-m", "cocotui", *command],
+            env={**os.environ, "TEST_TOKEN": TOKEN},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert gate.arrived.wait(timeout=60)
+            update.send_signal(signal.SIGINT)  # while the batch's first request is in flight
+            gate.release.set()
+            _, stderr = update.communicate(timeout=60)
+        finally:
+            update.kill()
+    finally:
+        failing.close()
+    assert "stopped before the end" in stderr
+    # The in-flight request's own attempts, and none of the halving that follows a failure.
+    assert len(failing.requests) == 3
 
 
 # ---------------------------------------------------------------------------------------------
