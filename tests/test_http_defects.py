@@ -130,6 +130,23 @@ def test_a_redirected_put_sends_no_header_to_the_other_origin(landing: Recorder)
     assert landing.requests == []
 
 
+def test_environment_proxies_are_still_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What urllib did, kept by the move to httpcore: ``http_proxy`` and ``no_proxy``."""
+    proxy = Recorder(204)
+    try:
+        monkeypatch.setenv("http_proxy", proxy.url.replace("http://", "http://me:p%40ss@"))
+        monkeypatch.setenv("no_proxy", "bypassed.invalid")
+        client = HttpClient({}, max_attempts=1)
+        assert client.request("PUT", "http://target.invalid/items/a", b"{}", what="row") == 204
+        with pytest.raises(HttpTargetError, match="ConnectError"):
+            client.request("PUT", "http://bypassed.invalid/items/a", b"{}", what="row")
+    finally:
+        proxy.close()
+    ((method, target, headers),) = proxy.requests
+    assert (method, target) == ("PUT", "http://target.invalid/items/a")
+    assert headers["Proxy-Authorization"] == "Basic bWU6cEBzcw=="  # me:p@ss
+
+
 # ---------------------------------------------------------------------------------------------
 # Item 9: a total timeout per request, and a retry budget per target and run
 
