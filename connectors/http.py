@@ -241,8 +241,10 @@ def _send_batches(target: PreparedHttpEndpoint, rows: dict[Any, Any]) -> None:
 
 
 def _send_rows(target: PreparedHttpEndpoint, rows: dict[Any, Any]) -> None:
+    # Every URL first: a bad key fails the call before anything is sent.
+    urls = {key: row_url(target.base_url, key, target.key_fields) for key in rows}
     for key, value in rows.items():
-        url = row_url(target.base_url, key, target.key_fields)
+        url = urls[key]
         what = f"row {key!r}"
         if value is None:
             target.client.request("DELETE", url, None, what=what, accept=(404,))

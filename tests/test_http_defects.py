@@ -161,6 +161,7 @@ class Trickler:
         self.interval = interval
         self.sent = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(30)  # the server ends by itself, even if no client comes
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -173,7 +174,10 @@ class Trickler:
         return self.sent == len(self.RESPONSE)
 
     def _serve(self) -> None:
-        connection, _ = self.listener.accept()
+        try:
+            connection, _ = self.listener.accept()
+        except TimeoutError:
+            return
         with connection:
             connection.recv(65536)
             try:
