@@ -320,7 +320,7 @@ class HttpClient:
             location = _without_query(answer.header("Location") or "(no Location)")
             raise HttpStatusError(
                 f"{method} {url}: {what} failed: HTTP {answer.status} {answer.reason}, redirected "
-                f"to {location}; writes are not sent on to another URL: set the URL it names",
+                f"to {location}; writes do not follow redirects: configure the URL it names",
                 answer.status,
             )
         if answer.status != 429 and answer.status < 500:
