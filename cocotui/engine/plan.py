@@ -12,7 +12,7 @@ from cocotui import registry
 from cocotui.engine.targets import DesiredTarget, compatibility, describe, worst
 from cocotui.op import TargetStateCompatibility
 from cocotui.state.setup_store import AppState, SetupRecord, TargetState
-from cocotui.values import canonical_json
+from cocotui.values import canonical_json, to_state
 
 
 class Action(enum.Enum):
@@ -126,12 +126,22 @@ def _fields_reason(desired: SetupRecord, stored: SetupRecord) -> list[str]:
     return reasons
 
 
+def _as_read_today(target: DesiredTarget, version: SetupRecord) -> SetupRecord:
+    """``version`` as the connector's setup-state class reads it now. A field since removed
+    from the class (a data-path setting moved out of the setup state) means nothing to the
+    connector any more, so a stored state still holding it is not a setup change."""
+    state = target.state_object(version.state)
+    if state is version.state:
+        return version
+    return dataclasses.replace(version, state=to_state(state, "stored setup state"))
+
+
 def _stale(target: DesiredTarget, stored: TargetState | None) -> list[SetupRecord | None]:
     stale: list[SetupRecord | None] = []
     if stored is None or not stored.surely_exists:
         stale.append(None)
     for version in stored.versions if stored is not None else []:
-        if not version.same_as(target.record) and not any(
+        if not _as_read_today(target, version).same_as(target.record) and not any(
             s is not None and s.same_as(version) for s in stale
         ):
             stale.append(version)

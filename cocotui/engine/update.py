@@ -662,7 +662,9 @@ class UpdateRun:
         rows: list[_RowWork],
         failed: dict[str, tuple[str, str]],
     ) -> None:
-        """Apply ``rows``; on failure split them in halves until the failing rows are found."""
+        """Apply ``rows``; on failure split them in halves until the failing rows are found.
+        Once a stop is asked for, no time goes into that: the rows fail with the batch's error
+        and are retried on the next run."""
         try:
             self._call_mutate(kind_active, rows)
             return
@@ -670,8 +672,8 @@ class UpdateRun:
             error = (str(exc), exc.connector_traceback)
         except Exception as exc:  # decoding a key or value failed: the row's own fault
             error = (f"{type(exc).__name__}: {exc}", user_traceback(exc))
-        if len(rows) == 1:
-            failed[rows[0].key] = error
+        if len(rows) == 1 or self.stop.stopped:
+            failed.update((work.key, error) for work in rows)
             return
         # Split outside the ``except`` blocks: a failure of a half must not be chained to the
         # batch's (its traceback would show this one's, and cocotui's frames with it).
