@@ -26,7 +26,7 @@ from cocotui.engine.facade import Engine
 from cocotui.engine.update import UpdateOptions
 from cocotui.tui.app import CocotuiApp
 from cocotui.tui.plan_screen import change_detail
-from cocotui.values import MASK, is_secret_name, mask_secrets
+from cocotui.display import MASK, is_secret_name, mask_secrets
 
 
 def mode(path: Path) -> int:

@@ -33,6 +33,7 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from cocotui import config, registry
+from cocotui.display import display_line, display_text, mask_secrets
 from cocotui.engine.events import Event, StopToken
 from cocotui.engine.facade import Engine, TargetStatus
 from cocotui.engine.monitor import RunMonitor, Snapshot, TargetView, describe_event
@@ -42,13 +43,13 @@ from cocotui.state.setup_store import SetupRecord
 from cocotui.tui.commands import CocotuiCommands
 from cocotui.tui.help import HelpScreen
 from cocotui.tui.plan_screen import PlanScreen
-from cocotui.values import canonical_json, encode, mask_secrets, to_plain_json
+from cocotui.values import canonical_json, encode, to_plain_json
 
 STATUS_LABELS = {
-    "READY": Text("in sync", style="green"),
+    "READY": Text("ready", style="green"),
     "TO CREATE": Text("+ to create", style="bold green"),
     "TO UPDATE": Text("~ to update", style="bold yellow"),
-    "TO DELETE": Text("- to drop", style="bold red"),
+    "TO DELETE": Text("- to delete", style="bold red"),
     "INTERRUPTED": Text("! interrupted", style="bold magenta"),
     "ORPHANED": Text("orphaned", style="dim red"),
 }
@@ -108,7 +109,7 @@ def _record_toml(record: SetupRecord | None) -> str:
         "key_fields": list(record.key_fields),
         "value_fields": list(record.value_fields),
     }
-    return tomli_w.dumps(doc)
+    return display_text(tomli_w.dumps(doc))
 
 
 class CocotuiApp(App[None]):
@@ -222,7 +223,9 @@ class CocotuiApp(App[None]):
         try:
             self.rows = self.engine.status()
         except Exception as exc:
-            self.notify(str(exc), title="Cannot read state", severity="error", markup=False)
+            self.notify(
+                display_text(str(exc)), title="Cannot read state", severity="error", markup=False
+            )
             return
         self.render_table()
 
@@ -259,13 +262,13 @@ class CocotuiApp(App[None]):
             view = snapshot.targets.get(row.name)
             counters = [str(getattr(view, c)) if view else "" for c in COUNTER_COLUMNS]
             table.add_row(
-                Text(_clip(row.name, widths.name)),
+                Text(_clip(display_line(row.name), widths.name)),
                 STATUS_LABELS[row.status],
                 *counters,
                 self._rate_text(view) if view else "",
-                Text(_clip(row.kind, widths.kind)),
-                Text(_clip(mask_secrets(row.description), widths.description)),
-                Text(_clip(canonical_json(mask_secrets(row.key)), widths.key)),
+                Text(_clip(display_line(row.kind), widths.kind)),
+                Text(_clip(display_line(row.description), widths.description)),
+                Text(_clip(display_line(canonical_json(mask_secrets(row.key))), widths.key)),
                 key=row.name,
             )
         self._table_names = [r.name for r in visible]
@@ -313,15 +316,15 @@ class CocotuiApp(App[None]):
             label.update("mutations per second")
         else:
             text = Text()
-            text.append(f"{row.name}\n", style="bold")
-            text.append(f"{mask_secrets(row.description)}\n\n")
+            text.append(f"{display_line(row.name)}\n", style="bold")
+            text.append(f"{display_line(row.description)}\n\n")
             text.append("kind ", style="dim")
             text.append(f"{row.kind}\n")
             text.append("status ", style="dim")
             text.append_text(STATUS_LABELS[row.status])
             detail.update(text)
             setup.update(self._setup_text(row))
-            label.update(f"{row.name}: mutations per second")
+            label.update(f"{display_line(row.name)}: mutations per second")
         self._detail_shown = ()
         self._show_run_detail(row, self.monitor.snapshot())
 
@@ -330,7 +333,7 @@ class CocotuiApp(App[None]):
         text = Text()
         text.append("\npersistent key\n", style="bold")
         key = to_plain_json(mask_secrets(row.key))
-        text.append(json.dumps(key, indent=2, ensure_ascii=False) + "\n")
+        text.append(display_text(json.dumps(key, indent=2, ensure_ascii=False)) + "\n")
         stored = row.stored
         if row.action is not Action.NONE and row.desired is not None:
             text.append("\ndesired setup (pending)\n", style="bold")
@@ -345,7 +348,7 @@ class CocotuiApp(App[None]):
             text.append(f"\nlast applied {stored.applied_at}\n", style="dim")
         if stored and stored.last_error:
             text.append("\nlast setup error\n", style="bold red")
-            text.append(mask_secrets(stored.last_error) + "\n")
+            text.append(display_text(stored.last_error) + "\n")
         return text
 
     def _show_run_detail(self, row: TargetStatus | None, snapshot: Snapshot) -> None:
@@ -370,9 +373,10 @@ class CocotuiApp(App[None]):
             )
         if failure is not None:
             text.append("\nlast row error\n", style="bold red")
-            text.append(f"{failure.data['row']}: {failure.data['error']}\n")
+            text.append(f"{display_line(failure.data['row'])}: ")
+            text.append(f"{display_text(failure.data['error'])}\n")
             if failure.data.get("traceback"):
-                text.append(f"{failure.data['traceback']}\n", style="dim")
+                text.append(f"{display_text(failure.data['traceback'])}\n", style="dim")
         text.rstrip()
         run = self.query_one("#detail-run", Static)
         lines = len(text.plain.splitlines())
@@ -461,7 +465,7 @@ class CocotuiApp(App[None]):
             self._log_serial = serial
             if event.name == "row.failed":
                 self._row_failures[str(event.data["source"]).split(".", 1)[0]] = event
-            line = describe_event(event)
+            line = display_line(describe_event(event))
             if not text or text in line.lower():
                 style = "red" if "failed" in event.name else ""
                 log.write(Text(line, style=style))
@@ -597,7 +601,10 @@ class CocotuiApp(App[None]):
             self.notify_result(result)
         elif event.state is WorkerState.ERROR:
             self.notify(
-                str(event.worker.error), title="Update failed", severity="error", markup=False
+                display_text(str(event.worker.error)),
+                title="Update failed",
+                severity="error",
+                markup=False,
             )
         if self._quitting:
             self.exit()
@@ -615,7 +622,7 @@ class CocotuiApp(App[None]):
         if result.errors:
             message += f"; {result.errors} row(s) failed"
         title = "Update stopped" if result.stopped else "Update finished"
-        self.notify(message, title=title, severity=severity, markup=False)
+        self.notify(display_line(message), title=title, severity=severity, markup=False)
 
     def watch_theme(self, theme: str) -> None:
         if self.is_running:

@@ -16,11 +16,12 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from cocotui.display import display_line, display_text, mask_secrets
 from cocotui.engine.apply import ApplyError, StalePlanError
 from cocotui.engine.events import Event
 from cocotui.engine.facade import Engine
 from cocotui.engine.plan import Action, Change, Plan, spec_diff
-from cocotui.values import mask_secrets, to_plain_json
+from cocotui.values import to_plain_json
 
 ACTION_STYLE = {
     Action.CREATE: "bold green",
@@ -38,18 +39,20 @@ def grouped(changes: list[Change]) -> list[Change]:
 
 
 def _show(value: object, name: str = "") -> str:
-    """A state value as shown, secrets masked (``name``: the field it is the value of)."""
+    """A state value as shown, secrets masked and control characters escaped (``name``: the
+    field it is the value of)."""
     if value is ...:
         return "(absent)"
-    return json.dumps(to_plain_json(mask_secrets(value, name)), ensure_ascii=False, sort_keys=True)
+    shown = json.dumps(to_plain_json(mask_secrets(value, name)), ensure_ascii=False, sort_keys=True)
+    return display_line(shown)
 
 
 def change_summary(change: Change, status: str = "") -> Text:
     text = Text()
     text.append(f"{change.action.symbol} {VERBS[change.action]:<6} ", ACTION_STYLE[change.action])
-    text.append(change.name, "bold")
+    text.append(display_line(change.name), "bold")
     text.append(f"  [{change.action.status_word}] ", "cyan")
-    text.append(mask_secrets(change.description))
+    text.append(display_line(change.description))
     if status:
         style = {"running": "yellow", "done": "green", "failed": "bold red"}.get(status, "")
         text.append(f"  {status}", style)
@@ -61,7 +64,7 @@ def change_detail(change: Change) -> Text:
     text = change_summary(change)
     text.append(f"\n\nkind {change.kind}   key {_show(change.key)}\n")
     if change.reason:
-        text.append(f"reason: {change.reason}\n")
+        text.append(f"reason: {display_line(change.reason)}\n")
     if change.compatibility is not None and change.action is Action.UPDATE:
         text.append(f"compatibility: {change.compatibility.value}\n")
     before = change.before
@@ -283,7 +286,7 @@ class PlanScreen(Screen[None]):
         if state == "failed":
             self._failure_shown = True
             self.notify(
-                f"{event.data['target']}: {mask_secrets(event.data['error'])}",
+                display_text(f"{event.data['target']}: {event.data['error']}"),
                 title="Apply failed",
                 severity="error",
                 markup=False,
@@ -297,7 +300,7 @@ class PlanScreen(Screen[None]):
         outcome = worker.result or f"failed:{worker.error}"
         if outcome.startswith("stale:"):
             self.notify(
-                outcome.removeprefix("stale:") + " — the plan was refreshed.",
+                display_text(outcome.removeprefix("stale:")) + " — the plan was refreshed.",
                 title="Plan is stale",
                 severity="warning",
                 markup=False,
@@ -309,7 +312,7 @@ class PlanScreen(Screen[None]):
             # Failed before any connector call (the state is locked by another process, no
             # connector for the kind, ...): no change reported it, so say it here.
             self.notify(
-                mask_secrets(outcome.removeprefix("failed:")),
+                display_text(outcome.removeprefix("failed:")),
                 title="Apply failed",
                 severity="error",
                 markup=False,
