@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, NamedTuple
 
+import platformdirs
 import tomli_w
 from rich.text import Text
 from textual import on, work
@@ -101,6 +102,16 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def screenshot_dir() -> Path:
+    """Where F8 saves screenshots: ``cocotui`` in the user's pictures directory when there is
+    one, else ``screenshots`` in cocotui's user data directory (never the current directory,
+    which is often a repository)."""
+    pictures = platformdirs.user_pictures_path()
+    if pictures.is_dir() and pictures != Path.home():
+        return pictures / "cocotui"
+    return platformdirs.user_data_path("cocotui", appauthor=False) / "screenshots"
+
+
 def _record_toml(record: SetupRecord | None) -> str:
     if record is None:
         return "(a drop)\n"
@@ -130,7 +141,8 @@ class CocotuiApp(App[None]):
         Binding("d", "drop", "Drop", id="drop"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
         Binding("r", "refresh", "Refresh", id="refresh"),
-        Binding("f8", "save_svg", "Screenshot", id="screenshot"),
+        # A priority binding: it works in dialogs too (modal screens hide the app's others).
+        Binding("f8", "save_svg", "Screenshot", id="screenshot", priority=True),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -182,7 +194,9 @@ class CocotuiApp(App[None]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Input(placeholder="filter the event log", id="log-filter")
-                yield RichLog(id="log", max_lines=2000, markup=False, wrap=True)
+                # min_width: RichLog renders at least 78 cells wide and cuts what its pane
+                # cannot show; wrap at the pane's width instead.
+                yield RichLog(id="log", max_lines=2000, markup=False, wrap=True, min_width=20)
             with Vertical(id="right"):
                 with VerticalScroll(id="detail-scroll"):
                     yield Static(id="detail")
@@ -545,8 +559,19 @@ class CocotuiApp(App[None]):
         self.push_screen("help")
 
     def action_save_svg(self) -> None:
-        path = self.save_screenshot(path=str(Path.cwd()))
-        self.notify(f"Screenshot saved to {path}", title="Screenshot", markup=False)
+        directory = screenshot_dir()
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path = self.save_screenshot(path=str(directory))
+        except OSError as exc:
+            self.notify(
+                display_text(f"cannot save in {directory}: {exc}"),
+                title="Screenshot",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.notify(f"Saved to {display_line(path)}", title="Screenshot", markup=False)
 
     def action_update(self) -> None:
         if self.read_only:

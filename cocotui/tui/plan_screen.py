@@ -93,9 +93,13 @@ def change_detail(change: Change) -> Text:
 
 
 class ConfirmModal(ModalScreen[bool]):
-    """Summarises what will run; Cancel is focused; drops need their name typed."""
+    """Summarises what will run; Cancel is focused; drops need their name typed. ``y``
+    confirms (once a drop's name is typed), ``n`` or ``Esc`` cancels; the buttons say so."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "confirm", "Apply"),
+        Binding("n,escape", "cancel", "Cancel"),
+    ]
 
     def __init__(self, changes: list[Change]) -> None:
         super().__init__()
@@ -126,12 +130,17 @@ class ConfirmModal(ModalScreen[bool]):
                 )
                 yield Input(placeholder=self.required, id="confirm-input")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Cancel", id="cancel", variant="primary")
-                yield Button("Apply", id="apply", variant="error", disabled=bool(self.required))
+                yield Button("Cancel (n/Esc)", id="cancel", variant="primary")
+                yield Button(
+                    "Apply (y)" if not self.required else "Apply (Enter)",
+                    id="apply",
+                    variant="error",
+                    disabled=bool(self.required),
+                )
 
     def on_mount(self) -> None:
         # A drop is confirmed by typing its name, so the name box gets the focus; otherwise
-        # Cancel does, and Enter cancels.
+        # Cancel does: Enter cancels, ``y`` applies.
         if self.required:
             self.query_one("#confirm-input", Input).focus()
         else:
@@ -147,11 +156,15 @@ class ConfirmModal(ModalScreen[bool]):
             self.dismiss(True)
 
     @on(Button.Pressed, "#apply")
-    def _apply(self) -> None:
+    def action_confirm(self) -> None:
+        if self.query_one("#apply", Button).disabled:
+            self.notify(f"Type {self.required} to confirm the drop.", severity="warning")
+            return
         self.dismiss(True)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
+        self.notify("Cancelled: nothing was applied.")
         self.dismiss(False)
 
 
@@ -308,6 +321,9 @@ class PlanScreen(Screen[None]):
         elif outcome == "ok":
             done = sum(1 for s in self.status.values() if s == "done")
             self.notify(f"Applied {done} change(s).", title="Apply finished")
+            # Back to the targets, where ``u`` exports to what was just set up.
+            self.dismiss(None)
+            return
         elif not self._failure_shown:
             # Failed before any connector call (the state is locked by another process, no
             # connector for the kind, ...): no change reported it, so say it here.
