@@ -68,6 +68,12 @@ def is_secret_name(name: object) -> bool:
     )
 
 
+def _names_variables(name: object) -> bool:
+    """Whether a field named ``name`` (``url_env``, ``headers_env``) holds environment
+    variable names rather than values."""
+    return isinstance(name, str) and [w.lower() for w in _WORD.findall(name)][-1:] == ["env"]
+
+
 def _mask_assignment(match: re.Match[str]) -> str:
     if not is_secret_name(match["name"]):
         return match[0]
@@ -91,9 +97,12 @@ def mask_secrets(value: Any, name: object = None) -> Any:
     """``value`` as it may be displayed or logged: the values of secret-named fields (see
     :func:`is_secret_name`; ``name`` is the field ``value`` belongs to, if any) become
     :data:`MASK`, at any depth of dicts, lists and tuples, and strings are masked with
-    :func:`mask_text`. Empty secrets (``None``, ``""``) are shown as they are."""
+    :func:`mask_text`. Empty secrets (``None``, ``""``) and fields naming environment variables
+    (``*_env``) are shown as they are."""
     if is_secret_name(name) and value is not None and value != "":
         return MASK
+    if _names_variables(name):
+        return value  # ``headers_env={"Authorization": "API_TOKEN"}``: names, not secrets
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, dict):

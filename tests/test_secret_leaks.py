@@ -119,6 +119,11 @@ def test_secrets_in_spec_strings_are_masked_in_plan_ls_and_update(workspace: Wor
     assert stored["headers"] == {"Authorization": "Bearer HDRTOKEN"}
 
 
+def test_fields_naming_environment_variables_are_shown() -> None:
+    shown = {"headers_env": {"Authorization": "API_TOKEN"}, "url_env": "DATABASE_URL"}
+    assert mask_secrets(shown) == shown
+
+
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL: no secret in the persistent key or the setup state
 
