@@ -8,10 +8,21 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from pathlib import Path
 
 import pytest
 from conftest import ExportDecl, Workspace
 from rich.text import Text
+from snapshot import (
+    SIZE,
+    StillMonitor,
+    detail_text,
+    isolated_imports,
+    recorder,
+    run,
+    write_recording_app,
+)
+from textual.widgets import RichLog
 
 from cocotui import FieldSchema
 from cocotui.display import MASK, display_line, display_text, is_secret_name, mask_secrets
@@ -217,3 +228,34 @@ def test_the_terminal_ui_escapes_and_masks(workspace: Workspace, in_process_app:
         assert_no_secret(text)
         assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", text), text
         assert "svc\\x9b2J" in text
+
+
+def test_the_terminal_ui_escapes_file_names_in_the_log_and_the_detail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COCOTUI_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("COCOTUI_CONFIG_DIR", str(tmp_path / "config"))
+    with isolated_imports(tmp_path):
+        app_file = write_recording_app(tmp_path / "app", tmp_path / "source")
+        (tmp_path / "source" / "evil\x1b]0;pwned\x07\x1b[2J.txt").write_text("x")
+        engine = Engine.open(str(app_file))
+        try:
+            engine.apply(engine.plan())
+            recorder().FAIL.add("mutate")
+            app = CocotuiApp(engine, monitor_factory=StillMonitor)
+
+            async def scenario() -> list[str]:
+                async with app.run_test(size=SIZE) as pilot:
+                    await pilot.press("u")
+                    await app.workers.wait_for_complete()
+                    await pilot.pause()
+                    app.poll_run()
+                    log = app.query_one("#log", RichLog)
+                    return [strip.text for strip in log.lines] + [detail_text(app)]
+
+            shown = run(scenario)
+        finally:
+            engine.close()
+    text = "\n".join(shown)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", text), text
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2J.txt" in text

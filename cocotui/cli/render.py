@@ -68,7 +68,7 @@ def plan_text(plan: Plan, style: Style) -> str:
     lines: list[str] = []
     pending = plan.pending
     if pending:
-        lines.append(f"cocotui will make these setup changes for app {plan.app}:")
+        lines.append(f"cocotui will make these setup changes for app {display_line(plan.app)}:")
         lines.append("")
     for change in pending:
         verb = {Action.CREATE: "create", Action.UPDATE: "update", Action.DROP: "drop"}[

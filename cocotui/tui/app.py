@@ -175,7 +175,7 @@ class CocotuiApp(App[None]):
         self._table_names: list[str] = []
         self._log_serial = 0
         self._quitting = False
-        self.sub_title = f"{engine.app.name}" + ("  [read-only]" if read_only else "")
+        self.sub_title = display_line(engine.app.name) + ("  [read-only]" if read_only else "")
         saved_theme = config.load_config().get("theme")
         if isinstance(saved_theme, str) and saved_theme in self.available_themes:
             self.theme = saved_theme
@@ -414,7 +414,7 @@ class CocotuiApp(App[None]):
             text.append(f"  optional: {optional}\n")
         for failure in failures:
             text.append(f"{failure.entry_point} failed to load\n", style="bold red")
-            text.append(failure.error.strip().splitlines()[-1] + "\n")
+            text.append(display_line(failure.error.strip().splitlines()[-1]) + "\n")
         self.query_one("#connectors", Static).update(text)
 
     # -- polling a run ----------------------------------------------------------------------------

@@ -124,10 +124,10 @@ class ConfirmModal(ModalScreen[bool]):
             )
             yield Static(lines, id="confirm-list")
             if self.required:
-                yield Label(
-                    f"Dropping removes data. Type [b]{self.required}[/b] to confirm:",
-                    id="confirm-prompt",
-                )
+                prompt = Text("Dropping removes data. Type ")
+                prompt.append(display_line(self.required), "bold")
+                prompt.append(" to confirm:")
+                yield Label(prompt, id="confirm-prompt")
                 yield Input(placeholder=self.required, id="confirm-input")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Cancel (n/Esc)", id="cancel", variant="primary")
