@@ -21,12 +21,12 @@ from snapshot import (
     run,
     write_recording_app,
 )
-from textual.command import CommandPalette
 from textual.widgets import Button, RichLog
 
 from cocotui.engine.facade import Engine
 from cocotui.engine.plan import Action
 from cocotui.tui.app import STATUS_LABELS, CocotuiApp
+from cocotui.tui.commands import CocotuiCommands
 from cocotui.tui.help import HelpScreen
 from cocotui.tui.plan_screen import ConfirmModal, PlanScreen
 
@@ -200,10 +200,9 @@ def test_a_status_has_one_name_in_the_cli_the_table_and_the_palette(engine: Engi
 
     async def scenario() -> list[str]:
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("ctrl+p")
             await pilot.pause()
-            assert isinstance(app.screen, CommandPalette)
-            entries = [str(t) for t, _, _ in app.screen._providers[-1]._entries()]  # type: ignore[attr-defined]
+            provider = CocotuiCommands(app.screen)
+            entries = [str(hit.text) async for hit in provider.discover()]
             return [*statuses(app).values(), *entries]
 
     shown = run(scenario)

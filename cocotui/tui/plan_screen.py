@@ -158,7 +158,11 @@ class ConfirmModal(ModalScreen[bool]):
     @on(Button.Pressed, "#apply")
     def action_confirm(self) -> None:
         if self.query_one("#apply", Button).disabled:
-            self.notify(f"Type {self.required} to confirm the drop.", severity="warning")
+            self.notify(
+                f"Type {display_line(self.required)} to confirm the drop.",
+                severity="warning",
+                markup=False,
+            )
             return
         self.dismiss(True)
 
