@@ -39,6 +39,8 @@ _ASSIGNMENT = re.compile(
     rf"""(?P<name>{_SECRET_NAME})(?P<quote>["']?)(?P<sep>[ \t]*(?:=|:(?!//))[ \t]*)"""
     rf"""(?P<value>(?:Bearer|Basic|Token|Digest)[ \t]+[^\s&;,'"]+|{_QUOTED}|[^\s&;,'"}}\])]+)"""
 )
+#: Text without any of these cannot hold a secret-named assignment.
+_ASSIGNMENT_HINTS = ("pass", "secret", "token", "key", "auth", "cookie", "credential", "pwd")
 #: A credential after an HTTP authorization scheme, wherever it appears.
 _AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)([ \t]+)[A-Za-z0-9._~+/=-]{8,}")
 
@@ -89,8 +91,12 @@ def mask_text(text: str) -> str:
     bearer/basic credentials."""
     if "://" in text:
         text = _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
-    text = _ASSIGNMENT.sub(_mask_assignment, text)
-    return _AUTH_SCHEME.sub(rf"\g<1>\g<2>{MASK}", text)
+    lowered = text.lower()  # a substring test is a hundred times faster than the patterns
+    if any(hint in lowered for hint in _ASSIGNMENT_HINTS):
+        text = _ASSIGNMENT.sub(_mask_assignment, text)
+    if "bearer" in lowered or "basic" in lowered:
+        text = _AUTH_SCHEME.sub(rf"\g<1>\g<2>{MASK}", text)
+    return text
 
 
 def mask_secrets(value: Any, name: object = None) -> Any:
