@@ -338,7 +338,7 @@ class CocotuiApp(App[None]):
             text.append_text(STATUS_LABELS[row.status])
             detail.update(text)
             setup.update(self._setup_text(row))
-            label.update(f"{display_line(row.name)}: mutations per second")
+            label.update(Text(f"{display_line(row.name)}: mutations per second"))
         self._detail_shown = ()
         self._show_run_detail(row, self.monitor.snapshot())
 
