@@ -7,7 +7,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import re
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -166,53 +165,7 @@ def to_plain_json(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# Secrets in displays
-
-#: What a secret is shown as.
-MASK = "********"
-#: A name is secret when its last word is one of these (``password``, ``db_password``,
-#: ``adminPassword``, ``client_secret``, ``auth_token``, ``token``)...
-_SECRET_WORDS = frozenset(
-    {"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "credentials"}
-)
-#: ... or its last two words are one of these (``api_key``, ``secretKey``, ``access-key``).
-#: ``key`` alone is not: primary keys, persistent keys and key fields are not secrets.
-_SECRET_PAIRS = frozenset(
-    {("api", "key"), ("secret", "key"), ("access", "key"), ("private", "key"), ("auth", "key")}
-)
-_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-#: ``scheme://user:password@``: the password of a URL.
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:]*:)([^\s/@]+)(@)")
-
-
-def is_secret_name(name: object) -> bool:
-    """Whether a field named ``name`` holds a secret, by its last word(s): ``password``,
-    ``passwd``, ``secret``, ``token``, ``api_key``, ``secret_key``, ``access_key``... (in any
-    case, with ``_``, ``-`` or camelCase between words). ``key``, ``primary_key``,
-    ``token_env`` (a variable's name) or ``max_tokens`` are not."""
-    if not isinstance(name, str):
-        return False
-    words = [w.lower() for w in _WORD.findall(name)]
-    return bool(words) and (words[-1] in _SECRET_WORDS or tuple(words[-2:]) in _SECRET_PAIRS)
-
-
-def mask_secrets(value: Any, name: object = None) -> Any:
-    """``value`` as it may be displayed or logged: the values of secret-named fields (see
-    :func:`is_secret_name`; ``name`` is the field ``value`` belongs to, if any) become
-    :data:`MASK`, at any depth of dicts, lists and tuples, and passwords in URLs
-    (``postgresql://me:secret@host``) become :data:`MASK` too. Empty secrets (``None``, ``""``)
-    are shown as they are. The stored state keeps the real values: connectors need them."""
-    if is_secret_name(name) and value is not None and value != "":
-        return MASK
-    if isinstance(value, str):
-        return _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", value) if "://" in value else value
-    if isinstance(value, dict):
-        return {k: mask_secrets(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(mask_secrets(v) for v in value)
-    return value
+# Fingerprints of collected values
 
 
 def fingerprint_fields(names: tuple[str, ...], values: Iterable[Any]) -> bytes:

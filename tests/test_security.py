@@ -27,11 +27,11 @@ from rich.text import Text
 from cocotui.cli import serve_command
 from cocotui.cli.main import build_parser
 from cocotui.config import config_path, save_setting
+from cocotui.display import MASK, is_secret_name, mask_secrets
 from cocotui.engine.facade import Engine
 from cocotui.engine.update import UpdateOptions
 from cocotui.tui.app import CocotuiApp
 from cocotui.tui.plan_screen import change_detail
-from cocotui.values import MASK, is_secret_name, mask_secrets
 
 
 def mode(path: Path) -> int:

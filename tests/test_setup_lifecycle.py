@@ -199,7 +199,7 @@ def test_apply_one_target_leaves_the_rest_pending(workspace: Workspace) -> None:
     result = ws.apply("--target", "second")
     assert result.returncode == 0, result.stderr
     assert ws.take_setup_calls() == [["b", None, spec("b")]]
-    assert "Still pending: Docs.first" in result.stdout
+    assert "waiting for approval: Docs.first (to create)" in result.stdout
     actions = {c["target"]: c["action"] for c in ws.plan_json()["changes"]}
     assert actions == {"first": "create", "second": "none"}
 

@@ -15,16 +15,16 @@ from collections.abc import Callable, Sequence
 from cocotui import __version__, registry
 from cocotui.cli import render
 from cocotui.cli.render import Style
+from cocotui.display import display_line, display_text, mask_secrets
 from cocotui.engine.apply import ApplyError, StalePlanError
 from cocotui.engine.events import Event
 from cocotui.engine.facade import Engine
-from cocotui.engine.plan import Plan
+from cocotui.engine.plan import Action, Change, Plan
 from cocotui.engine.targets import ConnectorCallError, TargetError
 from cocotui.flow.loader import AppLoadError
 from cocotui.state.lock import StateLockedError
 from cocotui.state.setup_store import StateError
 from cocotui.state.tracking import TrackingError
-from cocotui.values import mask_secrets
 
 #: Errors shown as one clear message (with the user's traceback inside) instead of ours.
 USER_ERRORS = (
@@ -287,12 +287,12 @@ def _apply(engine: Engine, plan: Plan, args: argparse.Namespace, question: str) 
                 }
             )
         else:
-            print(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
+            print(f"error: {display_text(str(exc))}", file=sys.stderr)
             if exc.connector_traceback:
-                print(mask_secrets(exc.connector_traceback), file=sys.stderr)
+                print(display_text(exc.connector_traceback), file=sys.stderr)
             print(
-                f"The change to {exc.change.name} stays staged; run apply again to roll it "
-                f"forward.",
+                f"The change to {display_line(exc.change.name)} stays staged; run apply again "
+                f"to roll it forward.",
                 file=sys.stderr,
             )
         return 1
@@ -309,8 +309,25 @@ def _apply(engine: Engine, plan: Plan, args: argparse.Namespace, question: str) 
     else:
         print(style(f"Applied {len(applied_names)} change(s).", "1;32"))
         if remaining:
-            print(f"Still pending: {', '.join(c.name for c in remaining)}")
+            print(_remaining_text(remaining, {c.identity for c in changes}, args))
     return 0
+
+
+def _remaining_text(
+    remaining: list[Change], done: set[tuple[str, str, str]], args: argparse.Namespace
+) -> str:
+    """The changes this command left for later, worded so they do not read as a failure: a
+    dropped target the app still exports to is planned for creation again."""
+
+    def one(change: Change) -> str:
+        text = f"{change.name} ({change.action.status_word.lower()}"
+        again = change.identity in done and change.action is Action.CREATE
+        return text + (", as the app still exports to it)" if again else ")")
+
+    return display_line(
+        f"Not part of this command, waiting for approval: {', '.join(map(one, remaining))}; "
+        f"review them with `{render.command_line('plan', args)}`"
+    )
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -385,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             message += "\n" + mask_secrets(exc.connector_traceback)
         if getattr(args, "json", False):
             render.write_json({"format_version": 1, "error": {"message": message}})
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {display_text(message)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -12,6 +12,7 @@ from types import FrameType
 from typing import Any
 
 from cocotui.cli import render
+from cocotui.display import display_line, display_text, mask_text
 from cocotui.engine.events import Event, StopToken
 from cocotui.engine.facade import Engine
 from cocotui.engine.update import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, UpdateOptions
@@ -93,7 +94,7 @@ class _Progress:
                 self.last_draw = now
                 rate = data["done"] / max(now - self.started, 1e-9)
                 sys.stderr.write(
-                    f"\r\x1b[K{data['source']}: {data['done']}/{data['total']} rows "
+                    f"\r\x1b[K{display_line(data['source'])}: {data['done']}/{data['total']} rows "
                     f"({rate:,.0f} rows/s)"
                 )
                 sys.stderr.flush()
@@ -103,36 +104,49 @@ class _Progress:
             if self.tty:
                 sys.stderr.write("\r\x1b[K")
             print(
-                f"{data['source']}: {data['added']} added, {data['updated']} updated, "
-                f"{data['deleted']} deleted, {data['unchanged']} unchanged, "
+                f"{display_line(data['source'])}: {data['added']} added, "
+                f"{data['updated']} updated, {data['deleted']} deleted, "
+                f"{data['unchanged']} unchanged, "
                 f"{data['errors']} errors [{data['elapsed']:.3f}s]"
             )
         elif event.name == "row.failed":
             if self.tty:
                 sys.stderr.write("\r\x1b[K")
-            print(f"error: row {data['row']} of {data['source']}: {data['error']}", file=sys.stderr)
+            row, source = display_line(data["row"]), display_line(data["source"])
+            print(f"error: row {row} of {source}: {display_text(data['error'])}", file=sys.stderr)
             if data["traceback"]:
-                print(data["traceback"], file=sys.stderr)
+                print(display_text(data["traceback"]), file=sys.stderr)
         elif event.name == "source.failed":
-            print(f"error: {data['source']}: {data['error']}", file=sys.stderr)
-        elif event.name == "watcher.error":
-            print(f"warning: file watcher: {data['error']}; re-listing", file=sys.stderr)
-        elif event.name == "key.duplicate" and data.get("same_row"):
             print(
-                f"warning: key {data['key']} of target {data['target']} is collected more than "
-                f"once from source row {data['rows'][0]}; the last value collected is kept",
+                f"error: {display_line(data['source'])}: {display_text(data['error'])}",
                 file=sys.stderr,
+            )
+        elif event.name == "watcher.error":
+            print(
+                f"warning: file watcher: {display_text(data['error'])}; re-listing", file=sys.stderr
             )
         elif event.name == "key.duplicate":
-            print(
-                f"warning: key {data['key']} of target {data['target']} is produced by several "
-                f"source rows ({', '.join(data['rows'])}); it is kept while any produces it",
-                file=sys.stderr,
-            )
+            print(f"warning: {display_line(_duplicate_text(data))}", file=sys.stderr)
+
+
+def _duplicate_text(data: dict[str, Any]) -> str:
+    if data.get("same_row"):
+        return (
+            f"key {data['key']} of target {data['target']} is collected more than once from "
+            f"source row {data['rows'][0]}; the last value collected is kept"
+        )
+    return (
+        f"key {data['key']} of target {data['target']} is produced by several source rows "
+        f"({', '.join(data['rows'])}); it is kept while any produces it"
+    )
 
 
 def _write_event(event: Event) -> None:
-    render.write_json({"format_version": render.FORMAT_VERSION, **event.to_json()})
+    data = event.to_json()
+    for field in ("error", "traceback"):  # a user's messages may spell out a secret
+        if isinstance(data.get(field), str):
+            data[field] = mask_text(data[field])
+    render.write_json({"format_version": render.FORMAT_VERSION, **data})
 
 
 class _LiveStatus:
@@ -156,7 +170,7 @@ class _LiveStatus:
         data = event.data
         if event.name == "live.pass_finished":
             rate = data["done"] / data["elapsed"] if data["elapsed"] > 0 else 0.0
-            self.lines[data["source"]] = (
+            self.lines[data["source"]] = display_line(
                 f"{data['source']}: last pass {time.strftime('%H:%M:%S')} ({data['reason']}, "
                 f"{data['done']} rows in {data['elapsed'] * 1000:.0f} ms, {rate:,.0f} rows/s): "
                 f"{data['added']} added, {data['updated']} updated, {data['deleted']} deleted, "
@@ -177,7 +191,7 @@ def _ready_text(data: dict[str, Any]) -> str:
     text = f"live: watching {', '.join(data['watched']) or 'no source'}"
     if data["once"]:
         text += f"; processed once (no change capture): {', '.join(data['once'])}"
-    return text + " — Ctrl-C stops at the next batch boundary"
+    return display_line(text + " — Ctrl-C stops at the next batch boundary")
 
 
 def _live_lines(event: Event) -> None:
@@ -186,7 +200,7 @@ def _live_lines(event: Event) -> None:
     if event.name == "live.pass_finished":
         if data["added"] or data["updated"] or data["deleted"] or data["errors"]:
             print(
-                f"{data['source']} ({data['reason']}): {data['added']} added, "
+                f"{display_line(data['source'])} ({data['reason']}): {data['added']} added, "
                 f"{data['updated']} updated, {data['deleted']} deleted, {data['errors']} errors "
                 f"[{data['elapsed']:.3f}s]",
                 flush=True,
@@ -232,8 +246,9 @@ def cmd_update(args: argparse.Namespace) -> int:
         engine.close()
     if result.skipped and not args.json:
         print(
-            f"skipped (setup change pending): {', '.join(result.skipped)}; review it with "
-            f"`cocotui plan {args.app}` and apply it with `cocotui apply {args.app}`",
+            f"skipped (setup change pending): {display_line(', '.join(result.skipped))}; "
+            f"review it with `{render.command_line('plan', args)}` and apply it with "
+            f"`{render.command_line('apply', args)}`",
             file=sys.stderr,
         )
     if result.stopped and not args.json and not args.live:
