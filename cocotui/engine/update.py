@@ -22,6 +22,7 @@ from cocotui.engine.targets import ConnectorCallError, DesiredTarget, call_conne
 from cocotui.engine.workers import RowEvaluator, RowOutcome, RowTask
 from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Flow, Source
+from cocotui.state.function_cache import FunctionCacheStore
 from cocotui.state.tracking import (
     ListingDiff,
     RowCommit,
@@ -161,7 +162,10 @@ class UpdateRun:
             for t, (tid, generation) in zip(targets, ids, strict=True)
         ]
         self.sources: dict[str, SourceCounters] = {}
-        self.evaluator = RowEvaluator(app, options.workers)
+        self.function_cache = FunctionCacheStore(tracking)
+        self.evaluator = RowEvaluator(app, options.workers, self.function_cache)
+        #: Per flow, whether rows' cached function results must be kept up to date.
+        self._caching: dict[str, bool] = {}
         self._started = time.perf_counter()
         self._duplicates_reported: set[tuple[int, str]] = set()
         #: rows to evaluate again in this run: (flow, source) -> row keys
@@ -458,6 +462,7 @@ class UpdateRun:
             self._count_row(work, counters, active)
         if commits:
             self.tracking.commit(flow.name, source.name, commits)
+        self._save_function_cache(flow, source, live, commits)
         counters.done += len(batch)
         self.observer(
             Event(
@@ -472,6 +477,26 @@ class UpdateRun:
                 },
             )
         )
+
+    def _save_function_cache(
+        self, flow: Flow, source: Source, live: list[_RowWork], commits: list[RowCommit]
+    ) -> None:
+        """Keep what evaluated rows cached (even when their mutations failed: the results
+        are right all the same), and forget it for rows deleted from the source."""
+        caching = self._caching.get(flow.name)
+        if caching is None:
+            caching = self.evaluator.caches(flow) or self.function_cache.holds_entries(flow.name)
+            self._caching[flow.name] = caching
+        if not caching:
+            return
+        entries: dict[str, bytes | None] = {
+            w.key: w.outcome.cache
+            for w in live
+            if w.outcome is not None and w.outcome.status == "evaluated"
+        }
+        entries.update((c.row_key, None) for c in commits if c.stamp is None)
+        if entries:
+            self.function_cache.save(flow.name, source.name, entries)
 
     def _count_row(self, work: _RowWork, counters: SourceCounters, active: list[_Active]) -> None:
         if work.outcome is None:
