@@ -186,13 +186,20 @@ def executor_class(**options: Any) -> Callable[[C], C]:
 
 
 def _signature_without_self(fn: Any) -> tuple[inspect.Signature, dict[str, Any]]:
+    """The signature of a method without ``self``, with its annotations resolved."""
     sig = inspect.signature(fn)
-    params = list(sig.parameters.values())[1:]
     try:
         hints = typing.get_type_hints(fn)
-    except Exception:  # an unresolvable forward reference: no annotations
+    except Exception:  # an unresolvable forward reference: annotations as written
         hints = {}
-    return sig.replace(parameters=params), {k: v for k, v in hints.items() if k != "self"}
+    params = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in list(sig.parameters.values())[1:]
+    ]
+    resolved = sig.replace(
+        parameters=params, return_annotation=hints.get("return", sig.return_annotation)
+    )
+    return resolved, {k: v for k, v in hints.items() if k != "self"}
 
 
 class ExecutorFunction:
