@@ -187,7 +187,7 @@ def test_plain_function_return_type() -> None:
     def length(text: str) -> int:
         return len(text)
 
-    assert function_return_type(length) == int
+    assert function_return_type(length) is int
     assert function_return_type(lambda x: x) is typing.Any
 
 
@@ -201,7 +201,7 @@ def test_executor_without_spec_annotation_is_refused() -> None:
 
 
 def test_executor_spec_must_be_a_function_spec() -> None:
-    with pytest.raises(FunctionDefinitionError, match="subclass of op.FunctionSpec"):
+    with pytest.raises(FunctionDefinitionError, match=r"subclass of op\.FunctionSpec"):
 
         @op.executor_class()
         class WrongSpec:
@@ -227,5 +227,5 @@ def test_spec_without_executor_is_a_load_error_naming_it(ws: Workspace) -> None:
         collect='filename=doc["filename"], x=doc["x"]',
         header="class Orphan(cocoindex.op.FunctionSpec):\n    n: int\n",
     )
-    with pytest.raises(AppLoadError, match="no @op.executor_class is registered.*Orphan"):
+    with pytest.raises(AppLoadError, match=r"no @op\.executor_class is registered.*Orphan"):
         h.apply_all(ws)

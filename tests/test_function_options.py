@@ -222,7 +222,7 @@ def test_options_are_recorded() -> None:
 
 
 def test_unknown_option_is_an_error_naming_it() -> None:
-    with pytest.raises(TypeError, match="unknown option.*cahce"):
+    with pytest.raises(TypeError, match=r"unknown option.*cahce"):
         op.function(cahce=True)
 
 
