@@ -64,7 +64,7 @@ def evaluate_rows(
                     task.key,
                     "failed",
                     error=f"cannot read: {exc}",
-                    traceback="" if isinstance(exc, OSError) else user_traceback(exc),
+                    traceback=user_traceback(exc),
                 )
             )
             continue
