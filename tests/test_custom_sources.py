@@ -94,9 +94,7 @@ def threads_flow(flow_builder, data_scope):
     messages.export("t", MemTarget(resource="a"), primary_key_fields=["id"])
 """
 
-NAMES = (
-    "from cocotui.op import NON_EXISTENCE, NO_ORDINAL, PartialSourceRow, PartialSourceRowData\n"
-)
+NAMES = "from cocotui.op import NON_EXISTENCE, NO_ORDINAL, PartialSourceRow, PartialSourceRowData\n"
 
 
 def thread_app(
@@ -346,5 +344,5 @@ def test_create_is_required() -> None:
 
 
 def test_spec_class_must_be_a_source_spec() -> None:
-    with pytest.raises(SourceConnectorError, match="subclass of op.SourceSpec"):
+    with pytest.raises(SourceConnectorError, match=r"subclass of op\.SourceSpec"):
         op.source_connector(spec_cls=int, value_type=Any)  # type: ignore[arg-type]
