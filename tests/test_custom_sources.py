@@ -346,3 +346,19 @@ def test_create_is_required() -> None:
 def test_spec_class_must_be_a_source_spec() -> None:
     with pytest.raises(SourceConnectorError, match=r"subclass of op\.SourceSpec"):
         op.source_connector(spec_cls=int, value_type=Any)  # type: ignore[arg-type]
+
+
+def test_failing_listing_fails_the_source_not_the_run(ws: Workspace) -> None:
+    started(ws)
+    header = SOURCE_HEADER.replace(
+        "        assert options.include_ordinal\n",
+        '        raise RuntimeError("API down")\n',
+    )
+    thread_app(ws, header=header)
+    run = h.update(ws)
+    [failure] = run.named("source.failed")
+    assert failure["source"] == "Threads.threads"
+    assert "API down" in failure["error"]
+    assert 'raise RuntimeError("API down")' in failure["traceback"]
+    assert run.result.errors == 1
+    assert h.mutate_calls() == []  # nothing is deleted for a source that could not be listed

@@ -115,6 +115,8 @@ class _Progress:
                 print(data["traceback"], file=sys.stderr)
         elif event.name == "source.failed":
             print(f"error: {data['source']}: {data['error']}", file=sys.stderr)
+            if data.get("traceback"):
+                print(data["traceback"], file=sys.stderr)
         elif event.name == "watcher.error":
             print(f"warning: file watcher: {data['error']}; re-listing", file=sys.stderr)
         elif event.name == "key.duplicate" and data.get("same_row"):

@@ -292,12 +292,15 @@ class UpdateRun:
         logic_fp = _logic_fingerprint(flow, source, active)
         try:
             diff = self._list(flow, source, keys, logic_fp, recheck)
-        except OSError as exc:
+        except Exception as exc:  # a custom source's list() or create() may raise anything
             counters.errors += 1
+            tb = user_traceback(exc)
+            if not tb.startswith("Traceback"):
+                tb = ""  # no frame of the user's: the message says it all
             self.observer(
                 Event(
                     "source.failed",
-                    {"source": name, "error": f"cannot list rows: {exc}"},
+                    {"source": name, "error": f"cannot list rows: {exc}", "traceback": tb},
                 )
             )
             return
