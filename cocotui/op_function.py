@@ -268,6 +268,60 @@ def function_return_type(fn: Callable[..., Any]) -> Any:
         return Any
 
 
+def _admits_none(annotation: Any) -> bool:
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    return (origin is typing.Union or origin is type(int | None)) and type(None) in args
+
+
+@dataclasses.dataclass(frozen=True)
+class NoneArguments:
+    """Which arguments may be ``None``: as in v0, a function is not called when an argument
+    whose parameter is not annotated ``X | None`` is ``None``; its result is ``None``."""
+
+    positional: tuple[bool, ...]
+    #: For positional arguments beyond ``positional`` (``*args``), else ``None``: no more.
+    rest: bool | None
+    keyword: dict[str, bool]
+    #: For keywords not in ``keyword`` (``**kwargs``).
+    other_keywords: bool
+
+    @classmethod
+    def of(cls, fn: Callable[..., Any]) -> NoneArguments:
+        try:
+            sig = inspect.signature(fn)
+            hints = typing.get_type_hints(fn)
+        except Exception:  # no readable signature: nothing is known to refuse None
+            return cls((), True, {}, True)
+        positional: list[bool] = []
+        rest: bool | None = None
+        keyword: dict[str, bool] = {}
+        other = False
+        for param in sig.parameters.values():
+            admits = _admits_none(hints.get(param.name, param.annotation))
+            if param.kind is param.VAR_POSITIONAL:
+                rest = admits
+            elif param.kind is param.VAR_KEYWORD:
+                other = admits
+            else:
+                if param.kind is not param.KEYWORD_ONLY:
+                    positional.append(admits)
+                keyword[param.name] = admits
+        return cls(tuple(positional), rest, keyword, other)
+
+    def skips(self, args: list[Any], kwargs: dict[str, Any]) -> bool:
+        """Whether a ``None`` argument means the call is skipped."""
+        for index, value in enumerate(args):
+            if value is None:
+                admits = self.positional[index] if index < len(self.positional) else self.rest
+                if not admits:
+                    return True
+        return any(
+            value is None and not self.keyword.get(name, self.other_keywords)
+            for name, value in kwargs.items()
+        )
+
+
 def invoke(fn: Callable[..., Any], info: FunctionInfo, args: list[Any], kwargs: Any) -> Any:
     """Call a transform: awaited when ``async``; a batching function gets one-element lists."""
     if info.batching:

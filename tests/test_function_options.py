@@ -229,3 +229,33 @@ def test_unknown_option_is_an_error_naming_it() -> None:
 def test_malformed_arg_relationship_is_an_error() -> None:
     with pytest.raises(TypeError, match="arg_relationship must be"):
         op.function(arg_relationship=("chunks", "text"))
+
+
+def test_none_argument_skips_a_function_unless_its_parameter_is_optional(ws: Workspace) -> None:
+    header = """
+    def maybe(text):
+        return None if text == "none" else text
+
+    def strict(value: str, suffix):
+        mem_connector.CALLS.append(("strict", (value,)))
+        return value + suffix
+
+    def lenient(value: str | None) -> str:
+        return "missing" if value is None else value
+    """
+    h.write_files(ws, {"a.md": "here", "b.md": "none"})
+    h.flow_app(
+        ws,
+        rows='doc["maybe"] = doc["content"].transform(maybe)\n'
+        'doc["strict"] = doc["maybe"].transform(strict, "!")\n'
+        'doc["lenient"] = doc["maybe"].transform(lenient)',
+        collect='filename=doc["filename"], strict=doc["strict"], lenient=doc["lenient"]',
+        header=header,
+    )
+    h.apply_all(ws)
+    assert h.update(ws).result.ok
+    assert h.store() == {
+        "a.md": {"strict": "here!", "lenient": "here"},
+        "b.md": {"strict": None, "lenient": "missing"},
+    }
+    assert h.calls("strict") == [("here",)]  # never called with None

@@ -23,7 +23,13 @@ from cocotui.flow.model import (
     Source,
     SubField,
 )
-from cocotui.op_function import FunctionInfo, function_identity, function_info, invoke
+from cocotui.op_function import (
+    FunctionInfo,
+    NoneArguments,
+    function_identity,
+    function_info,
+    invoke,
+)
 from cocotui.values import struct_fields
 
 #: Per collector index, the rows collected (field name -> value), in collection order.
@@ -94,15 +100,18 @@ class FlowEvaluator:
         self.caches = any(info.cache for info in infos)
         #: Whether some function runs on a GPU (rows are then evaluated in this process only).
         self.uses_gpu = any(info.gpu for info in infos)
-        self._call_info: dict[int, tuple[str, FunctionInfo]] = {}
+        self._call_info: dict[int, tuple[str, FunctionInfo, NoneArguments]] = {}
         self._cache: CallCache | None = None
 
     def _call(self, expr: Call, args: list[Any], kwargs: dict[str, Any]) -> Any:
         known = self._call_info.get(id(expr))
         if known is None:
-            known = (function_identity(expr.fn), function_info(expr.fn))
+            fn = expr.fn
+            known = (function_identity(fn), function_info(fn), NoneArguments.of(fn))
             self._call_info[id(expr)] = known
-        identity, info = known
+        identity, info, nones = known
+        if nones.skips(args, kwargs):
+            return None
         if info.cache and self._cache is not None:
             return self._cache.call(
                 identity,
