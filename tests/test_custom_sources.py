@@ -13,6 +13,7 @@ import update_helpers as h
 from conftest import Workspace
 
 from cocotui import op
+from cocotui.engine import workers
 from cocotui.flow.loader import AppLoadError
 from cocotui.source_connector import SourceConnectorError
 
@@ -362,3 +363,51 @@ def test_failing_listing_fails_the_source_not_the_run(ws: Workspace) -> None:
     assert 'raise RuntimeError("API down")' in failure["traceback"]
     assert run.result.errors == 1
     assert h.mutate_calls() == []  # nothing is deleted for a source that could not be listed
+
+
+def test_rows_are_read_and_evaluated_in_worker_processes(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workers, "MIN_ROWS_FOR_WORKERS", 1)
+    threads = {f"t{i}": thread(1, f"title {i}", f"c{i}:comment {i}") for i in range(50)}
+    write_threads(ws, threads)
+    thread_app(ws)
+    h.apply_all(ws)
+    run = h.update(ws, workers=2)
+    assert run.result.ok, run.named("row.failed")
+    assert h.calls("get_value") == []  # read by the workers
+    assert len(h.store()) == 100
+    assert h.store()["c7"] == {"text": "comment 7"}
+
+
+def test_live_mode_relists_a_custom_source_on_its_interval(ws: Workspace) -> None:
+    from test_live import LiveRun
+
+    write_threads(ws, THREADS)
+    thread_app(ws)
+    h.write_app(
+        ws,
+        THREADS_FLOW.replace(
+            "add_source(Threads(SPEC_ARGS))",
+            "add_source(Threads(), refresh_interval=timedelta(milliseconds=50))",
+        ),
+        "from datetime import timedelta\n"
+        + SOURCE_HEADER.replace("VERSION_FIELD", 'item["version"]'),
+    )
+    h.apply_all(ws)
+    run = LiveRun(ws).start()
+    try:
+        run.wait_target(
+            {
+                "t1": {"text": "first"},
+                "c1": {"text": "hello"},
+                "c2": {"text": "world"},
+                "t2": {"text": "second"},
+            }
+        )
+        write_threads(ws, {"t2": thread(2, "again")})
+        run.wait_target({"t2": {"text": "again"}}, "the change to be picked up by a re-list")
+    finally:
+        run.close()
+    [ready] = run.named("live.ready")
+    assert ready["interval"] == {"Threads.threads": 0.05}
