@@ -16,6 +16,7 @@ import enum
 import inspect
 import sys
 import threading
+import types
 import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -310,16 +311,17 @@ class NoneArguments:
         return cls(tuple(positional), rest, keyword, other)
 
     def skips(self, args: list[Any], kwargs: dict[str, Any]) -> bool:
-        """Whether a ``None`` argument means the call is skipped."""
+        """Whether a ``None`` argument means the call is skipped (plain loops: this runs for
+        every call of every row)."""
         for index, value in enumerate(args):
             if value is None:
                 admits = self.positional[index] if index < len(self.positional) else self.rest
                 if not admits:
                     return True
-        return any(
-            value is None and not self.keyword.get(name, self.other_keywords)
-            for name, value in kwargs.items()
-        )
+        for name, value in kwargs.items():
+            if value is None and not self.keyword.get(name, self.other_keywords):
+                return True
+        return False
 
 
 def invoke(fn: Callable[..., Any], info: FunctionInfo, args: list[Any], kwargs: Any) -> Any:
@@ -327,4 +329,8 @@ def invoke(fn: Callable[..., Any], info: FunctionInfo, args: list[Any], kwargs: 
     if info.batching:
         batch = await_if_needed(fn(*([a] for a in args), **{k: [v] for k, v in kwargs.items()}))
         return batch[0]
-    return await_if_needed(fn(*args, **kwargs))
+    result = fn(*args, **kwargs)
+    # A cheap test first (this runs for every call of every row): only these can be awaitable.
+    if hasattr(result, "__await__") or isinstance(result, types.GeneratorType):
+        return await_if_needed(result)
+    return result
