@@ -259,3 +259,44 @@ def test_none_argument_skips_a_function_unless_its_parameter_is_optional(ws: Wor
         "b.md": {"strict": None, "lenient": "missing"},
     }
     assert h.calls("strict") == [("here",)]  # never called with None
+
+
+TWO_SOURCES = """
+@cocoindex.op.function(behavior_version=VERSION)
+def render(text):
+    mem_connector.CALLS.append(("render", (text,)))
+    return text.upper()
+
+def plain(text):
+    mem_connector.CALLS.append(("plain", (text,)))
+    return text
+
+@cocoindex.flow_def(name="Docs")
+def docs_flow(flow_builder, data_scope):
+    data_scope["md"] = flow_builder.add_source(
+        cocoindex.sources.LocalFile(path=SOURCE, included_patterns=["*.md"]))
+    data_scope["txt"] = flow_builder.add_source(
+        cocoindex.sources.LocalFile(path=SOURCE, included_patterns=["*.txt"]))
+    out = data_scope.add_collector()
+    with data_scope["md"].row() as doc:
+        out.collect(filename=doc["filename"], text=doc["content"].transform(render))
+    with data_scope["txt"].row() as doc:
+        out.collect(filename=doc["filename"], text=doc["content"].transform(plain))
+    out.export("t", MemTarget(resource="a"), primary_key_fields=["filename"])
+"""
+
+
+def test_behavior_version_change_reevaluates_only_rows_going_through_the_function(
+    ws: Workspace,
+) -> None:
+    h.write_files(ws, {"a.md": "alpha", "b.txt": "beta"})
+    h.write_app(ws, TWO_SOURCES.replace("VERSION", "1"))
+    h.apply_all(ws)
+    assert h.update(ws).result.ok
+
+    h.write_app(ws, TWO_SOURCES.replace("VERSION", "2"))
+    run = h.update(ws)
+    assert h.calls("render") == [("alpha",)]
+    assert h.calls("plain") == []  # the txt rows do not depend on render
+    listed = {e["source"]: e["to_process"] for e in run.named("source.listed")}
+    assert listed == {"Docs.md": 1, "Docs.txt": 0}
