@@ -13,6 +13,7 @@ from conftest import Workspace
 
 from cocotui import op
 from cocotui.engine import workers
+from cocotui.flow import builder
 
 
 @pytest.fixture
@@ -300,3 +301,15 @@ def test_behavior_version_change_reevaluates_only_rows_going_through_the_functio
     assert h.calls("plain") == []  # the txt rows do not depend on render
     listed = {e["source"]: e["to_process"] for e in run.named("source.listed")}
     assert listed == {"Docs.md": 1, "Docs.txt": 0}
+
+
+def test_dropping_the_flow_s_last_target_drops_its_cached_results(ws: Workspace) -> None:
+    started(ws, {"a.md": "x"})
+    assert cached_entries(ws) == {"a.md": 1}
+    other = CACHED_FLOW.replace('"Docs"', '"Other"').replace('resource="a"', 'resource="b"')
+    h.write_app(
+        ws, other, CACHED_HEADER.replace("SPLIT_VERSION", "1").replace("EMBED_VERSION", "1")
+    )
+    builder._defined.clear()  # as in a new process: this one remembers the flows it loaded
+    h.apply_all(ws)  # drops Docs.t, the last target of the flow Docs
+    assert cached_entries(ws) == {}

@@ -62,3 +62,9 @@ class FunctionCacheStore:
                 "VALUES (?, ?, ?, ?)",
                 [(flow, source, key, blob) for key, blob in entries.items() if blob is not None],
             )
+
+    def forget_flow(self, flow: str) -> None:
+        """Drop the cached results of a flow none of whose targets remain (as its rows are)."""
+        self._db_ready()
+        with self.tracking.transaction() as db:
+            db.execute("DELETE FROM function_cache WHERE flow = ?", (flow,))
