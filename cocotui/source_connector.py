@@ -143,7 +143,9 @@ class _KeyCodec:
             _decode_part(tp, v)
             for tp, v in zip(self.fields.values(), json.loads(text), strict=True)
         ]
-        return self.key_type(*parts) if self.is_struct else parts[0]
+        if not self.is_struct:
+            return parts[0]
+        return self.key_type(**dict(zip(self.fields, parts, strict=True)))
 
     def fields_of(self, key: Any) -> dict[str, Any]:
         fields = struct_fields(key) if self.is_struct else None
