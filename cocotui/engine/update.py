@@ -13,7 +13,7 @@ import hashlib
 import os
 import pickle
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from cocotui.engine.evaluate import source_logic
@@ -22,6 +22,7 @@ from cocotui.engine.targets import ConnectorCallError, DesiredTarget, call_conne
 from cocotui.engine.workers import RowEvaluator, RowOutcome, RowTask
 from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Flow, Source
+from cocotui.sources import ListedRow
 from cocotui.state.function_cache import FunctionCacheStore
 from cocotui.state.tracking import (
     ListingDiff,
@@ -131,6 +132,19 @@ def _logic_fingerprint(flow: Flow, source: Source, active: Sequence[_Active]) ->
     )
     text = source_logic(source) + "\n" + "\n".join(generations)
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+class SourceListingError(Exception):
+    """A source could not be listed; the source's own exception is the cause."""
+
+
+def _listing(rows: Iterable[ListedRow]) -> Iterator[ListedRow]:
+    """``rows`` with a failure of the source (a custom source's ``list()`` or ``create()``
+    may raise anything) told apart from one of the tracking database reading them."""
+    try:
+        yield from rows
+    except Exception as exc:
+        raise SourceListingError(str(exc)) from exc
 
 
 def _vanished_directory(source: Source) -> str | None:
@@ -265,9 +279,12 @@ class UpdateRun:
         everything = self.options.reexport or recheck
         if keys is None:
             return self.tracking.diff_listing(
-                flow.name, source.name, source.spec.list_rows(), logic_fp, everything
+                flow.name, source.name, _listing(source.spec.list_rows()), logic_fp, everything
             )
-        stamps = {key: source.spec.stamp(key) for key in sorted(keys)}
+        try:
+            stamps = {key: source.spec.stamp(key) for key in sorted(keys)}
+        except Exception as exc:
+            raise SourceListingError(str(exc)) from exc
         listed = {key: stamp for key, stamp in stamps.items() if stamp is not None}
         tracked = self.tracking.source_rows_for(flow.name, source.name, keys)
         changed: list[tuple[str, str, TrackedRow | None]] = []
@@ -292,9 +309,9 @@ class UpdateRun:
         logic_fp = _logic_fingerprint(flow, source, active)
         try:
             diff = self._list(flow, source, keys, logic_fp, recheck)
-        except Exception as exc:  # a custom source's list() or create() may raise anything
+        except SourceListingError as exc:
             counters.errors += 1
-            tb = user_traceback(exc)
+            tb = user_traceback(exc.__cause__ or exc)
             if not tb.startswith("Traceback"):
                 tb = ""  # no frame of the user's: the message says it all
             self.observer(
