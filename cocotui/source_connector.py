@@ -214,15 +214,32 @@ def source_connector(
 # The source the engine drives
 
 
-def _prefix_call(obj: Any, name: str, *available: Any) -> Any:
-    """Call ``obj.name`` with as many leading arguments as it declares (v0's rule)."""
-    method = getattr(obj, name, None)
-    if not callable(method):
-        raise SourceConnectorError(
-            f"the object create() returned ({type(obj).__qualname__}) has no {name}() method"
-        )
-    count = len(inspect.signature(method).parameters)
-    return await_if_needed(method(*available[:count]))
+@dataclasses.dataclass(frozen=True)
+class _PrefixMethod:
+    """A method called with as many leading arguments as it declares (v0's rule)."""
+
+    method: Callable[..., Any]
+    arity: int
+
+    @classmethod
+    def of(cls, obj: Any, name: str) -> _PrefixMethod:
+        method = getattr(obj, name, None)
+        if not callable(method):
+            raise SourceConnectorError(
+                f"the object create() returned ({type(obj).__qualname__}) has no {name}() method"
+            )
+        return cls(method, len(inspect.signature(method).parameters))
+
+    def __call__(self, *available: Any) -> Any:
+        return await_if_needed(self.method(*available[: self.arity]))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reader:
+    """The data methods of what the connector's ``create(spec)`` returned."""
+
+    list: _PrefixMethod
+    get_value: _PrefixMethod
 
 
 def _stamp(data: PartialSourceRowData[Any], nonce: str) -> str:
@@ -243,7 +260,7 @@ class CustomSource:
 
     spec: SourceSpec
     kind: SourceConnectorKind = dataclasses.field(repr=False)
-    _executor: Any = dataclasses.field(default=None, repr=False)
+    _reader: _Reader | None = dataclasses.field(default=None, repr=False)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -261,15 +278,18 @@ class CustomSource:
     def describe(self) -> str:
         return repr(self.spec)
 
-    def executor(self) -> Any:
-        """What the connector's ``create(spec)`` returned: once per process, on first use."""
+    def reader(self) -> _Reader:
+        """The connector's ``create(spec)``, called once per process, on first use."""
         with self._lock:
-            if self._executor is None:
-                self._executor = await_if_needed(self.kind.connector_cls.create(self.spec))
-            return self._executor
+            if self._reader is None:
+                executor = await_if_needed(self.kind.connector_cls.create(self.spec))
+                self._reader = _Reader(
+                    _PrefixMethod.of(executor, "list"), _PrefixMethod.of(executor, "get_value")
+                )
+            return self._reader
 
     def list_rows(self) -> Iterator[ListedRow]:
-        listed = _prefix_call(self.executor(), "list", _LIST_OPTIONS)
+        listed = self.reader().list(_LIST_OPTIONS)
         nonce = uuid.uuid4().hex
         for row in iterate(listed):
             if not isinstance(row, PartialSourceRow):
@@ -280,13 +300,14 @@ class CustomSource:
             yield ListedRow(self.kind.key.encode(row.key), _stamp(row.data, nonce))
 
     def _get(self, key: str) -> PartialSourceRowData[Any] | None:
-        data = _prefix_call(self.executor(), "get_value", self.kind.key.decode(key), _READ_OPTIONS)
+        data = self.reader().get_value(self.kind.key.decode(key), _READ_OPTIONS)
         if not isinstance(data, PartialSourceRowData):
             raise SourceConnectorError(
                 f"{self.kind.connector_cls.__qualname__}.get_value() must return "
                 f"op.PartialSourceRowData, got {data!r:.80}"
             )
-        return None if data.value == NON_EXISTENCE else data
+        gone = isinstance(data.value, str) and data.value == NON_EXISTENCE
+        return None if gone else data
 
     def stamp(self, key: str) -> str | None:
         data = self._get(key)

@@ -411,3 +411,13 @@ def test_live_mode_relists_a_custom_source_on_its_interval(ws: Workspace) -> Non
         run.close()
     [ready] = run.named("live.ready")
     assert ready["interval"] == {"Threads.threads": 0.05}
+
+
+def test_created_object_without_get_value_fails_the_source_naming_it(ws: Workspace) -> None:
+    header = SOURCE_HEADER.replace("    def get_value(self, key):", "    def fetch(self, key):")
+    write_threads(ws, THREADS)
+    thread_app(ws, header=header)
+    h.apply_all(ws)
+    run = h.update(ws)
+    [failure] = run.named("source.failed")
+    assert "(ThreadsConnector) has no get_value() method" in failure["error"]
