@@ -229,3 +229,28 @@ def test_spec_without_executor_is_a_load_error_naming_it(ws: Workspace) -> None:
     )
     with pytest.raises(AppLoadError, match=r"no @op\.executor_class is registered.*Orphan"):
         h.apply_all(ws)
+
+
+def test_flow_builder_transform_takes_a_spec_and_several_inputs(ws: Workspace) -> None:
+    header = """
+    class Join(cocoindex.op.FunctionSpec):
+        separator: str
+
+    @cocoindex.op.executor_class()
+    class JoinExecutor:
+        spec: Join
+
+        def __call__(self, left: str, right: str) -> str:
+            return left + self.spec.separator + right
+    """
+    h.write_files(ws, {"a.md": "alpha"})
+    h.flow_app(
+        ws,
+        rows='doc["joined"] = flow_builder.transform(Join(separator="="), doc["filename"], '
+        'right=doc["content"])',
+        collect='filename=doc["filename"], joined=doc["joined"]',
+        header=header,
+    )
+    h.apply_all(ws)
+    assert h.update(ws).result.ok
+    assert h.store() == {"a.md": {"joined": "a.md=alpha"}}

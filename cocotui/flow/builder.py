@@ -239,6 +239,12 @@ class FlowBuilder:
         self._flow.sources.append(source)
         return DataSlice(self, table=source)
 
+    def transform(self, fn: Any, /, *args: Any, **kwargs: Any) -> DataSlice:
+        """``fn(*args, **kwargs)`` run once per row of the innermost scope its inputs read."""
+        if not args and not kwargs:
+            raise FlowDefinitionError("flow_builder.transform() needs at least one input")
+        return self._call(fn, args, kwargs)
+
     def _current_scope(self, what: str) -> RowScope:
         if not self._scopes:
             raise FlowDefinitionError(
