@@ -174,9 +174,7 @@ def executor_class(**options: Any) -> Callable[[C], C]:
 
     def register(cls: C) -> C:
         spec_cls = _spec_class(cls)
-        if "__call__" not in vars(cls) and not any(
-            "__call__" in vars(base) for base in cls.__mro__[1:-1]
-        ):
+        if not any("__call__" in vars(base) for base in cls.__mro__[:-1]):  # not object's
             raise FunctionDefinitionError(
                 f"@op.executor_class: {cls.__qualname__} must define __call__(self, ...)"
             )
