@@ -12,27 +12,36 @@ import enum
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Any, TypeVar, dataclass_transform
+from typing import Any, TypeVar
 
 from cocotui import registry
 from cocotui.asyncbridge import await_if_needed
+from cocotui.op_function import (
+    FUNCTION_INFO_ATTR,
+    ArgRelationship,
+    ExecutorFunction,
+    FunctionInfo,
+    FunctionSpec,
+    OpArgs,
+    executor_class,
+    function,
+    function_info,
+)
+from cocotui.source_connector import (
+    NO_ORDINAL,
+    NON_EXISTENCE,
+    PartialSourceRow,
+    PartialSourceRowData,
+    SourceReadOptions,
+    SourceSpec,
+    source_connector,
+)
+from cocotui.specs import SpecMeta
 
 T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass_transform()
-class _SpecMeta(type):
-    """Turns every subclass of a spec base class into a dataclass when it is created."""
-
-    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> _SpecMeta:
-        cls = super().__new__(mcs, name, bases, namespace)
-        if bases:
-            dataclasses.dataclass(typing.cast(Any, cls))  # in place: no slots, same class
-        return cls
-
-
-class TargetSpec(metaclass=_SpecMeta):
+class TargetSpec(metaclass=SpecMeta):
     """Base class of target specs: subclasses are dataclasses whose fields configure a target.
 
     Every field must hold a JSON-serialisable value; that is checked when a flow is loaded.
@@ -66,58 +75,6 @@ class IndexOptions:
     primary_key_fields: list[str]
     vector_indexes: list[Any] = dataclasses.field(default_factory=list)
     fts_indexes: list[Any] = dataclasses.field(default_factory=list)
-
-
-# ---------------------------------------------------------------------------------------------
-# Transform functions
-
-
-@dataclasses.dataclass(frozen=True)
-class FunctionInfo:
-    """What ``@op.function`` records on a transform function."""
-
-    behavior_version: int | str | None
-    cache: bool = False
-
-
-FUNCTION_INFO_ATTR = "__cocotui_function__"
-
-
-@typing.overload
-def function(fn: F, /) -> F: ...
-@typing.overload
-def function(
-    *, behavior_version: int | str | None = None, cache: bool = False, **_: Any
-) -> Callable[[F], F]: ...
-
-
-def function(
-    fn: F | None = None,
-    /,
-    *,
-    behavior_version: int | str | None = None,
-    cache: bool = False,
-    **_: Any,
-) -> F | Callable[[F], F]:
-    """Mark a transform function. Bump ``behavior_version`` when its output changes for the same
-    input: rows are then re-evaluated, and only values that really differ are sent to targets.
-
-    The function itself is returned unchanged, so it stays importable by worker processes.
-    """
-
-    def mark(target: F) -> F:
-        if not callable(target):
-            raise TypeError(f"@op.function can only decorate a function, got {target!r}")
-        setattr(target, FUNCTION_INFO_ATTR, FunctionInfo(behavior_version, cache))
-        return target
-
-    return mark(fn) if fn is not None else mark
-
-
-def function_info(fn: Callable[..., Any]) -> FunctionInfo:
-    """The recorded ``@op.function`` info, or defaults for a plain callable."""
-    info = getattr(fn, FUNCTION_INFO_ATTR, None)
-    return info if isinstance(info, FunctionInfo) else FunctionInfo(None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,12 +328,27 @@ def target_connector(
 
 
 __all__ = [
+    "FUNCTION_INFO_ATTR",
+    "NON_EXISTENCE",
+    "NO_ORDINAL",
+    "ArgRelationship",
     "ConnectorDefinitionError",
     "ConnectorKind",
+    "ExecutorFunction",
     "FieldSchema",
+    "FunctionInfo",
+    "FunctionSpec",
     "IndexOptions",
+    "OpArgs",
+    "PartialSourceRow",
+    "PartialSourceRowData",
+    "SourceReadOptions",
+    "SourceSpec",
     "TargetSpec",
     "TargetStateCompatibility",
+    "executor_class",
     "function",
+    "function_info",
+    "source_connector",
     "target_connector",
 ]

@@ -121,6 +121,8 @@ class _Progress:
                 f"error: {display_line(data['source'])}: {display_text(data['error'])}",
                 file=sys.stderr,
             )
+            if data.get("traceback"):
+                print(display_text(data["traceback"]), file=sys.stderr)
         elif event.name == "watcher.error":
             print(
                 f"warning: file watcher: {display_text(data['error'])}; re-listing", file=sys.stderr

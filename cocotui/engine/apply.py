@@ -12,6 +12,7 @@ from cocotui.engine.events import Event, Observer
 from cocotui.engine.plan import Action, Change, Plan
 from cocotui.engine.targets import ConnectorCallError, call_connector
 from cocotui.op import ConnectorKind, TargetStateCompatibility
+from cocotui.state.function_cache import FunctionCacheStore
 from cocotui.state.setup_store import AppState, SetupRecord, SetupStore, TargetState
 from cocotui.state.tracking import SqliteTracking
 from cocotui.values import from_state
@@ -153,6 +154,7 @@ def apply_changes(
             state.targets.remove(target)
             if not any(t.flow == change.flow for t in state.targets):
                 tracking.forget_flow_rows(change.flow)
+                FunctionCacheStore(tracking).forget_flow(change.flow)
         else:
             target.committed = change.current
             target.staged = []

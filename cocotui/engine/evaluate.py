@@ -8,8 +8,10 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+from cocotui.engine.call_cache import CallCache
 from cocotui.flow.model import (
     Assign,
+    Call,
     Collect,
     Const,
     Expr,
@@ -21,7 +23,13 @@ from cocotui.flow.model import (
     Source,
     SubField,
 )
-from cocotui.op import function_info
+from cocotui.op_function import (
+    FunctionInfo,
+    NoneArguments,
+    function_identity,
+    function_info,
+    invoke,
+)
 from cocotui.values import struct_fields
 
 #: Per collector index, the rows collected (field name -> value), in collection order.
@@ -52,9 +60,67 @@ def _row_fields(item: Any) -> dict[str, Any]:
     return fields
 
 
+def _calls(ops: Iterable[Op]) -> Iterable[Call]:
+    """Every transform call in ``ops`` and their nested scopes."""
+
+    def in_expr(e: Expr) -> Iterable[Call]:
+        if isinstance(e, SubField):
+            yield from in_expr(e.base)
+        elif isinstance(e, Call):
+            yield e
+            for arg in (*e.args, *(v for _, v in e.kwargs)):
+                yield from in_expr(arg)
+
+    for op in ops:
+        if isinstance(op, Assign):
+            yield from in_expr(op.expr)
+        elif isinstance(op, ForEach):
+            yield from in_expr(op.items)
+            yield from _calls(op.scope.ops)
+        else:
+            for _, expr in op.fields:
+                yield from in_expr(expr)
+
+
+def flow_functions(flow: Flow) -> list[FunctionInfo]:
+    """The options of every transform the flow calls."""
+    return [
+        function_info(call.fn)
+        for source in flow.sources
+        for scope in source.row_scopes
+        for call in _calls(scope.ops)
+    ]
+
+
 class FlowEvaluator:
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
+        infos = flow_functions(flow)
+        #: Whether some function keeps results across runs (``cache=True``).
+        self.caches = any(info.cache for info in infos)
+        #: Whether some function runs on a GPU (rows are then evaluated in this process only).
+        self.uses_gpu = any(info.gpu for info in infos)
+        self._call_info: dict[int, tuple[str, FunctionInfo, NoneArguments]] = {}
+        self._cache: CallCache | None = None
+
+    def _call(self, expr: Call, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        known = self._call_info.get(id(expr))
+        if known is None:
+            fn = expr.fn
+            known = (function_identity(fn), function_info(fn), NoneArguments.of(fn))
+            self._call_info[id(expr)] = known
+        identity, info, nones = known
+        if nones.skips(args, kwargs):
+            return None
+        if info.cache and self._cache is not None:
+            return self._cache.call(
+                identity,
+                info.behavior_version,
+                args,
+                kwargs,
+                lambda: invoke(expr.fn, info, args, kwargs),
+            )
+        return invoke(expr.fn, info, args, kwargs)
 
     def _eval(self, expr: Expr, envs: dict[int, _Env]) -> Any:
         if isinstance(expr, FieldRef):
@@ -78,7 +144,7 @@ class FlowEvaluator:
         if key not in env.memo:
             args = [self._eval(a, envs) for a in expr.args]
             kwargs = {k: self._eval(v, envs) for k, v in expr.kwargs}
-            env.memo[key] = expr.fn(*args, **kwargs)
+            env.memo[key] = self._call(expr, args, kwargs)
         return env.memo[key]
 
     def _run(
@@ -103,11 +169,18 @@ class FlowEvaluator:
                 )
         del envs[id(scope)]
 
-    def evaluate(self, source: Source, row: dict[str, Any]) -> Collected:
-        """Everything collected from one source row."""
+    def evaluate(
+        self, source: Source, row: dict[str, Any], cache: CallCache | None = None
+    ) -> Collected:
+        """Everything collected from one source row; ``cache=True`` functions go through
+        ``cache`` (the row's cached results) when given."""
         out: Collected = [[] for _ in self.flow.collectors]
-        for scope in source.row_scopes:
-            self._run(scope, row, {}, out)
+        self._cache = cache
+        try:
+            for scope in source.row_scopes:
+                self._run(scope, row, {}, out)
+        finally:
+            self._cache = None
         return out
 
 
@@ -120,7 +193,7 @@ def _describe_ops(ops: Iterable[Op], parts: list[str]) -> None:
         if isinstance(e, Const):
             return f"const({e.value!r})"
         info = function_info(e.fn)
-        name = f"{getattr(e.fn, '__module__', '?')}.{getattr(e.fn, '__qualname__', repr(e.fn))}"
+        name = function_identity(e.fn)
         args = ",".join(expr(a) for a in e.args)
         kwargs = ",".join(f"{k}={expr(v)}" for k, v in e.kwargs)
         return f"call({name}@{info.behavior_version!r};{args};{kwargs})"

@@ -13,7 +13,7 @@ import hashlib
 import os
 import pickle
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from cocotui.engine.evaluate import source_logic
@@ -22,6 +22,8 @@ from cocotui.engine.targets import ConnectorCallError, DesiredTarget, call_conne
 from cocotui.engine.workers import RowEvaluator, RowOutcome, RowTask
 from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Flow, Source
+from cocotui.sources import ListedRow
+from cocotui.state.function_cache import FunctionCacheStore
 from cocotui.state.tracking import (
     ListingDiff,
     RowCommit,
@@ -132,6 +134,19 @@ def _logic_fingerprint(flow: Flow, source: Source, active: Sequence[_Active]) ->
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
+class SourceListingError(Exception):
+    """A source could not be listed; the source's own exception is the cause."""
+
+
+def _listing(rows: Iterable[ListedRow]) -> Iterator[ListedRow]:
+    """``rows`` with a failure of the source (a custom source's ``list()`` or ``create()``
+    may raise anything) told apart from one of the tracking database reading them."""
+    try:
+        yield from rows
+    except Exception as exc:
+        raise SourceListingError(str(exc)) from exc
+
+
 def _vanished_directory(source: Source) -> str | None:
     """The directory of a source that reads one (``LocalFile``) when it no longer exists."""
     path = getattr(source.spec, "path", None)
@@ -161,7 +176,10 @@ class UpdateRun:
             for t, (tid, generation) in zip(targets, ids, strict=True)
         ]
         self.sources: dict[str, SourceCounters] = {}
-        self.evaluator = RowEvaluator(app, options.workers)
+        self.function_cache = FunctionCacheStore(tracking)
+        self.evaluator = RowEvaluator(app, options.workers, self.function_cache)
+        #: Per flow, whether rows' cached function results must be kept up to date.
+        self._caching: dict[str, bool] = {}
         self._started = time.perf_counter()
         self._duplicates_reported: set[tuple[int, str]] = set()
         #: rows to evaluate again in this run: (flow, source) -> row keys
@@ -261,9 +279,12 @@ class UpdateRun:
         everything = self.options.reexport or recheck
         if keys is None:
             return self.tracking.diff_listing(
-                flow.name, source.name, source.spec.list_rows(), logic_fp, everything
+                flow.name, source.name, _listing(source.spec.list_rows()), logic_fp, everything
             )
-        stamps = {key: source.spec.stamp(key) for key in sorted(keys)}
+        try:
+            stamps = {key: source.spec.stamp(key) for key in sorted(keys)}
+        except Exception as exc:
+            raise SourceListingError(str(exc)) from exc
         listed = {key: stamp for key, stamp in stamps.items() if stamp is not None}
         tracked = self.tracking.source_rows_for(flow.name, source.name, keys)
         changed: list[tuple[str, str, TrackedRow | None]] = []
@@ -288,12 +309,15 @@ class UpdateRun:
         logic_fp = _logic_fingerprint(flow, source, active)
         try:
             diff = self._list(flow, source, keys, logic_fp, recheck)
-        except OSError as exc:
+        except SourceListingError as exc:
             counters.errors += 1
+            tb = user_traceback(exc.__cause__ or exc)
+            if not tb.startswith("Traceback"):
+                tb = ""  # no frame of the user's: the message says it all
             self.observer(
                 Event(
                     "source.failed",
-                    {"source": name, "error": f"cannot list rows: {exc}"},
+                    {"source": name, "error": f"cannot list rows: {exc}", "traceback": tb},
                 )
             )
             return
@@ -458,6 +482,7 @@ class UpdateRun:
             self._count_row(work, counters, active)
         if commits:
             self.tracking.commit(flow.name, source.name, commits)
+        self._save_function_cache(flow, source, live, commits)
         counters.done += len(batch)
         self.observer(
             Event(
@@ -472,6 +497,26 @@ class UpdateRun:
                 },
             )
         )
+
+    def _save_function_cache(
+        self, flow: Flow, source: Source, live: list[_RowWork], commits: list[RowCommit]
+    ) -> None:
+        """Keep what evaluated rows cached (even when their mutations failed: the results
+        are right all the same), and forget it for rows deleted from the source."""
+        caching = self._caching.get(flow.name)
+        if caching is None:
+            caching = self.evaluator.caches(flow) or self.function_cache.holds_entries(flow.name)
+            self._caching[flow.name] = caching
+        if not caching:
+            return
+        entries: dict[str, bytes | None] = {
+            w.key: w.outcome.cache
+            for w in live
+            if w.outcome is not None and w.outcome.status == "evaluated"
+        }
+        entries.update((c.row_key, None) for c in commits if c.stamp is None)
+        if entries:
+            self.function_cache.save(flow.name, source.name, entries)
 
     def _count_row(self, work: _RowWork, counters: SourceCounters, active: list[_Active]) -> None:
         if work.outcome is None:

@@ -25,6 +25,8 @@ from cocotui.flow.model import (
     SubField,
 )
 from cocotui.op import TargetSpec
+from cocotui.op_function import resolve_transform
+from cocotui.source_connector import as_source
 
 
 class FlowDefinitionError(ValueError):
@@ -222,7 +224,9 @@ class FlowBuilder:
         refresh_interval: timedelta | None = None,
         **_ignored: Any,
     ) -> DataSlice:
-        """Add a source (e.g. ``sources.LocalFile``); assign it to ``data_scope["name"]``."""
+        """Add a source (e.g. ``sources.LocalFile``, or an ``op.SourceSpec`` with a registered
+        ``@op.source_connector``); assign it to ``data_scope["name"]``."""
+        spec = as_source(spec)
         if not hasattr(spec, "list_rows"):
             raise FlowDefinitionError(
                 f"add_source() needs a source spec such as cocotui.sources.LocalFile, got "
@@ -235,6 +239,12 @@ class FlowBuilder:
         self._flow.sources.append(source)
         return DataSlice(self, table=source)
 
+    def transform(self, fn: Any, /, *args: Any, **kwargs: Any) -> DataSlice:
+        """``fn(*args, **kwargs)`` run once per row of the innermost scope its inputs read."""
+        if not args and not kwargs:
+            raise FlowDefinitionError("flow_builder.transform() needs at least one input")
+        return self._call(fn, args, kwargs)
+
     def _current_scope(self, what: str) -> RowScope:
         if not self._scopes:
             raise FlowDefinitionError(
@@ -245,6 +255,7 @@ class FlowBuilder:
     def _call(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> DataSlice:
+        fn = resolve_transform(fn)  # an op.FunctionSpec instance: its executor
         if not callable(fn):
             raise FlowDefinitionError(f"transform() needs a function, got {fn!r}")
         arg_exprs = tuple(_expr_of(a) for a in args)
