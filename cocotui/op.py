@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from cocotui import registry
 from cocotui.asyncbridge import await_if_needed
+from cocotui.engine_type import FieldSchema  # v0's op module has these names too
+from cocotui.index import IndexOptions
 from cocotui.op_function import (
     FUNCTION_INFO_ATTR,
     ArgRelationship,
@@ -54,27 +56,6 @@ class TargetStateCompatibility(enum.Enum):
     COMPATIBLE = "compatible"
     PARTIALLY_COMPATIBLE = "partially_compatible"
     NOT_COMPATIBLE = "not_compatible"
-
-
-@dataclasses.dataclass(frozen=True)
-class FieldSchema:
-    """A collected field as connectors see it in ``get_setup_state`` and ``prepare``."""
-
-    name: str
-    type: Any = Any
-
-    def __str__(self) -> str:
-        type_name = getattr(self.type, "__name__", None) or str(self.type)
-        return f"{self.name}: {type_name}"
-
-
-@dataclasses.dataclass(frozen=True)
-class IndexOptions:
-    """The export's index options; only ``primary_key_fields`` is meaningful here."""
-
-    primary_key_fields: list[str]
-    vector_indexes: list[Any] = dataclasses.field(default_factory=list)
-    fts_indexes: list[Any] = dataclasses.field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -188,7 +188,7 @@ def _signature_without_self(fn: Any) -> tuple[inspect.Signature, dict[str, Any]]
     """The signature of a method without ``self``, with its annotations resolved."""
     sig = inspect.signature(fn)
     try:
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)
     except Exception:  # an unresolvable forward reference: annotations as written
         hints = {}
     params = [
@@ -256,15 +256,6 @@ def function_identity(fn: Callable[..., Any]) -> str:
         cls = fn.executor_cls
         return f"{cls.__module__}.{cls.__qualname__}[{fn.spec!r}]"
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
-
-
-def function_return_type(fn: Callable[..., Any]) -> Any:
-    """The return annotation of a transform (``Any`` when absent or unresolvable); for an
-    executor, its ``__call__``'s."""
-    try:
-        return typing.get_type_hints(fn).get("return", Any)
-    except Exception:
-        return Any
 
 
 def _admits_none(annotation: Any) -> bool:

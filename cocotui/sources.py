@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from fnmatch import translate
 from typing import Any, NamedTuple
 
+from cocotui.engine_type import EnrichedValueType, basic
+
 
 class ListedRow(NamedTuple):
     """A source row as listed: its key and a cheap version stamp (no content read).
@@ -53,6 +55,10 @@ class LocalFile:
 
     def describe(self) -> str:
         return f"LocalFile {self.path}"
+
+    def field_types(self) -> dict[str, EnrichedValueType]:
+        """The row's fields as v0 types them: ``filename`` Str, ``content`` Str or Bytes."""
+        return {"filename": basic("Str"), "content": basic("Bytes" if self.binary else "Str")}
 
     def _walk(self, directory: str, prefix: str) -> Iterator[ListedRow]:
         # Not sorted: a directory of 100,000 files would hold as many entries in memory at

@@ -60,6 +60,7 @@ from typing import Any, TypeVar
 
 from cocotui import registry
 from cocotui.asyncbridge import await_if_needed
+from cocotui.flow.field_types import UNKNOWN
 from cocotui.op import (
     BoundMethod,
     ConnectorKind,
@@ -414,7 +415,8 @@ def install_from_env() -> CallRecorder | None:
 
 
 def _fields(names: Sequence[str]) -> list[FieldSchema]:
-    return [FieldSchema(name) for name in names]
+    """Field schemas for bare names, typed as the engine types an undeclared value (Json)."""
+    return [FieldSchema(name, UNKNOWN) for name in names]
 
 
 def _stored(value: Any, where: str) -> Any:

@@ -11,6 +11,8 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from cocotui.engine_object import dump_engine_object, load_struct
+
 
 class ValueShapeError(ValueError):
     """A spec, key, state or annotation that the engine cannot carry, naming the culprit."""
@@ -55,14 +57,16 @@ def struct_fields(obj: Any) -> dict[str, Any] | None:
 
 
 def to_state(obj: Any, where: str) -> Any:
-    """A spec or setup-state object as the JSON-like value that is stored and compared."""
+    """A spec or setup-state object as the JSON-like value that is stored and compared (typed
+    values such as field schemas and enums in their engine-object form)."""
     fields = struct_fields(obj)
     if fields is None:
         check_json(obj, where)
         return obj
-    for name, value in fields.items():
+    stored = {name: dump_engine_object(value) for name, value in fields.items()}
+    for name, value in stored.items():
         check_json(value, f"{where}.{name}")
-    return fields
+    return stored
 
 
 def from_state(cls: Any, data: Any) -> Any:
@@ -75,8 +79,8 @@ def from_state(cls: Any, data: Any) -> Any:
         known = {f.name: f for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
         try:
-            return cls(**kwargs)
-        except TypeError:
+            return load_struct(cls, kwargs)
+        except (TypeError, ValueError, KeyError):
             # A field added to the class since this state was stored: still hand the old state
             # over, so roll-forward can proceed, with the missing field set to None.
             obj = object.__new__(cls)
@@ -84,7 +88,7 @@ def from_state(cls: Any, data: Any) -> Any:
                 object.__setattr__(obj, name, kwargs.get(name))
             return obj
     if issubclass(cls, tuple) and hasattr(cls, "_fields"):
-        return cls(**{name: data.get(name) for name in cls._fields})
+        return load_struct(cls, {name: data.get(name) for name in cls._fields})
     return data
 
 

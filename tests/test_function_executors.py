@@ -15,9 +15,9 @@ from cocotui.flow.loader import AppLoadError
 from cocotui.op_function import (
     FunctionDefinitionError,
     function_identity,
-    function_return_type,
     resolve_transform,
 )
+from cocotui.value_types import MISSING, function_return_annotation
 
 
 @pytest.fixture
@@ -176,19 +176,19 @@ def test_executor_is_a_callable_with_the_call_signature_and_options() -> None:
     assert fn(2, offset=1) == [7]
     assert str(inspect.signature(fn)) == "(value: int, *, offset: int = 0) -> list[int]"
     assert typing.get_type_hints(fn)["return"] == list[int]
-    assert function_return_type(fn) == list[int]
+    assert function_return_annotation(fn) == list[int]
     info = op.function_info(fn)
     assert (info.cache, info.behavior_version, info.gpu) == (True, 7, True)
     assert function_identity(fn).endswith("ScaleExecutor[Scale(factor=3)]")
 
 
-def test_plain_function_return_type() -> None:
+def test_plain_function_return_annotation() -> None:
     @op.function()
     def length(text: str) -> int:
         return len(text)
 
-    assert function_return_type(length) is int
-    assert function_return_type(lambda x: x) is typing.Any
+    assert function_return_annotation(length) is int
+    assert function_return_annotation(lambda x: x) is MISSING
 
 
 def test_executor_without_spec_annotation_is_refused() -> None:

@@ -4,8 +4,9 @@ each collector collects. Pure computation, safe to run in worker processes."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cocotui.engine.call_cache import CallCache
@@ -13,11 +14,13 @@ from cocotui.flow.model import (
     Assign,
     Call,
     Collect,
+    Collector,
     Const,
     Expr,
     FieldRef,
     Flow,
     ForEach,
+    Generated,
     Op,
     RowScope,
     Source,
@@ -30,7 +33,8 @@ from cocotui.op_function import (
     function_info,
     invoke,
 )
-from cocotui.values import struct_fields
+from cocotui.typing import KEY_FIELD_NAME
+from cocotui.values import fingerprint_fields, struct_fields
 
 #: Per collector index, the rows collected (field name -> value), in collection order.
 Collected = list[list[dict[str, Any]]]
@@ -92,6 +96,52 @@ def flow_functions(flow: Flow) -> list[FunctionInfo]:
     ]
 
 
+@functools.cache
+def _uuid_module() -> Any:
+    """``uuid``, imported only by flows that generate UUIDs (it is slow to import)."""
+    import uuid
+
+    return uuid
+
+
+class _GeneratedUuids:
+    """UUIDs for ``GeneratedField.UUID``: the same on every run for a source row collecting the
+    same other values (the n-th identical row gets the n-th UUID)."""
+
+    __slots__ = ("_flow", "_row", "_seen", "_source")
+
+    def __init__(self, flow: str, source: Source, row: dict[str, Any]) -> None:
+        self._flow = flow
+        self._source = source
+        self._row = row
+        self._seen: dict[tuple[int, bytes], int] = {}
+
+    def _row_id(self) -> str:
+        """The source row's key (its whole content for a source that names no key fields)."""
+        key_fields = getattr(self._source.spec, "key_fields", None) or tuple(self._row)
+        return f"{self._flow}\0{self._source.name}\0{[self._row.get(k) for k in key_fields]!r}"
+
+    def fill(self, collector: Collector, row: dict[str, Any], generated: list[str]) -> None:
+        names = tuple(n for n in row if n not in generated)
+        fingerprint = fingerprint_fields(names, (row[n] for n in names))
+        seen = self._seen.get((collector.index, fingerprint), 0)
+        self._seen[(collector.index, fingerprint)] = seen + 1
+        base = f"{self._row_id()}\0{collector.index}\0{fingerprint.hex()}\0{seen}"
+        uuid = _uuid_module()
+        for name in generated:
+            row[name] = uuid.uuid5(uuid.NAMESPACE_OID, f"cocotui\0{base}\0{name}")
+
+
+def _ktable_rows(table: dict[Any, Any]) -> Iterator[dict[str, Any]]:
+    """The rows of a ``dict[K, Struct]`` (a KTable): the key's fields first, as its type says
+    (``_key`` for a basic key), then the value's."""
+    for key, value in table.items():
+        key_fields = struct_fields(key)
+        fields = {KEY_FIELD_NAME: key} if key_fields is None else dict(key_fields)
+        fields.update(_row_fields(value))
+        yield fields
+
+
 class FlowEvaluator:
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
@@ -134,6 +184,8 @@ class FlowEvaluator:
                 ) from None
         if isinstance(expr, Const):
             return expr.value
+        if isinstance(expr, Generated):
+            raise RowEvaluationError(f"{expr.field} is only generated as a collected field")
         if isinstance(expr, SubField):
             base = self._eval(expr.base, envs)
             if isinstance(base, dict):
@@ -147,8 +199,28 @@ class FlowEvaluator:
             env.memo[key] = self._call(expr, args, kwargs)
         return env.memo[key]
 
+    def _collect(
+        self, op: Collect, envs: dict[int, _Env], uuids: _GeneratedUuids
+    ) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        generated: list[str] = []
+        for name, expr in op.fields:
+            if isinstance(expr, Generated):
+                generated.append(name)
+                row[name] = None
+            else:
+                row[name] = self._eval(expr, envs)
+        if generated:
+            uuids.fill(op.collector, row, generated)
+        return row
+
     def _run(
-        self, scope: RowScope, fields: dict[str, Any], envs: dict[int, _Env], out: Collected
+        self,
+        scope: RowScope,
+        fields: dict[str, Any],
+        envs: dict[int, _Env],
+        out: Collected,
+        uuids: _GeneratedUuids,
     ) -> None:
         env = _Env(dict(fields))
         envs[id(scope)] = env
@@ -159,14 +231,11 @@ class FlowEvaluator:
                 items = self._eval(op.items, envs)
                 if items is None:
                     continue
-                if isinstance(items, dict):
-                    items = list(items.values())
-                for item in items:
-                    self._run(op.scope, _row_fields(item), envs, out)
+                rows = _ktable_rows(items) if isinstance(items, dict) else map(_row_fields, items)
+                for row in rows:
+                    self._run(op.scope, row, envs, out, uuids)
             else:
-                out[op.collector.index].append(
-                    {name: self._eval(expr, envs) for name, expr in op.fields}
-                )
+                out[op.collector.index].append(self._collect(op, envs, uuids))
         del envs[id(scope)]
 
     def evaluate(
@@ -176,9 +245,10 @@ class FlowEvaluator:
         ``cache`` (the row's cached results) when given."""
         out: Collected = [[] for _ in self.flow.collectors]
         self._cache = cache
+        uuids = _GeneratedUuids(self.flow.name, source, row)
         try:
             for scope in source.row_scopes:
-                self._run(scope, row, {}, out)
+                self._run(scope, row, {}, out, uuids)
         finally:
             self._cache = None
         return out
@@ -192,6 +262,8 @@ def _describe_ops(ops: Iterable[Op], parts: list[str]) -> None:
             return f"{expr(e.base)}.{e.name}"
         if isinstance(e, Const):
             return f"const({e.value!r})"
+        if isinstance(e, Generated):
+            return f"generated({e.field.value})"
         info = function_info(e.fn)
         name = function_identity(e.fn)
         args = ",".join(expr(a) for a in e.args)

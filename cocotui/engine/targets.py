@@ -8,9 +8,10 @@ import traceback
 from typing import Any
 
 from cocotui import registry
+from cocotui.engine_type import FieldSchema
 from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Export, Flow
-from cocotui.op import ConnectorKind, FieldSchema, IndexOptions, TargetStateCompatibility
+from cocotui.op import ConnectorKind, TargetStateCompatibility
 from cocotui.state.setup_store import SetupRecord
 from cocotui.values import (
     KeyDecoder,
@@ -71,10 +72,20 @@ class DesiredTarget:
 
 
 def schemas(export: Export) -> tuple[list[FieldSchema], list[FieldSchema]]:
-    return (
-        [FieldSchema(name) for name in export.primary_key_fields],
-        [FieldSchema(name) for name in export.value_fields],
-    )
+    return export.key_fields_schema(), export.value_fields_schema()
+
+
+def _check_fields(where: str, export: Export, collected: tuple[str, ...]) -> None:
+    """Primary key and index fields must be collected fields."""
+    named = [("primary key field", name) for name in export.primary_key_fields]
+    named += [("vector index field", i.field_name) for i in export.vector_indexes]
+    named += [("full-text index field", i.field_name) for i in export.fts_indexes]
+    for what, name in named:
+        if name not in collected:
+            raise TargetError(
+                f"{where}: {what} '{name}' is not collected (collected fields: "
+                f"{', '.join(collected)})"
+            )
 
 
 def _resolve(flow: Flow, export: Export) -> DesiredTarget:
@@ -99,12 +110,7 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
     collected = export.collector.field_names
     if collected is None:
         raise TargetError(f"{where}: its collector never collects anything")
-    for name in export.primary_key_fields:
-        if name not in collected:
-            raise TargetError(
-                f"{where}: primary key field '{name}' is not collected (collected fields: "
-                f"{', '.join(collected)})"
-            )
+    _check_fields(where, export, collected)
     key = call_connector(kind, "get_persistent_key", where, spec, export.name)
     try:
         check_json(key, f"{kind.connector_cls.__qualname__}.get_persistent_key() result")
@@ -119,7 +125,7 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
             spec,
             key_schema,
             value_schema,
-            IndexOptions(list(export.primary_key_fields)),
+            export.index_options(),
         )
         cls = kind.setup_state_cls
         if isinstance(cls, type) and not isinstance(setup_state, cls):

@@ -4,11 +4,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from cocotui.engine_type import EnrichedValueType
+from cocotui.flow.field_types import (
+    UNKNOWN,
+    UUID,
+    call_type,
+    row_field_types,
+    source_field_types,
+    sub_field_type,
+)
 from cocotui.flow.model import (
     Assign,
     Call,
@@ -20,13 +29,17 @@ from cocotui.flow.model import (
     FieldRef,
     Flow,
     ForEach,
+    Generated,
+    GeneratedField,
     RowScope,
     Source,
     SubField,
 )
+from cocotui.index import FtsIndexDef, VectorIndexDef, VectorSimilarityMetric
 from cocotui.op import TargetSpec
 from cocotui.op_function import resolve_transform
 from cocotui.source_connector import as_source
+from cocotui.value_types import constant_type
 
 
 class FlowDefinitionError(ValueError):
@@ -63,7 +76,13 @@ def _expr_of(value: Any) -> Expr:
         return value._expr
     if isinstance(value, DataScope | DataCollector | FlowBuilder):
         raise FlowDefinitionError(f"{type(value).__name__} cannot be used as a value")
+    if isinstance(value, GeneratedField):
+        raise FlowDefinitionError(f"{value} can only be a field of collect()")
     return Const(value)
+
+
+def _type_of(value: Any) -> EnrichedValueType:
+    return value._type if isinstance(value, DataSlice) else constant_type(value)
 
 
 def _scope_of(expr: Expr) -> RowScope | None:
@@ -81,14 +100,27 @@ class DataSlice:
     """A value in a flow: a source table, a row field, or a transform's output."""
 
     def __init__(
-        self, builder: FlowBuilder, expr: Expr | None = None, table: Source | None = None
+        self,
+        builder: FlowBuilder,
+        expr: Expr | None = None,
+        table: Source | None = None,
+        value_type: EnrichedValueType = UNKNOWN,
     ) -> None:
         self._builder = builder
         self._expr = expr
         self._table = table
+        self._type = value_type
+
+    @property
+    def value_type(self) -> EnrichedValueType:
+        """The value's type, as connectors see it in a ``FieldSchema``."""
+        return self._type
 
     def __getitem__(self, field: str) -> DataSlice:
-        return DataSlice(self._builder, SubField(_expr_of(self), field))
+        expr = _expr_of(self)
+        return DataSlice(
+            self._builder, SubField(expr, field), value_type=sub_field_type(self._type, field)
+        )
 
     def transform(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> DataSlice:
         """``fn(this value, *args, **kwargs)``, run once per row."""
@@ -102,14 +134,14 @@ class DataSlice:
         """Open a scope run once per row of this table or list value."""
         child: RowScope
         if self._table is not None:
-            child = RowScope(depth=1)
+            child = RowScope(depth=1, field_types=source_field_types(self._table.spec))
             self._table.row_scopes.append(child)
         else:
             items = _expr_of(self)
             parent = _scope_of(items)
             if parent is None:
                 raise FlowDefinitionError("row() needs a table or a list computed per row")
-            child = RowScope(depth=parent.depth + 1)
+            child = RowScope(parent.depth + 1, field_types=row_field_types(self._type))
             parent.ops.append(ForEach(items, child))
         self._builder._scopes.append(child)
         try:
@@ -136,14 +168,20 @@ class DataCollector:
             raise FlowDefinitionError("collect() needs at least one field")
         if self._collector.field_names is None:
             self._collector.field_names = names
+            self._collector.field_types = {
+                name: UUID if isinstance(v, GeneratedField) else _type_of(v)
+                for name, v in fields.items()
+            }
         elif set(self._collector.field_names) != set(names):
             raise FlowDefinitionError(
                 f"collect() called with fields {', '.join(names)} but this collector already "
                 f"collects {', '.join(self._collector.field_names)}"
             )
-        scope.ops.append(
-            Collect(self._collector, tuple((name, _expr_of(v)) for name, v in fields.items()))
+        exprs = tuple(
+            (name, Generated(v) if isinstance(v, GeneratedField) else _expr_of(v))
+            for name, v in fields.items()
         )
+        scope.ops.append(Collect(self._collector, exprs))
 
     def export(
         self,
@@ -152,10 +190,15 @@ class DataCollector:
         /,
         *,
         primary_key_fields: list[str] | tuple[str, ...],
+        vector_indexes: Sequence[VectorIndexDef] = (),
+        fts_indexes: Sequence[FtsIndexDef] = (),
+        vector_index: Sequence[tuple[str, VectorSimilarityMetric]] = (),
         setup_by_user: bool = False,
         **_ignored: Any,
     ) -> None:
-        """Send the collected rows to a target, keyed by ``primary_key_fields``."""
+        """Send the collected rows to a target, keyed by ``primary_key_fields``, with the
+        vector and full-text-search indexes the target should have (``vector_index`` is v0's
+        older spelling of ``vector_indexes``)."""
         check_name("Target", name)
         if not isinstance(target_spec, TargetSpec):
             raise FlowDefinitionError(
@@ -167,8 +210,24 @@ class DataCollector:
         flow = self._builder._flow
         if any(e.name == name for e in flow.exports):
             raise FlowDefinitionError(f"flow {flow.name!r} exports twice under the name {name!r}")
+        if not vector_indexes and vector_index:
+            vector_indexes = [VectorIndexDef(field, metric) for field, metric in vector_index]
+        for given, cls in ((vector_indexes, VectorIndexDef), (fts_indexes, FtsIndexDef)):
+            for index in given:
+                if not isinstance(index, cls):
+                    raise FlowDefinitionError(
+                        f"export({name!r}, ...): each index must be a {cls.__name__}, got {index!r}"
+                    )
         flow.exports.append(
-            Export(name, target_spec, self._collector, tuple(primary_key_fields), setup_by_user)
+            Export(
+                name,
+                target_spec,
+                self._collector,
+                tuple(primary_key_fields),
+                setup_by_user,
+                tuple(vector_indexes),
+                tuple(fts_indexes),
+            )
         )
 
 
@@ -185,7 +244,8 @@ class DataScope:
                 if source.name == name:
                     return DataSlice(self._builder, table=source)
             raise FlowDefinitionError(f"no table named {name!r} in this flow's scope")
-        return DataSlice(self._builder, FieldRef(self._scope, name))
+        value_type = self._scope.field_types.get(name, UNKNOWN)
+        return DataSlice(self._builder, FieldRef(self._scope, name), value_type=value_type)
 
     def __setitem__(self, name: str, value: DataSlice) -> None:
         if self._scope is None:
@@ -200,6 +260,7 @@ class DataScope:
             source.name = name
             return
         self._scope.ops.append(Assign(name, _expr_of(value)))
+        self._scope.field_types[name] = _type_of(value)
 
     def add_collector(self, name: str | None = None) -> DataCollector:
         flow = self._builder._flow
@@ -262,7 +323,10 @@ class FlowBuilder:
         kwarg_exprs = tuple((k, _expr_of(v)) for k, v in kwargs.items())
         scopes = [s for e in (*arg_exprs, *(v for _, v in kwarg_exprs)) if (s := _scope_of(e))]
         scope = max(scopes, key=lambda s: s.depth) if scopes else self._current_scope("transform()")
-        return DataSlice(self, Call(fn, arg_exprs, kwarg_exprs, scope))
+        value_type = call_type(
+            fn, [_type_of(a) for a in args], {k: _type_of(v) for k, v in kwargs.items()}
+        )
+        return DataSlice(self, Call(fn, arg_exprs, kwarg_exprs, scope), value_type=value_type)
 
 
 FlowFunction = Callable[[FlowBuilder, DataScope], None]

@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 from types import ModuleType, TracebackType
 
+from cocotui import cocoindex_alias
 from cocotui.flow.builder import FlowDef, flows_defined_in
 from cocotui.flow.model import Flow
 
@@ -88,13 +89,15 @@ def _import(app: str) -> ModuleType:
 
 
 def load_app(app: str, app_name: str | None = None) -> App:
-    """Import ``app`` and build every flow it declares with ``@flow_def``."""
+    """Import ``app`` and build every flow it declares with ``@flow_def``. From then on,
+    ``import cocoindex`` gives cocotui in this process (see :mod:`cocotui.cocoindex_alias`)."""
     name = app_name or default_app_name(app)
     if not _APP_NAME.match(name):
         raise AppLoadError(
             f"app name {name!r} may only contain letters, digits, '.', '-' and '_'; pass "
             f"--app-name to choose another"
         )
+    cocoindex_alias.install()
     try:
         module = _import(app)
     except AppLoadError:

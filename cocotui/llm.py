@@ -1,0 +1,3 @@
+"""LLM specs, as CocoIndex v0's ``cocoindex.llm``. None is provided yet."""
+
+__all__: list[str] = []
