@@ -80,7 +80,8 @@ def add_parser(command: CommandFactory) -> None:
 class _Progress:
     """Human output: a live progress line on a terminal, a summary line per source."""
 
-    def __init__(self) -> None:
+    def __init__(self, app: str = "APP") -> None:
+        self.app = app
         self.tty = sys.stderr.isatty()
         self.last_draw = 0.0
         self.started = time.perf_counter()
@@ -117,6 +118,8 @@ class _Progress:
             print(f"error: {data['source']}: {data['error']}", file=sys.stderr)
         elif event.name == "watcher.error":
             print(f"warning: file watcher: {data['error']}; re-listing", file=sys.stderr)
+        elif event.name == "tracking.lost":
+            print(_lost_tracking_text(data, self.app), file=sys.stderr)
         elif event.name == "key.duplicate" and data.get("same_row"):
             print(
                 f"warning: key {data['key']} of target {data['target']} is collected more than "
@@ -129,6 +132,18 @@ class _Progress:
                 f"source rows ({', '.join(data['rows'])}); it is kept while any produces it",
                 file=sys.stderr,
             )
+
+
+def _lost_tracking_text(data: dict[str, Any], app: str) -> str:
+    flows = " ".join(data["flows"])
+    return (
+        f"warning: row tracking ({data['tracking']}) knows nothing of {', '.join(data['targets'])}"
+        f", whose setup is applied: it was removed or replaced, so tracking starts afresh. Every "
+        f"row is exported again, but rows exported before whose source rows are gone now are "
+        f"no longer known and stay in the target. To rebuild the target(s) without them: "
+        f"`cocotui drop {app} {flows} --yes`, `cocotui apply {app} --yes`, "
+        f"`cocotui update {app}`"
+    )
 
 
 def _write_event(event: Event) -> None:
@@ -167,7 +182,13 @@ class _LiveStatus:
             print(_ready_text(data), file=sys.stderr)
             self.drawn = 0
             self.draw()
-        elif event.name in ("row.failed", "watcher.error", "source.failed", "key.duplicate"):
+        elif event.name in (
+            "row.failed",
+            "watcher.error",
+            "source.failed",
+            "key.duplicate",
+            "tracking.lost",
+        ):
             self.drawn = 0
             self.progress(event)
             self.draw()
@@ -193,7 +214,13 @@ def _live_lines(event: Event) -> None:
             )
     elif event.name == "live.ready":
         print(_ready_text(data), flush=True)
-    elif event.name in ("row.failed", "source.failed", "key.duplicate", "watcher.error"):
+    elif event.name in (
+        "row.failed",
+        "source.failed",
+        "key.duplicate",
+        "watcher.error",
+        "tracking.lost",
+    ):
         _Progress()(event)
 
 
@@ -212,9 +239,9 @@ def cmd_update(args: argparse.Namespace) -> int:
     if args.json:
         observer = _write_event
     elif args.live:
-        observer = _LiveStatus(_Progress()) if sys.stderr.isatty() else _live_lines
+        observer = _LiveStatus(_Progress(args.app)) if sys.stderr.isatty() else _live_lines
     else:
-        observer = _Progress()
+        observer = _Progress(args.app)
     try:
         result = engine.update(
             UpdateOptions(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from cocotui import registry
@@ -138,8 +138,31 @@ def _stale(target: DesiredTarget, stored: TargetState | None) -> list[SetupRecor
     return stale
 
 
+def _create_verdict(
+    target: DesiredTarget, stored: TargetState | None, moved_from: str | None, tracked: int
+) -> tuple[TargetStateCompatibility | None, str]:
+    """What a create means for rows the target may already hold (``None``: it holds none, row
+    tracking starts empty), and why it is created."""
+    if stored is not None and stored.versions:
+        # An interrupted drop or create: the target may still hold rows. What they mean for
+        # the desired setup decides whether row tracking keeps them (apply.py).
+        verdict = worst([compatibility(target, r) for r in stored.versions])
+        if stored.committed is None:
+            return verdict, "an earlier create did not finish; creating again"
+        return verdict, "an earlier drop may have been applied; creating again"
+    if tracked:
+        # A drop forgets the target's rows, so rows still tracked were exported under a setup
+        # the state no longer records (its file was removed): the target may hold them.
+        # Keeping their keys lets the next update delete those no longer produced.
+        return TargetStateCompatibility.PARTIALLY_COMPATIBLE, (
+            f"the setup state does not record this target, but row tracking holds {tracked} "
+            f"key(s) exported to it (was the state file removed?); they are kept"
+        )
+    return None, f"persistent key changed (was {moved_from})" if moved_from else "new"
+
+
 def _desired_change(
-    target: DesiredTarget, stored: TargetState | None, moved_from: str | None
+    target: DesiredTarget, stored: TargetState | None, moved_from: str | None, tracked: int
 ) -> Change:
     stale = _stale(target, stored)
     verdict: TargetStateCompatibility | None = None
@@ -149,16 +172,8 @@ def _desired_change(
         verdict = TargetStateCompatibility.COMPATIBLE
     elif None in stale:
         action = Action.CREATE
-        if stored is not None and stored.versions:
-            # An interrupted drop or create: the target may still hold rows. What they mean
-            # for the desired setup decides whether row tracking keeps them (apply.py).
-            verdict = worst([compatibility(target, r) for r in stored.versions])
-        if stored is None or not stored.versions:
-            reasons.append(f"persistent key changed (was {moved_from})" if moved_from else "new")
-        elif stored.committed is None:
-            reasons.append("an earlier create did not finish; creating again")
-        else:
-            reasons.append("an earlier drop may have been applied; creating again")
+        verdict, reason = _create_verdict(target, stored, moved_from, tracked)
+        reasons.append(reason)
     else:
         action = Action.UPDATE
         records = [r for r in stale if r is not None]
@@ -202,8 +217,19 @@ def _drop_change(stored: TargetState, reason: str) -> Change:
     )
 
 
-def compute_plan(app: str, fingerprint: str, desired: list[DesiredTarget], state: AppState) -> Plan:
-    """The setup plan that brings ``state`` to ``desired``."""
+def _none_tracked(identity: tuple[str, str, str]) -> int:
+    return 0
+
+
+def compute_plan(
+    app: str,
+    fingerprint: str,
+    desired: list[DesiredTarget],
+    state: AppState,
+    tracked_keys: Callable[[tuple[str, str, str]], int] = _none_tracked,
+) -> Plan:
+    """The setup plan that brings ``state`` to ``desired``. ``tracked_keys`` counts the keys row
+    tracking holds for a target identity; it is asked only about targets the state lacks."""
     wanted = {t.identity: t for t in desired}
     flows = {t.flow.name for t in desired}
     # Stored targets whose export still exists under another key: that key changed.
@@ -212,7 +238,9 @@ def compute_plan(app: str, fingerprint: str, desired: list[DesiredTarget], state
     for target in desired:
         old = by_export.get((target.flow.name, target.export.name))
         moved_from = canonical_json(old.key) if old is not None else None
-        changes.append(_desired_change(target, state.find(target.identity), moved_from))
+        stored = state.find(target.identity)
+        tracked = tracked_keys(target.identity) if stored is None or not stored.versions else 0
+        changes.append(_desired_change(target, stored, moved_from, tracked))
     desired_exports = {(t.flow.name, t.export.name): t for t in desired}
     for stored in state.targets:
         if stored.identity in wanted:

@@ -203,6 +203,26 @@ class SqliteTracking:
         ).fetchone()
         return int(row[0])
 
+    def keys_held(self, identity: tuple[str, str, str]) -> int:
+        """Like :meth:`key_count`, without creating the database when there is none."""
+        if self._db is None and not self.path.exists():
+            return 0
+        return self.key_count(identity)
+
+    def unknown_targets(
+        self, identities: Sequence[tuple[str, str, str]]
+    ) -> list[tuple[str, str, str]]:
+        """The targets row tracking has never heard of. Applying a create registers its target,
+        so an applied target missing here means the database was removed or replaced."""
+        return [
+            identity
+            for identity in identities
+            if self.db.execute(
+                "SELECT 1 FROM targets WHERE identity = ?", (target_identity_text(identity),)
+            ).fetchone()
+            is None
+        ]
+
     # -- source rows --------------------------------------------------------------------------
 
     def source_rows(self, flow: str, source: str) -> dict[str, TrackedRow]:
