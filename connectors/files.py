@@ -10,6 +10,13 @@ string per line). A name is recorded *before* its file is written, and removed f
 after its file is deleted, so the manifest never misses a file the target may have written, even
 when the process is killed in between.
 
+The manifest is the directory's, not an app's: the connector contract gives a connector no way
+to tell two apps apart, so two apps exporting to one directory would share it, and either app's
+drop would remove the other's files. cocotui does not let that happen for apps that share a
+state directory (the default): the second app's create is refused, naming the first, and a drop
+of a directory another app also holds releases it without removing anything. Apps with state
+directories of their own cannot see each other: give each its own directory.
+
 Every method is idempotent. A file is written atomically: to ``.<name>.cocotui-tmp`` next to it,
 flushed to disk, then renamed over ``<name>``, so a reader sees the old content or the new, never
 a part. The temporary name is derived from the file's, so one left behind by a killed process is

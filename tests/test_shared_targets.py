@@ -89,3 +89,63 @@ TWO_APPS = textwrap.dedent(
         out.export("files", DirectoryTarget(directory="../out"), primary_key_fields=["filename"])
     """
 )
+
+
+def two_apps(root: Path) -> tuple[AppRunner, AppRunner]:
+    """``one/app.py`` and ``two/app.py`` (app names ``one`` and ``two``, one state directory),
+    each over its own source, both exporting to ``out``."""
+    runners = []
+    for name in ("one", "two"):
+        (root / name / "src").mkdir(parents=True)
+        (root / name / "src" / f"{name}.txt").write_text(f"written by {name}")
+        (root / name / "app.py").write_text(TWO_APPS.format(source="src"))
+        runners.append(AppRunner(root / name / "app.py", root / "state", app_name=name))
+    return runners[0], runners[1]
+
+
+def exported(root: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in (root / "out").iterdir() if not p.name.startswith(".")}
+
+
+def test_a_second_app_exporting_to_the_same_directory_is_refused(tmp_path: Path) -> None:
+    one, two = two_apps(tmp_path)
+    one.apply()
+    one.command("update").expect()
+
+    [change] = two.plan()["changes"]
+    assert change["reason"].startswith("new; refused: also exported by app one (target Docs.files")
+    refused = two.command("apply", "--yes").expect(1)
+    assert "also exported by app one" in refused.stderr and "Nothing applied" in refused.stderr
+    # Its target stays to create, so update does not write to the directory.
+    assert two.command("update").returncode == 2
+    assert exported(tmp_path) == {"one.txt": "written by one"}
+    assert [c["action"] for c in two.plan()["changes"]] == ["create"]
+
+
+def test_dropping_one_of_two_apps_sharing_a_directory_keeps_the_other_apps_files(
+    tmp_path: Path,
+) -> None:
+    one, two = two_apps(tmp_path)
+    one.apply()
+    one.command("update").expect()
+    # Two apps that already share the directory: set up before cocotui checked owners (here:
+    # app two set up in a state directory of its own, then moved beside app one's).
+    elsewhere = AppRunner(two.app, tmp_path / "elsewhere", app_name="two")
+    elsewhere.apply()
+    elsewhere.command("update").expect()
+    for path in (tmp_path / "elsewhere").glob("two.*"):
+        path.rename(tmp_path / "state" / path.name)
+    assert exported(tmp_path) == {"one.txt": "written by one", "two.txt": "written by two"}
+
+    dropping = one.command("drop", "--yes").expect()
+    assert "released" in dropping.stdout
+    # Nothing is removed from under app two; app one's own file stays too (it is released,
+    # and the directory cannot tell which app wrote which file).
+    assert exported(tmp_path) == {"one.txt": "written by one", "two.txt": "written by two"}
+    two.command("update").expect()
+    assert exported(tmp_path)["two.txt"] == "written by two"
+
+    # App two still owns its rows: deleting its source deletes its file.
+    (tmp_path / "two" / "src" / "two.txt").unlink()
+    two.command("update").expect()
+    assert "two.txt" not in exported(tmp_path)

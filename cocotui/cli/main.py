@@ -290,11 +290,14 @@ def _apply(engine: Engine, plan: Plan, args: argparse.Namespace, question: str) 
             print(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
             if exc.connector_traceback:
                 print(mask_secrets(exc.connector_traceback), file=sys.stderr)
-            print(
-                f"The change to {exc.change.name} stays staged; run apply again to roll it "
-                f"forward.",
-                file=sys.stderr,
-            )
+            if exc.staged:
+                print(
+                    f"The change to {exc.change.name} stays staged; run apply again to roll it "
+                    f"forward.",
+                    file=sys.stderr,
+                )
+            else:
+                print("Nothing applied.", file=sys.stderr)
         return 1
     remaining = engine.plan().pending
     if args.json:

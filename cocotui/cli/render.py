@@ -92,7 +92,10 @@ def plan_text(plan: Plan, style: Style) -> str:
         elif change.action is Action.DROP:
             for path, old, _ in spec_diff(before, {}) if isinstance(before, dict) else []:
                 lines.append(style.action(Action.DROP, f"      - {path} = {show_value(old, path)}"))
-            lines.append(style("      the connector removes this target and its data", "1;31"))
+            if change.releases:
+                lines.append("      released: the connector is not called, the data stays")
+            else:
+                lines.append(style("      the connector removes this target and its data", "1;31"))
         else:
             for path, old, new in spec_diff(before, after):
                 label = path or "state"
@@ -130,6 +133,7 @@ def change_json(change: Change) -> dict[str, Any]:
         "description": mask_secrets(change.description),
         "compatibility": None if change.compatibility is None else change.compatibility.value,
         "reason": change.reason,
+        "shared_with": list(change.shared_with),
     }
 
 

@@ -15,6 +15,7 @@ from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
 from cocotui.engine.update import UpdateOptions, UpdateResult, UpdateRun
 from cocotui.flow.loader import App, load_app
 from cocotui.state.lock import WriterLock
+from cocotui.state.owners import other_owners
 from cocotui.state.paths import AppPaths, app_paths
 from cocotui.state.setup_store import TargetState, TomlSetupStore
 from cocotui.state.tracking import SqliteTracking
@@ -81,12 +82,19 @@ class Engine:
     def plan(self) -> Plan:
         fingerprint = self.store.fingerprint()
         return compute_plan(
-            self.app.name, fingerprint, self.targets, self.store.load(), self.tracking.keys_held
+            self.app.name,
+            fingerprint,
+            self.targets,
+            self.store.load(),
+            self.tracking.keys_held,
+            other_owners(self.paths.setup_state),
         )
 
     def plan_drop(self, flows: Iterable[str] | None = None) -> Plan:
         fingerprint = self.store.fingerprint()
-        return compute_drop_plan(self.app.name, fingerprint, self.store.load(), flows)
+        state = self.store.load()
+        owners = other_owners(self.paths.setup_state)
+        return compute_drop_plan(self.app.name, fingerprint, state, flows, owners)
 
     def apply(
         self, plan: Plan, changes: Sequence[Change] | None = None, observer: Observer = ignore

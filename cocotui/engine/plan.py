@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cocotui import registry
 from cocotui.engine.targets import DesiredTarget, compatibility, describe, worst
 from cocotui.op import TargetStateCompatibility
+from cocotui.state.owners import KindKey, Owner
 from cocotui.state.setup_store import AppState, SetupRecord, TargetState
 from cocotui.values import canonical_json
 
@@ -49,10 +50,31 @@ class Change:
     description: str
     compatibility: TargetStateCompatibility | None
     reason: str
+    #: Other apps whose setup states hold this target too (see cocotui.state.owners).
+    shared_with: tuple[str, ...] = ()
 
     @property
     def identity(self) -> tuple[str, str, str]:
         return (self.flow, self.kind, canonical_json(self.key))
+
+    @property
+    def refusal(self) -> str | None:
+        """Why this change may not be applied: it would create or change a target that other
+        apps hold, whose rows it would overwrite or remove. A drop of such a target releases
+        it instead (the connector is not called)."""
+        if not self.shared_with or self.action not in (Action.CREATE, Action.UPDATE):
+            return None
+        return (
+            f"target {self.name} ({self.description}) is also exported by "
+            f"{'; '.join(self.shared_with)}. Two apps writing one target overwrite and delete "
+            f"each other's rows: give this export another persistent key (another directory, "
+            f"table, ...), or drop the target from the other app first"
+        )
+
+    @property
+    def releases(self) -> bool:
+        """A drop of a target other apps hold: forgotten here, its data left to them."""
+        return self.action is Action.DROP and bool(self.shared_with)
 
     @property
     def name(self) -> str:
@@ -227,9 +249,12 @@ def compute_plan(
     desired: list[DesiredTarget],
     state: AppState,
     tracked_keys: Callable[[tuple[str, str, str]], int] = _none_tracked,
+    owners: Mapping[KindKey, Sequence[Owner]] | None = None,
 ) -> Plan:
     """The setup plan that brings ``state`` to ``desired``. ``tracked_keys`` counts the keys row
-    tracking holds for a target identity; it is asked only about targets the state lacks."""
+    tracking holds for a target identity; it is asked only about targets the state lacks.
+    ``owners`` are the other apps holding targets: creating or changing one of theirs is
+    refused, dropping one only releases it."""
     wanted = {t.identity: t for t in desired}
     flows = {t.flow.name for t in desired}
     # Stored targets whose export still exists under another key: that key changed.
@@ -255,20 +280,46 @@ def compute_plan(
         if not stored.versions:
             reason += "; it was never created"
         changes.append(_drop_change(stored, reason))
-    return Plan(app, fingerprint, tuple(changes))
+    return Plan(app, fingerprint, _with_owners(changes, owners or {}))
 
 
 def compute_drop_plan(
-    app: str, fingerprint: str, state: AppState, flows: Iterable[str] | None
+    app: str,
+    fingerprint: str,
+    state: AppState,
+    flows: Iterable[str] | None,
+    owners: Mapping[KindKey, Sequence[Owner]] | None = None,
 ) -> Plan:
     """Drops of every stored target of ``flows`` (all flows when ``None``)."""
     selected = None if flows is None else set(flows)
-    changes = tuple(
+    changes = [
         _drop_change(t, "dropped on request")
         for t in state.targets
         if selected is None or t.flow in selected
-    )
-    return Plan(app, fingerprint, changes)
+    ]
+    return Plan(app, fingerprint, _with_owners(changes, owners or {}))
+
+
+def _with_owners(
+    changes: list[Change], owners: Mapping[KindKey, Sequence[Owner]]
+) -> tuple[Change, ...]:
+    """``changes`` with the other apps holding each target, and what that means in the reason."""
+    result = []
+    for change in changes:
+        shared = owners.get((change.kind, canonical_json(change.key)), ())
+        if shared and change.action is not Action.NONE:
+            names = "; ".join(str(o) for o in shared)
+            note = (
+                f"also exported by {names}: released, not removed (its data is left to that app)"
+                if change.action is Action.DROP
+                else f"refused: also exported by {names}"
+            )
+            reason = f"{change.reason}; {note}" if change.reason else note
+            change = dataclasses.replace(
+                change, shared_with=tuple(str(o) for o in shared), reason=reason
+            )
+        result.append(change)
+    return tuple(result)
 
 
 def spec_diff(before: Any, after: Any) -> list[tuple[str, Any, Any]]:
