@@ -112,3 +112,23 @@ def test_the_lost_tracking_event_is_in_the_json_stream(exported: AppRunner, tmp_
     assert lost["targets"] == ["Docs.files", "Docs.rows"] and lost["flows"] == ["Docs"]
     # Said once: the run registered the targets with the new database.
     assert exported.update().of("tracking.lost") == []
+
+
+def test_a_setup_change_applied_after_the_tracking_database_was_removed_still_reports_it(
+    exported: AppRunner, tmp_path: Path
+) -> None:
+    """Applying a change that keeps the rows (a new SQLite column) must not register the target
+    with the new database as if its tracking were intact: the next update still says so."""
+    remove(tmp_path / "state", "*.sqlite*")
+    app = tmp_path / "app.py"
+    app.write_text(
+        app.read_text()
+        .replace('content=f["content"])', 'content=f["content"], note=f["filename"])')
+        .replace(
+            'DirectoryTarget(directory="out")',
+            'DirectoryTarget(directory="out", content_field="content")',
+        )
+    )
+    exported.apply()
+    lost = exported.update().of("tracking.lost")
+    assert [event["targets"] for event in lost] == [["Docs.rows"]]

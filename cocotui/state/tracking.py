@@ -180,8 +180,15 @@ class SqliteTracking:
             db.execute("DELETE FROM target_keys WHERE target_id = ?", (target_id,))
 
     def invalidate_values(self, identity: tuple[str, str, str]) -> None:
-        """Keep the keys but forget their values: the next update upserts every row again."""
+        """Keep the keys but forget their values: the next update upserts every row again.
+        A target tracking has never heard of is left unregistered: its tracking was lost, and
+        the next update, which registers it, says so (see :meth:`unknown_targets`)."""
         with self.transaction() as db:
+            known = db.execute(
+                "SELECT 1 FROM targets WHERE identity = ?", (target_identity_text(identity),)
+            ).fetchone()
+            if known is None:
+                return
             target_id = self._bump(db, identity)
             db.execute("UPDATE target_keys SET value_fp = NULL WHERE target_id = ?", (target_id,))
 
