@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import sys
@@ -201,7 +202,7 @@ def _ready_text(data: dict[str, Any]) -> str:
     return text + " — Ctrl-C stops at the next batch boundary"
 
 
-def _live_lines(event: Event) -> None:
+def _live_lines(event: Event, app: str = "APP") -> None:
     """Live mode without a terminal: one line per pass that changed something."""
     data = event.data
     if event.name == "live.pass_finished":
@@ -221,7 +222,7 @@ def _live_lines(event: Event) -> None:
         "watcher.error",
         "tracking.lost",
     ):
-        _Progress()(event)
+        _Progress(app)(event)
 
 
 def cmd_update(args: argparse.Namespace) -> int:
@@ -239,7 +240,11 @@ def cmd_update(args: argparse.Namespace) -> int:
     if args.json:
         observer = _write_event
     elif args.live:
-        observer = _LiveStatus(_Progress(args.app)) if sys.stderr.isatty() else _live_lines
+        observer = (
+            _LiveStatus(_Progress(args.app))
+            if sys.stderr.isatty()
+            else functools.partial(_live_lines, app=args.app)
+        )
     else:
         observer = _Progress(args.app)
     try:
