@@ -168,6 +168,8 @@ def normalize_key(key: object) -> object:
     so that its row fails with that error."""
     if not isinstance(key, str) or key.startswith("/"):
         return key
+    if "//" not in key and "./" not in key and not key.endswith(("/", "/.")):
+        return key  # the common case, already normal: spare the split
     normalized = "/".join(part for part in key.split("/") if part not in ("", "."))
     return normalized or key
 
