@@ -136,6 +136,10 @@ def test_dropping_one_of_two_apps_sharing_a_directory_keeps_the_other_apps_files
     for path in (tmp_path / "elsewhere").glob("two.*"):
         path.rename(tmp_path / "state" / path.name)
     assert exported(tmp_path) == {"one.txt": "written by one", "two.txt": "written by two"}
+    # Each app's plan warns of the other.
+    for runner, other in ((one, "two"), (two, "one")):
+        warning = f"warning: Docs.files: also exported by app {other} (target Docs.files"
+        assert warning in runner.command("plan").expect().stdout
 
     dropping = one.command("drop", "--yes").expect()
     assert "released" in dropping.stdout

@@ -114,6 +114,9 @@ def plan_text(plan: Plan, style: Style) -> str:
     ready = [c for c in plan.changes if c.action is Action.NONE]
     if ready:
         lines.append(f"Up to date: {', '.join(c.name for c in ready)}")
+    for change in ready:
+        if change.shared_with:
+            lines.append(style(f"warning: {change.name}: {change.reason}", "1;33"))
     lines.append(style(plan.summary, "1"))
     return "\n".join(lines)
 

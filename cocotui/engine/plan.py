@@ -307,13 +307,18 @@ def _with_owners(
     result = []
     for change in changes:
         shared = owners.get((change.kind, canonical_json(change.key)), ())
-        if shared and change.action is not Action.NONE:
+        if shared:
             names = "; ".join(str(o) for o in shared)
-            note = (
-                f"also exported by {names}: released, not removed (its data is left to that app)"
-                if change.action is Action.DROP
-                else f"refused: also exported by {names}"
-            )
+            note = {
+                Action.DROP: (
+                    f"also exported by {names}: released, not removed (its data is left to "
+                    f"that app)"
+                ),
+                Action.NONE: (
+                    f"also exported by {names}: the two apps overwrite and delete each other's "
+                    f"rows; drop it from one of them"
+                ),
+            }.get(change.action, f"refused: also exported by {names}")
             reason = f"{change.reason}; {note}" if change.reason else note
             change = dataclasses.replace(
                 change, shared_with=tuple(str(o) for o in shared), reason=reason
