@@ -83,6 +83,8 @@ _PREFIX_METHODS: dict[str, _PrefixMethod] = {
         ("spec", "setup_state", "key_fields_schema", "value_fields_schema"), 1
     ),
     "describe": _PrefixMethod(("key",), 1),
+    # Not in CocoIndex v0: the one form of keys the target stores as the same row.
+    "normalize_key": _PrefixMethod(("key",), 1),
 }
 _FIXED_ARITY_METHODS: dict[str, tuple[str, ...]] = {
     "apply_setup_change": ("key", "previous", "current"),
@@ -121,7 +123,13 @@ class ConnectorKind:
     def optional_methods(self) -> list[str]:
         return sorted(
             name
-            for name in ("describe", "prepare", "get_setup_state", "check_state_compatibility")
+            for name in (
+                "describe",
+                "prepare",
+                "get_setup_state",
+                "check_state_compatibility",
+                "normalize_key",
+            )
             if name in self.methods
         )
 

@@ -290,11 +290,14 @@ def _apply(engine: Engine, plan: Plan, args: argparse.Namespace, question: str) 
             print(f"error: {display_text(str(exc))}", file=sys.stderr)
             if exc.connector_traceback:
                 print(display_text(exc.connector_traceback), file=sys.stderr)
-            print(
-                f"The change to {display_line(exc.change.name)} stays staged; run apply again "
-                f"to roll it forward.",
-                file=sys.stderr,
-            )
+            if exc.staged:
+                print(
+                    f"The change to {display_line(exc.change.name)} stays staged; run apply "
+                    f"again to roll it forward.",
+                    file=sys.stderr,
+                )
+            else:
+                print("Nothing applied.", file=sys.stderr)
         return 1
     remaining = engine.plan().pending
     if args.json:

@@ -102,7 +102,10 @@ def plan_text(plan: Plan, style: Style) -> str:
         elif change.action is Action.DROP:
             for path, old, _ in spec_diff(before, {}) if isinstance(before, dict) else []:
                 lines.append(style.action(Action.DROP, f"      - {path} = {show_value(old, path)}"))
-            lines.append(style("      the connector removes this target and its data", "1;31"))
+            if change.releases:
+                lines.append("      released: the connector is not called, the data stays")
+            else:
+                lines.append(style("      the connector removes this target and its data", "1;31"))
         else:
             for path, old, new in spec_diff(before, after):
                 label = path or "state"
@@ -121,6 +124,9 @@ def plan_text(plan: Plan, style: Style) -> str:
     ready = [c for c in plan.changes if c.action is Action.NONE]
     if ready:
         lines.append(display_line(f"Up to date: {', '.join(c.name for c in ready)}"))
+    for change in ready:
+        if change.shared_with:
+            lines.append(style(display_line(f"warning: {change.name}: {change.reason}"), "1;33"))
     lines.append(style(plan.summary, "1"))
     return "\n".join(lines)
 
@@ -140,6 +146,7 @@ def change_json(change: Change) -> dict[str, Any]:
         "description": mask_secrets(change.description),
         "compatibility": None if change.compatibility is None else change.compatibility.value,
         "reason": change.reason,
+        "shared_with": list(change.shared_with),
     }
 
 

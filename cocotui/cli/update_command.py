@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import sys
@@ -81,7 +82,8 @@ def add_parser(command: CommandFactory) -> None:
 class _Progress:
     """Human output: a live progress line on a terminal, a summary line per source."""
 
-    def __init__(self) -> None:
+    def __init__(self, app: str = "APP") -> None:
+        self.app = app
         self.tty = sys.stderr.isatty()
         self.last_draw = 0.0
         self.started = time.perf_counter()
@@ -127,6 +129,8 @@ class _Progress:
             print(
                 f"warning: file watcher: {display_text(data['error'])}; re-listing", file=sys.stderr
             )
+        elif event.name == "tracking.lost":
+            print(display_text(_lost_tracking_text(data, self.app)), file=sys.stderr)
         elif event.name == "key.duplicate":
             print(f"warning: {display_line(_duplicate_text(data))}", file=sys.stderr)
 
@@ -140,6 +144,18 @@ def _duplicate_text(data: dict[str, Any]) -> str:
     return (
         f"key {data['key']} of target {data['target']} is produced by several source rows "
         f"({', '.join(data['rows'])}); it is kept while any produces it"
+    )
+
+
+def _lost_tracking_text(data: dict[str, Any], app: str) -> str:
+    flows = " ".join(data["flows"])
+    return (
+        f"warning: row tracking ({data['tracking']}) knows nothing of {', '.join(data['targets'])}"
+        f", whose setup is applied: it was removed or replaced, so tracking starts afresh. Every "
+        f"row is exported again, but rows exported before whose source rows are gone now are "
+        f"no longer known and stay in the target. To rebuild the target(s) without them: "
+        f"`cocotui drop {app} {flows} --yes`, `cocotui apply {app} --yes`, "
+        f"`cocotui update {app}`"
     )
 
 
@@ -183,7 +199,13 @@ class _LiveStatus:
             print(_ready_text(data), file=sys.stderr)
             self.drawn = 0
             self.draw()
-        elif event.name in ("row.failed", "watcher.error", "source.failed", "key.duplicate"):
+        elif event.name in (
+            "row.failed",
+            "watcher.error",
+            "source.failed",
+            "key.duplicate",
+            "tracking.lost",
+        ):
             self.drawn = 0
             self.progress(event)
             self.draw()
@@ -196,7 +218,7 @@ def _ready_text(data: dict[str, Any]) -> str:
     return display_line(text + " — Ctrl-C stops at the next batch boundary")
 
 
-def _live_lines(event: Event) -> None:
+def _live_lines(event: Event, app: str = "APP") -> None:
     """Live mode without a terminal: one line per pass that changed something."""
     data = event.data
     if event.name == "live.pass_finished":
@@ -209,8 +231,14 @@ def _live_lines(event: Event) -> None:
             )
     elif event.name == "live.ready":
         print(_ready_text(data), flush=True)
-    elif event.name in ("row.failed", "source.failed", "key.duplicate", "watcher.error"):
-        _Progress()(event)
+    elif event.name in (
+        "row.failed",
+        "source.failed",
+        "key.duplicate",
+        "watcher.error",
+        "tracking.lost",
+    ):
+        _Progress(app)(event)
 
 
 def cmd_update(args: argparse.Namespace) -> int:
@@ -228,9 +256,13 @@ def cmd_update(args: argparse.Namespace) -> int:
     if args.json:
         observer = _write_event
     elif args.live:
-        observer = _LiveStatus(_Progress()) if sys.stderr.isatty() else _live_lines
+        observer = (
+            _LiveStatus(_Progress(args.app))
+            if sys.stderr.isatty()
+            else functools.partial(_live_lines, app=args.app)
+        )
     else:
-        observer = _Progress()
+        observer = _Progress(args.app)
     try:
         result = engine.update(
             UpdateOptions(

@@ -25,10 +25,14 @@ class StalePlanError(RuntimeError):
 class ApplyError(RuntimeError):
     """A connector failed while applying a change; the staged intent stays in place."""
 
-    def __init__(self, change: Change, message: str, connector_traceback: str) -> None:
+    def __init__(
+        self, change: Change, message: str, connector_traceback: str, *, staged: bool = True
+    ) -> None:
         super().__init__(message)
         self.change = change
         self.connector_traceback = connector_traceback
+        #: False when the change was refused before anything was staged.
+        self.staged = staged
 
 
 @dataclasses.dataclass
@@ -125,6 +129,9 @@ def apply_changes(
             "the setup state changed since this plan was made (another process applied "
             "changes); plan again and review the new plan"
         )
+    refused = next((c for c in changes if c.refusal is not None), None)
+    if refused is not None:
+        raise ApplyError(refused, refused.refusal or "", "", staged=False)
     state = store.load()
     applied: list[Change] = []
     for change in apply_order(changes):
@@ -134,7 +141,8 @@ def apply_changes(
         target = _stage(state, change)
         store.save(state)
         try:
-            _call_connector(kind, change)
+            if not change.releases:  # another app's target too: never removed from under it
+                _call_connector(kind, change)
         except ConnectorCallError as exc:
             target.last_error = exc.connector_traceback
             store.save(state)

@@ -9,12 +9,13 @@ from typing import Any
 
 from cocotui import registry
 from cocotui.engine.apply import ApplyReport, apply_changes
-from cocotui.engine.events import Observer, StopToken, ignore
+from cocotui.engine.events import Event, Observer, StopToken, ignore
 from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
 from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
 from cocotui.engine.update import UpdateOptions, UpdateResult, UpdateRun
 from cocotui.flow.loader import App, load_app
 from cocotui.state.lock import WriterLock
+from cocotui.state.owners import other_owners
 from cocotui.state.paths import AppPaths, app_paths
 from cocotui.state.setup_store import TargetState, TomlSetupStore
 from cocotui.state.tracking import SqliteTracking
@@ -80,11 +81,20 @@ class Engine:
 
     def plan(self) -> Plan:
         fingerprint = self.store.fingerprint()
-        return compute_plan(self.app.name, fingerprint, self.targets, self.store.load())
+        return compute_plan(
+            self.app.name,
+            fingerprint,
+            self.targets,
+            self.store.load(),
+            self.tracking.keys_held,
+            other_owners(self.paths.setup_state),
+        )
 
     def plan_drop(self, flows: Iterable[str] | None = None) -> Plan:
         fingerprint = self.store.fingerprint()
-        return compute_drop_plan(self.app.name, fingerprint, self.store.load(), flows)
+        state = self.store.load()
+        owners = other_owners(self.paths.setup_state)
+        return compute_drop_plan(self.app.name, fingerprint, state, flows, owners)
 
     def apply(
         self, plan: Plan, changes: Sequence[Change] | None = None, observer: Observer = ignore
@@ -150,6 +160,7 @@ class Engine:
             ready = {c.identity for c in plan.changes if c.action is Action.NONE}
             active = [t for t in self.targets if t.identity in ready]
             skipped = [t.name for t in self.targets if t.identity not in ready]
+            self._report_lost_tracking(active, observer)
             run = UpdateRun(
                 self.app,
                 self.tracking,
@@ -164,6 +175,21 @@ class Engine:
             from cocotui.engine.live import LiveRun  # imports the watcher: only for live runs
 
             return LiveRun(run, observer, run.stop, watch=watch).run_until_stopped(on_ready)
+
+    def _report_lost_tracking(self, active: list[DesiredTarget], observer: Observer) -> None:
+        """Targets whose setup is applied but whose row tracking is gone (the database was
+        removed or replaced): the run sends every row as new, but keys exported before whose
+        source rows are gone by now are unknown, so they stay in the target. Said in the run
+        that starts their tracking afresh (it registers them)."""
+        unknown = set(self.tracking.unknown_targets([t.identity for t in active]))
+        lost = [t for t in active if t.identity in unknown]
+        if lost:
+            data = {
+                "targets": [t.name for t in lost],
+                "flows": sorted({t.flow.name for t in lost}),
+                "tracking": str(self.paths.tracking),
+            }
+            observer(Event("tracking.lost", data))
 
     def describe(self, target: DesiredTarget) -> str:
         return describe(target.kind, target.key)

@@ -70,6 +70,39 @@ class DesiredTarget:
     def state_object(self, state: Any) -> Any:
         return from_state(self.kind.setup_state_cls, state)
 
+    def mutate_key(self, parts: tuple[Any, ...]) -> Any:
+        """The key ``mutate`` receives for key parts: decoded, then in the connector's
+        ``normalize_key`` form (so that a key tracked under another spelling is deleted as
+        the one the target stores). Raises what decoding or the connector raises."""
+        key = self.decode_key(parts)
+        normalize = self.kind.methods.get("normalize_key")
+        return key if normalize is None else normalize.call(key)
+
+    def canonical_parts(self, parts: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Key parts in the connector's ``normalize_key`` form: two spellings of one stored row
+        become one tracked key. Parts the connector cannot take stay as they are (``mutate``
+        then fails their row with its own error)."""
+        normalize = self.kind.methods.get("normalize_key")
+        if normalize is None:
+            return parts
+        try:
+            key = self.decode_key(parts)
+            normalized = normalize.call(key)
+        except Exception:
+            return parts
+        if normalized == key:
+            return parts
+        return _parts_of(normalized, self.export.primary_key_fields)
+
+
+def _parts_of(key: Any, fields: tuple[str, ...]) -> tuple[Any, ...]:
+    """The key parts (in ``fields`` order) of a key as ``mutate`` receives it."""
+    if isinstance(key, tuple) and not hasattr(key, "_fields"):
+        return key
+    if len(fields) > 1 or dataclasses.is_dataclass(key) or hasattr(key, "_fields"):
+        return tuple(getattr(key, name) for name in fields)
+    return (key,)
+
 
 def schemas(export: Export) -> tuple[list[FieldSchema], list[FieldSchema]]:
     return export.key_fields_schema(), export.value_fields_schema()

@@ -391,7 +391,7 @@ class UpdateRun:
                 keys = export.primary_key_fields
                 values = export.value_fields
                 for fields in collected[export.collector.index]:
-                    parts = tuple(fields[f] for f in keys)
+                    parts = a.target.canonical_parts(tuple(fields[f] for f in keys))
                     key_text = repr(parts)
                     value = {f: fields[f] for f in values}
                     fp = fingerprint_fields(values, value.values())
@@ -644,7 +644,7 @@ class UpdateRun:
             target = a.target
             for work in rows:
                 for packed, value, _ in work.mutations.get(a.tracking_id, {}).values():
-                    key = target.decode_key(pickle.loads(packed))
+                    key = target.mutate_key(pickle.loads(packed))
                     if value is None:
                         deletes[key] = None
                     else:

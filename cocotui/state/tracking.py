@@ -180,8 +180,15 @@ class SqliteTracking:
             db.execute("DELETE FROM target_keys WHERE target_id = ?", (target_id,))
 
     def invalidate_values(self, identity: tuple[str, str, str]) -> None:
-        """Keep the keys but forget their values: the next update upserts every row again."""
+        """Keep the keys but forget their values: the next update upserts every row again.
+        A target tracking has never heard of is left unregistered: its tracking was lost, and
+        the next update, which registers it, says so (see :meth:`unknown_targets`)."""
         with self.transaction() as db:
+            known = db.execute(
+                "SELECT 1 FROM targets WHERE identity = ?", (target_identity_text(identity),)
+            ).fetchone()
+            if known is None:
+                return
             target_id = self._bump(db, identity)
             db.execute("UPDATE target_keys SET value_fp = NULL WHERE target_id = ?", (target_id,))
 
@@ -202,6 +209,26 @@ class SqliteTracking:
             (target_identity_text(identity),),
         ).fetchone()
         return int(row[0])
+
+    def keys_held(self, identity: tuple[str, str, str]) -> int:
+        """Like :meth:`key_count`, without creating the database when there is none."""
+        if self._db is None and not self.path.exists():
+            return 0
+        return self.key_count(identity)
+
+    def unknown_targets(
+        self, identities: Sequence[tuple[str, str, str]]
+    ) -> list[tuple[str, str, str]]:
+        """The targets row tracking has never heard of. Applying a create registers its target,
+        so an applied target missing here means the database was removed or replaced."""
+        return [
+            identity
+            for identity in identities
+            if self.db.execute(
+                "SELECT 1 FROM targets WHERE identity = ?", (target_identity_text(identity),)
+            ).fetchone()
+            is None
+        ]
 
     # -- source rows --------------------------------------------------------------------------
 

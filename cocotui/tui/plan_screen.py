@@ -77,7 +77,10 @@ def change_detail(change: Change) -> Text:
         if isinstance(before, dict):
             for path, old, _ in spec_diff(before, {}):
                 text.append(f"  - {path} = {_show(old, path)}\n", "red")
-        text.append("\nThe connector removes this target and its data.\n", "bold red")
+        if change.releases:
+            text.append("\nReleased: the connector is not called, the data stays.\n")
+        else:
+            text.append("\nThe connector removes this target and its data.\n", "bold red")
     else:
         for path, old, new in spec_diff(before, after):
             text.append(
