@@ -13,15 +13,16 @@ import hashlib
 import os
 import pickle
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from cocotui.engine.evaluate import source_logic
+from cocotui.engine.evaluate import describe_exception, source_logic
 from cocotui.engine.events import Event, Observer, StopToken
 from cocotui.engine.targets import ConnectorCallError, DesiredTarget, call_connector, schemas
 from cocotui.engine.workers import RowEvaluator, RowOutcome, RowTask
 from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Flow, Source
+from cocotui.sources import ListedRow
 from cocotui.state.tracking import (
     ListingDiff,
     RowCommit,
@@ -130,6 +131,40 @@ def _logic_fingerprint(flow: Flow, source: Source, active: Sequence[_Active]) ->
     )
     text = source_logic(source) + "\n" + "\n".join(generations)
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+#: Why a row whose key is not text fails (tracking stores keys as UTF-8 text).
+UNTRACKABLE_ERROR = (
+    "the file name is not valid UTF-8 (shown with \\x escapes); rename it to export it"
+)
+
+
+def _is_text(key: str) -> bool:
+    """Whether ``key`` is valid Unicode text: a file name that is not UTF-8 comes with lone
+    surrogates, which neither tracking nor JSON output nor most targets can store."""
+    if key.isascii():
+        return True
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _trackable_rows(rows: Iterable[ListedRow], untrackable: list[str]) -> Iterator[ListedRow]:
+    for row in rows:
+        if _is_text(row.key):
+            yield row
+        else:
+            untrackable.append(row.key)
+
+
+def printable_key(key: str) -> str:
+    """``key`` with the bytes that are not UTF-8 shown as ``\\xNN``."""
+    try:
+        return key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no undecodable byte stands for
+        return key.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _vanished_directory(source: Source) -> str | None:
@@ -255,15 +290,22 @@ class UpdateRun:
         return result
 
     def _list(
-        self, flow: Flow, source: Source, keys: set[str] | None, logic_fp: bytes, recheck: bool
+        self,
+        flow: Flow,
+        source: Source,
+        keys: set[str] | None,
+        logic_fp: bytes,
+        recheck: bool,
+        untrackable: list[str],
     ) -> ListingDiff:
-        """The rows that need work: among all rows, or only ``keys`` when given."""
+        """The rows that need work: among all rows, or only ``keys`` when given. Keys that
+        are not text (a file name that is not UTF-8) go to ``untrackable`` instead."""
         everything = self.options.reexport or recheck
         if keys is None:
-            return self.tracking.diff_listing(
-                flow.name, source.name, source.spec.list_rows(), logic_fp, everything
-            )
-        stamps = {key: source.spec.stamp(key) for key in sorted(keys)}
+            listing = _trackable_rows(source.spec.list_rows(), untrackable)
+            return self.tracking.diff_listing(flow.name, source.name, listing, logic_fp, everything)
+        untrackable += [key for key in keys if not _is_text(key)]
+        stamps = {key: source.spec.stamp(key) for key in sorted(keys) if _is_text(key)}
         listed = {key: stamp for key, stamp in stamps.items() if stamp is not None}
         tracked = self.tracking.source_rows_for(flow.name, source.name, keys)
         changed: list[tuple[str, str, TrackedRow | None]] = []
@@ -286,8 +328,9 @@ class UpdateRun:
         name = f"{flow.name}.{source.name}"
         started = time.perf_counter()
         logic_fp = _logic_fingerprint(flow, source, active)
+        untrackable: list[str] = []
         try:
-            diff = self._list(flow, source, keys, logic_fp, recheck)
+            diff = self._list(flow, source, keys, logic_fp, recheck, untrackable)
         except OSError as exc:
             counters.errors += 1
             self.observer(
@@ -297,6 +340,9 @@ class UpdateRun:
                 )
             )
             return
+        for key in sorted(untrackable):
+            counters.errors += 1
+            self._report_row_failure(name, printable_key(key), UNTRACKABLE_ERROR, "")
         counters.listed = diff.listed
         work, gone = diff.changed, diff.gone
         counters.unchanged = diff.listed - len(work)
@@ -668,8 +714,8 @@ class UpdateRun:
             return
         except ConnectorCallError as exc:
             error = (str(exc), exc.connector_traceback)
-        except Exception as exc:  # decoding a key or value failed: the row's own fault
-            error = (f"{type(exc).__name__}: {exc}", user_traceback(exc))
+        except (Exception, SystemExit) as exc:  # decoding a key or value: the row's own fault
+            error = (describe_exception(exc), user_traceback(exc))
         if len(rows) == 1:
             failed[rows[0].key] = error
             return
