@@ -19,6 +19,7 @@ import errno
 import os
 import re
 import stat as stat_module
+import struct
 from collections.abc import Iterator
 from fnmatch import translate
 from typing import Any, NamedTuple
@@ -45,8 +46,12 @@ def _compile(patterns: list[str] | None) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{a})" for a in alternatives))
 
 
+_pack_stamp = struct.Struct("<qqQq").pack
+
+
 def _stamp(st: os.stat_result) -> str:
-    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}:{st.st_ctime_ns}"
+    # Packed then hex: as fast as formatting two of the numbers in decimal (listing speed).
+    return _pack_stamp(st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns).hex()
 
 
 #: Opening never blocks (a FIFO swapped in after listing) and never leaks into subprocesses.
@@ -145,7 +150,13 @@ class LocalFile:
             except FileNotFoundError:
                 continue
             if self.max_file_size is None or stat.st_size <= self.max_file_size:
-                yield ListedRow(rel, _stamp(stat))
+                # _stamp, inlined: a call per file shows in the no-change run.
+                yield ListedRow(
+                    rel,
+                    _pack_stamp(
+                        stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns
+                    ).hex(),
+                )
 
     def excludes(self, key: str) -> bool:
         """Whether the excluded patterns exclude ``key`` (``/``-separated, relative to ``path``)

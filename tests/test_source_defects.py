@@ -265,4 +265,4 @@ def test_unchanged_rows_are_not_read_again(ws: Workspace, monkeypatch: pytest.Mo
     assert reads == [] and run.result.sources["Docs.documents"].unchanged == 2
     with sqlite3.connect(next(ws.state_dir.glob("*.tracking.sqlite"))) as db:
         stamps = [s for (s,) in db.execute("SELECT stamp FROM source_rows")]
-    assert all(len(s.split(":")) == 4 for s in stamps)  # mtime, size, inode, ctime
+    assert all(len(bytes.fromhex(s)) == 32 for s in stamps)  # mtime, size, inode, ctime
