@@ -55,7 +55,9 @@ def _stamp(st: os.stat_result) -> str:
 
 
 #: Opening never blocks (a FIFO swapped in after listing) and never leaks into subprocesses.
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+#: Where it exists, a symlink at the file's own name is noticed when opening it.
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 @dataclasses.dataclass
@@ -209,7 +211,7 @@ class LocalFile:
         full = os.path.join(self.path, key)
         try:
             # The listing checked where the path leads; a symlink swapped in since is checked.
-            return os.open(full, _OPEN_FLAGS | os.O_NOFOLLOW)
+            return os.open(full, _OPEN_FLAGS | _NO_FOLLOW)
         except OSError as exc:
             if exc.errno != errno.ELOOP:
                 raise
