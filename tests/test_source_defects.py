@@ -116,6 +116,29 @@ def test_file_name_not_utf8_in_live_mode_is_a_row_error(
     assert "a.md" in h.store()
 
 
+def test_file_name_not_utf8_among_changed_paths_is_a_row_error(
+    ws: Workspace,
+    running: Callable[..., LiveRun],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """watchfiles itself fails on such a name (its re-list then finds it); a watcher that
+    reports it must get the same row error."""
+    from cocotui.engine import live as live_module
+
+    h.write_files(ws, {"a.md": "a"})
+    h.flow_app(ws)
+    h.apply_all(ws)
+    original = live_module.LiveRun._row_keys
+
+    def with_bad_name(self: live_module.LiveRun, live: Any, paths: set[str]) -> set[str]:
+        return original(self, live, paths) | {os.fsdecode(b"bad\xff.md")}
+
+    monkeypatch.setattr(live_module.LiveRun, "_row_keys", with_bad_name)
+    run = running(ws)
+    run.barrier()  # its pass gets the bad name too (no such file: watchfiles would fail)
+    assert "bad\\xff.md" in [e["row"] for e in run.named("row.failed")]
+
+
 # -- item 8: non-regular files and symlinks ---------------------------------------------------
 
 

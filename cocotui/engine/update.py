@@ -305,9 +305,10 @@ class UpdateRun:
             listing = _trackable_rows(source.spec.list_rows(), untrackable)
             return self.tracking.diff_listing(flow.name, source.name, listing, logic_fp, everything)
         untrackable += [key for key in keys if not _is_text(key)]
-        stamps = {key: source.spec.stamp(key) for key in sorted(keys) if _is_text(key)}
+        text_keys = sorted(key for key in keys if _is_text(key))
+        stamps = {key: source.spec.stamp(key) for key in text_keys}
         listed = {key: stamp for key, stamp in stamps.items() if stamp is not None}
-        tracked = self.tracking.source_rows_for(flow.name, source.name, keys)
+        tracked = self.tracking.source_rows_for(flow.name, source.name, text_keys)
         changed: list[tuple[str, str, TrackedRow | None]] = []
         for key, stamp in listed.items():
             row = tracked.get(key)
