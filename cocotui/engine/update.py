@@ -13,16 +13,16 @@ import hashlib
 import os
 import pickle
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from cocotui.engine.evaluate import describe_exception, source_logic
 from cocotui.engine.events import Event, Observer, StopToken
+from cocotui.engine.row_keys import UNTRACKABLE_ERROR, is_text, printable_key, trackable_rows
 from cocotui.engine.targets import ConnectorCallError, DesiredTarget, call_connector, schemas
 from cocotui.engine.workers import RowEvaluator, RowOutcome, RowTask
 from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Flow, Source
-from cocotui.sources import ListedRow
 from cocotui.state.tracking import (
     ListingDiff,
     RowCommit,
@@ -131,40 +131,6 @@ def _logic_fingerprint(flow: Flow, source: Source, active: Sequence[_Active]) ->
     )
     text = source_logic(source) + "\n" + "\n".join(generations)
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
-
-
-#: Why a row whose key is not text fails (tracking stores keys as UTF-8 text).
-UNTRACKABLE_ERROR = (
-    "the file name is not valid UTF-8 (shown with \\x escapes); rename it to export it"
-)
-
-
-def _is_text(key: str) -> bool:
-    """Whether ``key`` is valid Unicode text: a file name that is not UTF-8 comes with lone
-    surrogates, which neither tracking nor JSON output nor most targets can store."""
-    if key.isascii():
-        return True
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _trackable_rows(rows: Iterable[ListedRow], untrackable: list[str]) -> Iterator[ListedRow]:
-    for row in rows:
-        if _is_text(row.key):
-            yield row
-        else:
-            untrackable.append(row.key)
-
-
-def printable_key(key: str) -> str:
-    """``key`` with the bytes that are not UTF-8 shown as ``\\xNN``."""
-    try:
-        return key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate that no undecodable byte stands for
-        return key.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _vanished_directory(source: Source) -> str | None:
@@ -302,10 +268,10 @@ class UpdateRun:
         are not text (a file name that is not UTF-8) go to ``untrackable`` instead."""
         everything = self.options.reexport or recheck
         if keys is None:
-            listing = _trackable_rows(source.spec.list_rows(), untrackable)
+            listing = trackable_rows(source.spec.list_rows(), untrackable)
             return self.tracking.diff_listing(flow.name, source.name, listing, logic_fp, everything)
-        untrackable += [key for key in keys if not _is_text(key)]
-        text_keys = sorted(key for key in keys if _is_text(key))
+        untrackable += [key for key in keys if not is_text(key)]
+        text_keys = sorted(key for key in keys if is_text(key))
         stamps = {key: source.spec.stamp(key) for key in text_keys}
         listed = {key: stamp for key, stamp in stamps.items() if stamp is not None}
         tracked = self.tracking.source_rows_for(flow.name, source.name, text_keys)
