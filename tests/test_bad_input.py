@@ -35,6 +35,8 @@ from conftest import (
     export,
 )
 
+from cocotui.sources import LocalFile
+
 # ---------------------------------------------------------------------------------------------
 # Workspaces: a template applied and updated once per module, copied for each test. Apps read
 # their source as "../source" (relative to the app directory, the CLI's working directory), so
@@ -200,10 +202,20 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return built
 
 
+def _restamp(ws: Workspace) -> None:
+    """Row stamps hold each file's inode and ctime, which a copy does not keep: record the
+    copies' stamps, as if the template had been built here."""
+    source = LocalFile(str(ws.source_dir))
+    with contextlib.closing(sqlite3.connect(ws.tracking_file)) as db, db:
+        for row_id, key in db.execute("SELECT id, row_key FROM source_rows").fetchall():
+            db.execute("UPDATE source_rows SET stamp = ? WHERE id = ?", (source.stamp(key), row_id))
+
+
 def _copy(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     root = tmp_path / "w"
     shutil.copytree(template, root, symlinks=True)
     ws = _workspace(root)
+    _restamp(ws)
     monkeypatch.setenv(LOG_ENV, str(ws.log))
     monkeypatch.setenv(RESOURCES_ENV, str(ws.resources))
     return ws

@@ -44,6 +44,13 @@ class RowEvaluationError(RuntimeError):
     """A flow could not be evaluated for a row (the message names the field or function)."""
 
 
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message`` of an exception raised by user code; a ``sys.exit()`` says so."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: sys.exit({exc.code!r}) was called"
+    return f"{type(exc).__name__}: {exc}"
+
+
 class _Env:
     __slots__ = ("fields", "memo")
 

@@ -8,6 +8,7 @@ import traceback
 from typing import Any
 
 from cocotui import registry
+from cocotui.engine.evaluate import describe_exception
 from cocotui.engine_type import FieldSchema
 from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Export, Flow
@@ -41,10 +42,10 @@ class ConnectorCallError(RuntimeError):
 def call_connector(kind: ConnectorKind, method: str, what: str, *args: Any) -> Any:
     try:
         return kind.methods[method].call(*args)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a connector's sys.exit() must not end cocotui
         raise ConnectorCallError(
             f"{what}: {kind.connector_cls.__qualname__}.{method}() raised "
-            f"{type(exc).__name__}: {exc}",
+            f"{describe_exception(exc)}",
             user_traceback(exc),
         ) from exc
 

@@ -16,8 +16,9 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from cocotui.engine.evaluate import source_logic
+from cocotui.engine.evaluate import describe_exception, source_logic
 from cocotui.engine.events import Event, Observer, StopToken
+from cocotui.engine.row_keys import UNTRACKABLE_ERROR, is_text, printable_key, trackable_rows
 from cocotui.engine.targets import ConnectorCallError, DesiredTarget, call_connector, schemas
 from cocotui.engine.workers import RowEvaluator, RowOutcome, RowTask
 from cocotui.flow.loader import App, user_traceback
@@ -273,20 +274,28 @@ class UpdateRun:
         return result
 
     def _list(
-        self, flow: Flow, source: Source, keys: set[str] | None, logic_fp: bytes, recheck: bool
+        self,
+        flow: Flow,
+        source: Source,
+        keys: set[str] | None,
+        logic_fp: bytes,
+        recheck: bool,
+        untrackable: list[str],
     ) -> ListingDiff:
-        """The rows that need work: among all rows, or only ``keys`` when given."""
+        """The rows that need work: among all rows, or only ``keys`` when given. Keys that
+        are not text (a file name that is not UTF-8) go to ``untrackable`` instead."""
         everything = self.options.reexport or recheck
         if keys is None:
-            return self.tracking.diff_listing(
-                flow.name, source.name, _listing(source.spec.list_rows()), logic_fp, everything
-            )
+            listing = trackable_rows(_listing(source.spec.list_rows()), untrackable)
+            return self.tracking.diff_listing(flow.name, source.name, listing, logic_fp, everything)
+        untrackable += [key for key in keys if not is_text(key)]
+        text_keys = sorted(key for key in keys if is_text(key))
         try:
-            stamps = {key: source.spec.stamp(key) for key in sorted(keys)}
+            stamps = {key: source.spec.stamp(key) for key in text_keys}
         except Exception as exc:
             raise SourceListingError(str(exc)) from exc
         listed = {key: stamp for key, stamp in stamps.items() if stamp is not None}
-        tracked = self.tracking.source_rows_for(flow.name, source.name, keys)
+        tracked = self.tracking.source_rows_for(flow.name, source.name, text_keys)
         changed: list[tuple[str, str, TrackedRow | None]] = []
         for key, stamp in listed.items():
             row = tracked.get(key)
@@ -307,8 +316,9 @@ class UpdateRun:
         name = f"{flow.name}.{source.name}"
         started = time.perf_counter()
         logic_fp = _logic_fingerprint(flow, source, active)
+        untrackable: list[str] = []
         try:
-            diff = self._list(flow, source, keys, logic_fp, recheck)
+            diff = self._list(flow, source, keys, logic_fp, recheck, untrackable)
         except SourceListingError as exc:
             counters.errors += 1
             tb = user_traceback(exc.__cause__ or exc)
@@ -321,6 +331,9 @@ class UpdateRun:
                 )
             )
             return
+        for key in sorted(untrackable):
+            counters.errors += 1
+            self._report_row_failure(name, printable_key(key), UNTRACKABLE_ERROR, "")
         counters.listed = diff.listed
         work, gone = diff.changed, diff.gone
         counters.unchanged = diff.listed - len(work)
@@ -715,8 +728,8 @@ class UpdateRun:
             return
         except ConnectorCallError as exc:
             error = (str(exc), exc.connector_traceback)
-        except Exception as exc:  # decoding a key or value failed: the row's own fault
-            error = (f"{type(exc).__name__}: {exc}", user_traceback(exc))
+        except (Exception, SystemExit) as exc:  # decoding a key or value: the row's own fault
+            error = (describe_exception(exc), user_traceback(exc))
         if len(rows) == 1 or self.stop.stopped:
             failed.update((work.key, error) for work in rows)
             return

@@ -13,7 +13,12 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from cocotui.engine.call_cache import CallCache
-from cocotui.engine.evaluate import Collected, FlowEvaluator, content_fingerprint
+from cocotui.engine.evaluate import (
+    Collected,
+    FlowEvaluator,
+    content_fingerprint,
+    describe_exception,
+)
 from cocotui.flow.loader import App, load_app, user_traceback
 from cocotui.flow.model import Flow, Source
 from cocotui.state.function_cache import FunctionCacheStore
@@ -81,13 +86,15 @@ def evaluate_rows(
         cache = CallCache(task.cache) if evaluator.caches else None
         try:
             collected = evaluator.evaluate(source, row, cache)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
+            # A transform's sys.exit() fails its row: it must not end the run, silently.
+            # KeyboardInterrupt is not caught: it is Ctrl-C pressed twice, an abort.
             outcomes.append(
                 RowOutcome(
                     task.key,
                     "failed",
                     fp,
-                    error=f"{type(exc).__name__}: {exc}",
+                    error=describe_exception(exc),
                     traceback=user_traceback(exc),
                 )
             )
@@ -103,6 +110,11 @@ _worker_flows: dict[str, tuple[Flow, FlowEvaluator]] = {}
 
 
 def _init_worker(app_ref: str, app_name: str) -> None:
+    import signal
+
+    # Ctrl-C reaches the whole process group: the parent stops at a batch boundary, so a
+    # worker must not die mid-row (its KeyboardInterrupt would abort the parent at once).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     app = load_app(app_ref, app_name)
     for flow in app.flows:
         _worker_flows[flow.name] = (flow, FlowEvaluator(flow))
