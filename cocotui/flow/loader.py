@@ -99,11 +99,13 @@ def _import(app: str) -> ModuleType:
         # A private module name: an app file called json.py must not become (or replace) the
         # standard library's `json` in sys.modules.
         module_name = f"_cocotui_app_{_path_digest(path)}"
+        if path.stem in sys.stdlib_module_names:
+            # Bound first, so that a later `import json` finds the standard module in
+            # sys.modules rather than this file through the directory put on sys.path next.
+            importlib.import_module(path.stem)
         directory = str(path.parent)
         if directory not in sys.path:
-            # Appended, not prepended: the app can import its sibling modules, but a sibling
-            # named like a standard module does not shadow it for the rest of the process.
-            sys.path.append(directory)
+            sys.path.insert(0, directory)  # so the app can import its sibling modules
         spec = importlib.util.spec_from_file_location(module_name, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
