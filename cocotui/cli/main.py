@@ -389,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except USER_ERRORS as exc:
         message = mask_secrets(str(exc))  # a password in a URL, say
-        if isinstance(exc, ConnectorCallError):
+        if isinstance(exc, ConnectorCallError) and not exc.deliberate:
             message += "\n" + mask_secrets(exc.connector_traceback)
         if getattr(args, "json", False):
             render.write_json({"format_version": 1, "error": {"message": message}})
