@@ -78,7 +78,7 @@ def test_lock_write_on_a_full_disk(
 
     assert code == 1
     assert_one_error_line(
-        stderr, f"cannot write the lock file {ws.lock_file}", "no space left", "--state-dir"
+        stderr, f"cannot write lock file {ws.lock_file}", "No space left on device", "--state-dir"
     )
 
 
@@ -103,7 +103,9 @@ def test_tracking_database_on_a_full_disk(
     code, stderr = run_main(capsys, "update", ws.app, "--workers", "1")
 
     assert code == 1
-    assert_one_error_line(stderr, f"tracking database {ws.tracking_file}", "no space left")
+    assert_one_error_line(
+        stderr, f"tracking database {ws.tracking_file}", "No space left on device"
+    )
 
 
 def test_read_only_state_directory(
@@ -120,7 +122,7 @@ def test_read_only_state_directory(
 
     assert listing == 0, listed
     assert code == 1
-    assert_one_error_line(stderr, str(ws.lock_file), "permission denied", "writable by you")
+    assert_one_error_line(stderr, str(ws.lock_file), "Permission denied", "writable by you")
 
 
 def test_read_only_home(
@@ -141,7 +143,7 @@ def test_read_only_home(
         code, stderr = run_main(capsys, "apply", ws.app, "--yes")
 
     assert code == 1
-    assert_one_error_line(stderr, f"{home}/", "read-only", "$COCOTUI_STATE_DIR")
+    assert_one_error_line(stderr, f"{home}/", "Read-only file system", "$COCOTUI_STATE_DIR")
 
 
 def test_postgres_example_without_its_database_url(tmp_path: Path) -> None:

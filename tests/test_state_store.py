@@ -304,7 +304,7 @@ def test_writes_are_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(setup_store.os, "write", half_write)
-    with pytest.raises(StateError, match="no space left on device"):
+    with pytest.raises(StateError, match="No space left on device"):
         store.save(_state_with(2))
     assert path.read_bytes() == before
     monkeypatch.setattr(setup_store.os, "write", real_write)

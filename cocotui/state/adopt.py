@@ -66,4 +66,4 @@ def _move(source: Path, destination: Path) -> None:
     try:
         os.replace(source, destination)
     except OSError as exc:
-        raise state_access_error(exc, source, "move the old state file") from None
+        raise state_access_error(exc, source, "move old state file") from None

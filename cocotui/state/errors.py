@@ -9,18 +9,19 @@ import os
 import sqlite3
 from pathlib import Path
 
-_ELSEWHERE = "or choose another state directory with --state-dir or $COCOTUI_STATE_DIR"
+CHOOSE_ANOTHER = "choose another state directory with --state-dir or $COCOTUI_STATE_DIR"
 
 _REMEDIES = {
-    errno.ENOSPC: f"free some space on its file system, {_ELSEWHERE}",
-    errno.EDQUOT: f"free some space within your disk quota, {_ELSEWHERE}",
-    errno.EACCES: f"make it writable by you, {_ELSEWHERE}",
-    errno.EPERM: f"make it writable by you, {_ELSEWHERE}",
-    errno.EROFS: f"its file system is mounted read-only; {_ELSEWHERE}",
+    errno.ENOSPC: f"free some space on its file system, or {CHOOSE_ANOTHER}",
+    errno.EDQUOT: f"free some space within your disk quota, or {CHOOSE_ANOTHER}",
+    errno.EACCES: f"make it writable by you, or {CHOOSE_ANOTHER}",
+    errno.EPERM: f"make it writable by you, or {CHOOSE_ANOTHER}",
+    errno.EROFS: f"its file system is mounted read-only: {CHOOSE_ANOTHER}",
 }
 
-#: SQLite result codes (``sqlite3.Error.sqlite_errorcode & 0xff``) with an OS counterpart.
-_SQLITE_AS_ERRNO = {13: errno.ENOSPC, 8: errno.EACCES, 14: errno.EACCES}  # FULL, READONLY, CANTOPEN
+#: SQLite result codes (``sqlite3.Error.sqlite_errorcode & 0xff``) that are the environment's
+#: fault, as the OS error they stand for.
+_SQLITE_AS_ERRNO = {13: errno.ENOSPC, 8: errno.EACCES}  # SQLITE_FULL, SQLITE_READONLY
 
 
 class StateError(RuntimeError):
@@ -30,8 +31,8 @@ class StateError(RuntimeError):
 def state_access_error(exc: OSError, path: Path | str, doing: str) -> StateError:
     """``exc`` (raised while ``doing`` something to ``path``) as one actionable message."""
     code = exc.errno or 0
-    reason = os.strerror(code).lower() if code else str(exc)
-    remedy = _REMEDIES.get(code, _ELSEWHERE)
+    reason = os.strerror(code) if code else str(exc)
+    remedy = _REMEDIES.get(code, CHOOSE_ANOTHER)
     return StateError(f"cannot {doing} {path}: {reason}; {remedy}")
 
 

@@ -47,7 +47,7 @@ class WriterLock:
                 os.pwrite(fd, str(os.getpid()).encode(), 0)
             except OSError as exc:
                 os.close(fd)  # closing releases the lock
-                raise state_access_error(exc, self.path, "write the lock file") from None
+                raise state_access_error(exc, self.path, "write lock file") from None
             self._fd = fd
         self._depth += 1
         return self
@@ -63,7 +63,7 @@ class WriterLock:
                     f"lock file {self.path} is a symbolic link; cocotui refuses to follow it. "
                     f"Remove it (`rm {self.path}`) if you did not put it there on purpose"
                 ) from None
-            raise state_access_error(exc, self.path, "open the lock file") from None
+            raise state_access_error(exc, self.path, "open lock file") from None
 
     def __exit__(
         self,

@@ -4,13 +4,14 @@ platform's user state directory; and the checks that make that directory safe to
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import stat
 from pathlib import Path
 
 import platformdirs
 
-from cocotui.state.errors import StateError, state_access_error
+from cocotui.state.errors import CHOOSE_ANOTHER, StateError, state_access_error
 
 
 def state_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -31,24 +32,22 @@ def check_state_dir(directory: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise state_access_error(exc, directory, "read the state directory") from None
+        raise state_access_error(exc, directory, "read state directory") from None
     if not stat.S_ISDIR(info.st_mode):
-        raise StateError(f"state directory {directory} is not a directory; {_CHOOSE}")
+        reason = os.strerror(errno.ENOTDIR)
+        raise StateError(f"state directory {directory}: {reason}; {CHOOSE_ANOTHER}")
     me = os.geteuid()
     if info.st_uid != me:
         raise StateError(
             f"state directory {directory} belongs to uid {info.st_uid}, not to you (uid {me}); "
-            f"cocotui only keeps state in a directory of yours: {_CHOOSE}"
+            f"cocotui only keeps state in a directory of yours: {CHOOSE_ANOTHER}"
         )
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         mode = stat.S_IMODE(info.st_mode)
         raise StateError(
             f"state directory {directory} is writable by other users (mode {mode:o}); "
-            f"run `chmod go-w {directory}`, or {_CHOOSE}"
+            f"run `chmod go-w {directory}`, or {CHOOSE_ANOTHER}"
         )
-
-
-_CHOOSE = "choose another state directory with --state-dir or $COCOTUI_STATE_DIR"
 
 
 def make_state_dir(directory: Path) -> None:
@@ -56,7 +55,7 @@ def make_state_dir(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
-        raise state_access_error(exc, directory, "create the state directory") from None
+        raise state_access_error(exc, directory, "create state directory") from None
     check_state_dir(directory)
 
 

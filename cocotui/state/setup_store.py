@@ -207,7 +207,7 @@ class TomlSetupStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise state_access_error(exc, self.path, "read the state file") from None
+            raise state_access_error(exc, self.path, "read state file") from None
 
     def fingerprint(self) -> str:
         raw = self._read_bytes()
@@ -259,7 +259,7 @@ class TomlSetupStore:
         try:
             write_private_file(self.path, text.encode("utf-8"))
         except OSError as exc:
-            raise state_access_error(exc, self.path, "write the state file") from None
+            raise state_access_error(exc, self.path, "write state file") from None
         self.remove_stale_temp_files()
 
     def remove_stale_temp_files(self) -> None:

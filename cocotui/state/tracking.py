@@ -119,7 +119,7 @@ class SqliteTracking:
         except FileExistsError:
             pass
         except OSError as exc:
-            raise state_access_error(exc, self.path, "create the tracking database") from None
+            raise state_access_error(exc, self.path, "create tracking database") from None
         try:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA busy_timeout = 2000")
@@ -136,7 +136,7 @@ class SqliteTracking:
                     f"reads version {SCHEMA_VERSION}"
                 )
         except sqlite3.DatabaseError as exc:
-            environment = database_error(exc, self.path, "open the tracking database")
+            environment = database_error(exc, self.path, "open tracking database")
             if environment is not None:
                 raise environment from None
             raise TrackingError(
@@ -177,7 +177,7 @@ class SqliteTracking:
                 db.execute("ROLLBACK")
 
     def _write_error(self, exc: sqlite3.DatabaseError) -> Exception:
-        environment = database_error(exc, self.path, "write the tracking database")
+        environment = database_error(exc, self.path, "write tracking database")
         return environment or TrackingError(f"tracking database {self.path}: {exc}")
 
     # -- targets ------------------------------------------------------------------------------
