@@ -109,3 +109,21 @@ def test_app_name_option_still_names_the_state(workspace: Workspace) -> None:
     assert ws.apply("--app-name", "chosen").returncode == 0
     assert (ws.state_dir / "chosen.toml").exists()
     assert not ws.state_file.exists()
+
+
+def test_a_moved_project_keeps_its_state(workspace: Workspace) -> None:
+    """The state's name holds a digest of the app's path: after the project directory moves,
+    its state (whose app file is gone) is adopted, and nothing is created or sent again."""
+    ws = workspace
+    ws.write_app(export("out", resource="a"))
+    assert ws.apply().returncode == 0
+    assert ws.cli("update", ws.app, "--workers", "1").returncode == 0
+    ws.clear_calls()
+    moved = dataclasses.replace(ws, root=ws.root.rename(ws.root.parent / "moved"))
+
+    update = moved.cli("update", moved.app, "--workers", "1")
+
+    assert update.returncode == 0, update.stderr
+    assert "0 added, 0 updated, 0 deleted, 1 unchanged" in update.stdout
+    assert moved.side_effect_calls() == []
+    assert moved.state_file.exists() and not ws.state_file.exists()

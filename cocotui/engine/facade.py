@@ -13,8 +13,8 @@ from cocotui.engine.events import Observer, StopToken, ignore
 from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
 from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
 from cocotui.engine.update import UpdateOptions, UpdateResult, UpdateRun
-from cocotui.flow.loader import App, legacy_app_name, load_app
-from cocotui.state.adopt import adopt_legacy_state
+from cocotui.flow.loader import App, app_stem, load_app
+from cocotui.state.adopt import adopt_earlier_state
 from cocotui.state.lock import WriterLock
 from cocotui.state.paths import AppPaths, app_paths, check_state_dir
 from cocotui.state.setup_store import TargetState, TomlSetupStore
@@ -73,16 +73,17 @@ class Engine:
         state_dir: str | os.PathLike[str] | None = None,
     ) -> Engine:
         """Load ``app`` (a ``.py`` path or module name) and bind it to its state directory.
-        A file app's state from before default names carried a digest is adopted if it can
-        be this app's (see :mod:`cocotui.state.adopt`)."""
+        A file app without state adopts its state from an earlier name (before names carried
+        a digest, or before the project moved) if it can be this app's (see
+        :mod:`cocotui.state.adopt`)."""
         loaded = load_app(app, app_name)
         paths = app_paths(loaded.name, state_dir)
         check_state_dir(paths.directory)
         engine = cls(loaded, paths)
-        legacy = legacy_app_name(app)
-        if app_name is None and legacy is not None:
+        stem = app_stem(app)
+        if app_name is None and stem is not None:
             desired = {t.identity for t in engine.targets}
-            engine.state_notice = adopt_legacy_state(paths, legacy, desired)
+            engine.state_notice = adopt_earlier_state(paths, stem, desired)
         return engine
 
     def close(self) -> None:

@@ -86,8 +86,8 @@ def default_app_name(app: str) -> str:
     return app
 
 
-def legacy_app_name(app: str) -> str | None:
-    """The default name cocotui gave a file app before names carried a digest (its stem)."""
+def app_stem(app: str) -> str | None:
+    """A file app's stem (its default name before names carried a digest)."""
     return Path(app).stem if is_app_file(app) else None
 
 
