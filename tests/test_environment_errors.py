@@ -25,6 +25,7 @@ import pytest
 from conftest import Workspace, base_env, export
 
 from cocotui.cli.main import main
+from cocotui.config import save_setting
 from cocotui.flow.loader import load_app
 from cocotui.state.setup_store import AppState, TomlSetupStore
 
@@ -144,6 +145,20 @@ def test_read_only_home(
 
     assert code == 1
     assert_one_error_line(stderr, f"{home}/", "Read-only file system", "$COCOTUI_STATE_DIR")
+
+
+def test_ui_setting_under_a_read_only_home_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_dir = tmp_path / "home" / ".config" / "cocotui"
+    monkeypatch.setenv("COCOTUI_CONFIG_DIR", str(config_dir))
+
+    with failing(monkeypatch, "mkdir", tmp_path / "home", errno.EROFS):
+        problem = save_setting("theme", "nord")
+
+    assert problem == (
+        f"cannot save the theme setting to {config_dir / 'config.toml'}: Read-only file system"
+    )
 
 
 def test_postgres_example_without_its_database_url(tmp_path: Path) -> None:
