@@ -18,8 +18,9 @@ from cocotui.engine.update import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, Updat
 CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
 
 EXIT_ROW_ERRORS = 1
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 EXIT_SKIPPED = 2
+#: Both end a run at the next batch boundary (a second one aborts).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _positive(text: str) -> int:

@@ -15,11 +15,10 @@ from typing import Any, Protocol
 
 import tomli_w
 
-from cocotui.state.errors import StateError, state_access_error
+from cocotui.state.errors import StateError as StateError  # re-exported for the store's users
+from cocotui.state.errors import state_access_error
 from cocotui.state.paths import make_state_dir
 from cocotui.values import canonical_json, decode, encode
-
-__all__ = ["StateError"]  # re-exported: the error type callers of the store catch
 
 SCHEMA_VERSION = 1
 #: The last line of every state file. TOML cut short at a line boundary often still parses, so
