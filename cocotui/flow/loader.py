@@ -97,8 +97,9 @@ def _import(app: str) -> ModuleType:
         if not path.is_file():
             raise AppLoadError(f"app file {app!r} does not exist")
         # A private module name: an app file called json.py must not become (or replace) the
-        # standard library's `json` in sys.modules.
-        module_name = f"_cocotui_app_{_path_digest(path)}"
+        # standard library's `json` in sys.modules. It does not depend on the directory, as
+        # the names of the app's functions are part of the logic fingerprint of its rows.
+        module_name = "_cocotui_app_" + re.sub(r"\W", "_", path.stem)
         if path.stem in sys.stdlib_module_names:
             # Bound first, so that a later `import json` finds the standard module in
             # sys.modules rather than this file through the directory put on sys.path next.
