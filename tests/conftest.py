@@ -302,7 +302,7 @@ class Workspace:
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh state directory, also set as ``COCOTUI_STATE_DIR`` for in-process engines."""
     directory = tmp_path / "state"
-    directory.mkdir()
+    directory.mkdir(mode=0o700)  # as cocotui creates it: it refuses one others can write to
     monkeypatch.setenv("COCOTUI_STATE_DIR", str(directory))
     for name in (LOG_ENV, RESOURCES_ENV, FAIL_ENV, KILL_ENV):
         monkeypatch.delenv(name, raising=False)
