@@ -66,6 +66,12 @@ class ConnectorDefinitionError(ValueError):
     """A connector class breaks the contract; raised when it is decorated."""
 
 
+class TargetConfigurationError(Exception):
+    """Raise it (or a subclass) from a connector method for a problem the user fixes outside
+    the code: a missing environment variable, a setting out of range. cocotui then shows its
+    message alone, without the connector's traceback (as it does for ``OSError``)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class _PrefixMethod:
     """An optional method that receives a prefix of its available positional arguments."""
@@ -333,6 +339,7 @@ __all__ = [
     "PartialSourceRowData",
     "SourceReadOptions",
     "SourceSpec",
+    "TargetConfigurationError",
     "TargetSpec",
     "TargetStateCompatibility",
     "executor_class",

@@ -789,6 +789,13 @@ class AppRunner:
         self.timeout = timeout
         self.python = python
 
+    @property
+    def state_file(self) -> Path:
+        """The app's setup state file (to check, say, that no secret is stored in it)."""
+        from cocotui.flow.loader import default_app_name
+
+        return Path(self.state_dir) / f"{self.app_name or default_app_name(self.app)}.toml"
+
     def _environment(self, overrides: Mapping[str, str | None]) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
         env["PYTHONDONTWRITEBYTECODE"] = "1"

@@ -120,6 +120,10 @@ class PostgresTargetError(RuntimeError):
     """A spec, row or server error; its message never contains a password."""
 
 
+class PostgresSettingError(PostgresTargetError, cocotui.op.TargetConfigurationError):
+    """A setting the user must provide (the URL's environment variable) is missing."""
+
+
 DEFAULT_KEY_TYPE = "text"
 DEFAULT_VALUE_TYPE = "jsonb"
 _MAX_IDENTIFIER_BYTES = 63  # longer names are silently truncated by PostgreSQL
@@ -239,9 +243,9 @@ def _spec_url(spec: PostgresTable) -> str:
 def _env_url(name: str) -> str:
     url = os.environ.get(name)
     if not url:
-        raise PostgresTargetError(
+        raise PostgresSettingError(
             f"environment variable {name} (PostgresTable.url_env) is not set; it must hold "
-            f"the database URL"
+            f"the database URL, e.g. export {name}=postgresql://user@host:5432/dbname"
         )
     return url
 

@@ -215,6 +215,10 @@ def _copy(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Wo
     root = tmp_path / "w"
     shutil.copytree(template, root, symlinks=True)
     ws = _workspace(root)
+    # The state is named after the app's path: give the copy's app the template's state.
+    template_name = _workspace(template).state_name
+    for path in ws.state_dir.glob(f"{template_name}.*"):
+        path.rename(ws.state_dir / f"{ws.state_name}{path.name[len(template_name) :]}")
     _restamp(ws)
     monkeypatch.setenv(LOG_ENV, str(ws.log))
     monkeypatch.setenv(RESOURCES_ENV, str(ws.resources))

@@ -131,7 +131,7 @@ def test_lifecycle_through_the_cli(tmp_path: Path, service: HttpService) -> None
     assert service.of("DELETE", "/provision")
 
     # No secret in the state, the plan or the listing.
-    assert TOKEN not in (tmp_path / "state" / "app.toml").read_text()
+    assert TOKEN not in runner.state_file.read_text()
     assert TOKEN not in runner.command("ls").stdout
 
 

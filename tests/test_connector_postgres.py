@@ -173,7 +173,7 @@ def test_lifecycle_through_the_cli(tmp_path: Path, url: str, password: str, tabl
 
     runner.drop()
     assert dump(url, table) is None
-    assert password not in (tmp_path / "state" / "app.toml").read_text()
+    assert password not in runner.state_file.read_text()
 
 
 def test_a_password_in_the_spec_is_never_stored_or_shown(
@@ -191,7 +191,7 @@ def test_a_password_in_the_spec_is_never_stored_or_shown(
     assert runner.update().ok
     assert table_rows(url, table) == expected_rows(source)
     outputs.append(runner.command("ls", "--json").expect().stdout)
-    state = (tmp_path / "state" / "app.toml").read_text()
+    state = runner.state_file.read_text()
     for text in [*outputs, state]:
         assert password not in text
         assert urllib.parse.quote(password, safe="") not in text
@@ -209,7 +209,7 @@ def test_a_password_in_the_spec_is_never_stored_or_shown(
     failed = runner.command("apply", "--yes", env={"PGPASSWORD": None})
     assert failed.returncode == 1
     assert "password" in failed.stderr.lower() and password not in failed.stderr
-    assert password not in (tmp_path / "state" / "app.toml").read_text()
+    assert password not in runner.state_file.read_text()
     runner.command("apply", "--yes", env={"PGPASSWORD": password}).expect()
     assert dump(url, table) is None
     runner.drop()
@@ -227,7 +227,7 @@ def test_connection_errors_mask_the_password(tmp_path: Path, url: str, table: st
     assert result.returncode == 1
     assert "authentication failed" in result.stderr or "password" in result.stderr
     assert wrong not in result.stderr + result.stdout
-    assert wrong not in (tmp_path / "state" / "app.toml").read_text()
+    assert wrong not in runner.state_file.read_text()
     assert mask_password(f"connect to {bad} failed", bad) == (
         f"connect to {parts.scheme}://{parts.username}:***@{parts.hostname}:{parts.port}"
         f"{parts.path} failed"

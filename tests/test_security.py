@@ -63,7 +63,8 @@ def test_state_files_are_owner_only_even_with_a_permissive_umask(
         assert result.returncode == 0, result.stderr
     assert mode(fresh) == 0o700
     files = sorted(fresh.iterdir())
-    assert {p.name for p in files} >= {"demo_app.toml", "demo_app.tracking.sqlite", "demo_app.lock"}
+    name = ws.state_name
+    assert {p.name for p in files} >= {f"{name}.toml", f"{name}.tracking.sqlite", f"{name}.lock"}
     for path in files:
         assert mode(path) == 0o600, path
 

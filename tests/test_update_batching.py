@@ -279,7 +279,7 @@ def test_parallel_workers_give_the_same_result_as_one(ws: Workspace) -> None:
     parallel_store = h.store()
 
     # The same app from scratch in this process.
-    for path in ws.state_dir.glob("demo_app.tracking.sqlite*"):
+    for path in ws.state_dir.glob(f"{ws.tracking_file.name}*"):
         path.unlink()
     h.mem().STORE.clear()
     single = h.update(ws, workers=1, batch_rows=64)

@@ -93,8 +93,10 @@ def ws(workspace: Workspace, in_process_app: None, monkeypatch: pytest.MonkeyPat
     return h.prepare(workspace, monkeypatch)
 
 
-def app_module() -> Any:
-    return sys.modules["demo_app"]
+def app_module(ws: Workspace) -> Any:
+    """The loaded app (under a private module name: an app file never shadows a module)."""
+    app = str(ws.app.resolve())
+    return next(m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == app)
 
 
 Expect = Callable[[Any], Any]
@@ -200,7 +202,7 @@ def test_mutate_receives_keys_and_values_as_annotated(
     assert run.result.ok
     [call] = h.mutate_calls()
     [(spec, mutations)] = call
-    module = app_module()
+    module = app_module(ws)
     assert spec == module.DecodeTarget(resource="r")  # no prepare: the spec itself
     key, value = expected_key(module), expected_value(module)
     assert mutations == {key: value}
@@ -214,7 +216,7 @@ def test_mutate_receives_keys_and_values_as_annotated(
     h.update(ws)
     [call] = h.mutate_calls()
     [(_, mutations)] = call
-    key = expected_key(app_module())
+    key = expected_key(app_module(ws))
     assert mutations == {key: None}
     assert type(next(iter(mutations))) is type(key)
 

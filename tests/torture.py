@@ -359,6 +359,10 @@ class Workspace:
         self.source = root / "source"
         self.state = root / "state"
         self.app = root / "torture_app.py"
+        from cocotui.flow.loader import default_app_name
+
+        #: The state files' name (the app file's stem plus a digest of its path).
+        self.state_name = default_app_name(str(self.app))
         self.config: dict[str, Any] = {}
         self.files_dirs: set[str] = set()
         self.tables: set[str] = set()
@@ -900,7 +904,7 @@ class Trial:
                     f"ls: {target['flow']}.{target['target']} is {target['status']} "
                     f"(interrupted {target['interrupted']})"
                 )
-        state_file = self.ws.state / "torture_app.toml"
+        state_file = self.ws.state / f"{self.ws.state_name}.toml"
         stored = tomllib.loads(state_file.read_text())
         for target in stored.get("targets", []):
             if target.get("staged"):
@@ -915,7 +919,7 @@ class Trial:
         from cocotui.values import canonical_json
 
         expected = self._expected_targets()
-        path = self.ws.state / "torture_app.tracking.sqlite"
+        path = self.ws.state / f"{self.ws.state_name}.tracking.sqlite"
         with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
             live_ids = set()
             for target in self._listed:

@@ -177,8 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------------------------
 
 
-def _open(args: argparse.Namespace) -> Engine:
-    return Engine.open(args.app, app_name=args.app_name, state_dir=args.state_dir)
+def open_engine(args: argparse.Namespace) -> Engine:
+    engine = Engine.open(args.app, app_name=args.app_name, state_dir=args.state_dir)
+    if engine.state_notice:
+        print(f"warning: {engine.state_notice}", file=sys.stderr)
+    return engine
 
 
 def _confirm(question: str, args: argparse.Namespace) -> bool:
@@ -200,23 +203,28 @@ def _confirm(question: str, args: argparse.Namespace) -> bool:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    engine = _open(args)
+    engine = open_engine(args)
     rows = engine.status()
+    app_file = engine.app.file
     if args.json:
         render.write_json(
             {
                 "format_version": render.FORMAT_VERSION,
                 "app": engine.app.name,
+                "app_file": app_file,
+                "state_file": str(engine.paths.setup_state),
                 "targets": [render.status_json(r) for r in rows],
             }
         )
     else:
+        origin = f"file {app_file}" if app_file else f"module {engine.app.ref}"
+        print(f"app {engine.app.name} ({origin}), state {engine.paths.setup_state}")
         print(render.status_text(rows, Style(sys.stdout)))
     return 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    plan = _open(args).plan()
+    plan = open_engine(args).plan()
     if args.json:
         render.write_json(render.plan_json(plan))
     else:
@@ -334,12 +342,12 @@ def _remaining_text(
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    engine = _open(args)
+    engine = open_engine(args)
     return _apply(engine, engine.plan(), args, "Apply these setup changes?")
 
 
 def cmd_drop(args: argparse.Namespace) -> int:
-    engine = _open(args)
+    engine = open_engine(args)
     known = {f.name for f in engine.app.flows} | {t.flow for t in engine.store.load().targets}
     unknown = [f for f in args.flows if f not in known]
     if unknown:
@@ -401,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except USER_ERRORS as exc:
         message = mask_secrets(str(exc))  # a password in a URL, say
-        if isinstance(exc, ConnectorCallError):
+        if isinstance(exc, ConnectorCallError) and not exc.deliberate:
             message += "\n" + mask_secrets(exc.connector_traceback)
         if getattr(args, "json", False):
             render.write_json({"format_version": 1, "error": {"message": message}})

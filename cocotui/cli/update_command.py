@@ -15,13 +15,14 @@ from typing import Any
 from cocotui.cli import render
 from cocotui.display import display_line, display_text, mask_text
 from cocotui.engine.events import Event, StopToken
-from cocotui.engine.facade import Engine
 from cocotui.engine.update import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, UpdateOptions
 
 CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
 
 EXIT_ROW_ERRORS = 1
 EXIT_SKIPPED = 2
+#: Both end a run at the next batch boundary (a second one aborts).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _positive(text: str) -> int:
@@ -242,16 +243,21 @@ def _live_lines(event: Event, app: str = "APP") -> None:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    engine = Engine.open(args.app, app_name=args.app_name, state_dir=args.state_dir)
+    from cocotui.cli.main import open_engine
+
+    engine = open_engine(args)
     stop = StopToken()
 
-    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
         if stop.stopped:
             raise KeyboardInterrupt
         stop.stop()
-        print("\nstopping at the next batch boundary (Ctrl-C again to abort)", file=sys.stderr)
+        again = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+        print(f"\nstopping at the next batch boundary ({again} again to abort)", file=sys.stderr)
 
-    previous = signal.signal(signal.SIGINT, interrupt)
+    # SIGTERM (kill, systemd, docker stop) gets the same clean stop as Ctrl-C: what was
+    # applied is recorded, nothing is cut mid-batch.
+    previous = {sig: signal.signal(sig, interrupt) for sig in _STOP_SIGNALS}
     observer: Callable[[Event], None]
     if args.json:
         observer = _write_event
@@ -276,7 +282,8 @@ def cmd_update(args: argparse.Namespace) -> int:
             live=args.live,
         )
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         engine.close()
     if result.skipped and not args.json:
         print(

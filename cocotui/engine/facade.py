@@ -13,10 +13,11 @@ from cocotui.engine.events import Event, Observer, StopToken, ignore
 from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
 from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
 from cocotui.engine.update import UpdateOptions, UpdateResult, UpdateRun
-from cocotui.flow.loader import App, load_app
+from cocotui.flow.loader import App, app_stem, load_app
+from cocotui.state.adopt import adopt_earlier_state
 from cocotui.state.lock import WriterLock
 from cocotui.state.owners import other_owners
-from cocotui.state.paths import AppPaths, app_paths
+from cocotui.state.paths import AppPaths, app_paths, check_state_dir
 from cocotui.state.setup_store import TargetState, TomlSetupStore
 from cocotui.state.tracking import SqliteTracking
 
@@ -58,9 +59,11 @@ class Engine:
         self.app = app
         self.paths = paths
         self.targets: list[DesiredTarget] = resolve_targets(app)
-        self.store = TomlSetupStore(paths.setup_state, app.name)
+        self.store = TomlSetupStore(paths.setup_state, app.name, app.file)
         self.tracking = SqliteTracking(paths.tracking)
         self.lock = WriterLock(paths.lock, app.name)
+        #: Said to the user when the app's state from an older cocotui was left unadopted.
+        self.state_notice = ""
 
     @classmethod
     def open(
@@ -70,9 +73,19 @@ class Engine:
         app_name: str | None = None,
         state_dir: str | os.PathLike[str] | None = None,
     ) -> Engine:
-        """Load ``app`` (a ``.py`` path or module name) and bind it to its state directory."""
+        """Load ``app`` (a ``.py`` path or module name) and bind it to its state directory.
+        A file app without state adopts its state from an earlier name (before names carried
+        a digest, or before the project moved) if it can be this app's (see
+        :mod:`cocotui.state.adopt`)."""
         loaded = load_app(app, app_name)
-        return cls(loaded, app_paths(loaded.name, state_dir))
+        paths = app_paths(loaded.name, state_dir)
+        check_state_dir(paths.directory)
+        engine = cls(loaded, paths)
+        stem = app_stem(app)
+        if app_name is None and stem is not None:
+            desired = {t.identity for t in engine.targets}
+            engine.state_notice = adopt_earlier_state(paths, stem, desired)
+        return engine
 
     def close(self) -> None:
         self.tracking.close()

@@ -12,7 +12,7 @@ from cocotui.engine.evaluate import describe_exception
 from cocotui.engine_type import FieldSchema
 from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Export, Flow
-from cocotui.op import ConnectorKind, TargetStateCompatibility
+from cocotui.op import ConnectorKind, TargetConfigurationError, TargetStateCompatibility
 from cocotui.state.setup_store import SetupRecord
 from cocotui.values import (
     KeyDecoder,
@@ -34,9 +34,18 @@ class TargetError(ValueError):
 class ConnectorCallError(RuntimeError):
     """A connector method raised; carries the connector's own traceback."""
 
-    def __init__(self, message: str, connector_traceback: str) -> None:
+    def __init__(self, message: str, connector_traceback: str, deliberate: bool = False) -> None:
         super().__init__(message)
         self.connector_traceback = connector_traceback
+        #: The message is meant for the user (a missing setting, an unreachable host): the
+        #: traceback is only noise for them.
+        self.deliberate = deliberate
+
+
+def _deliberate(exc: BaseException) -> bool:
+    """Whether ``exc`` states a problem to fix outside the code (any other error may be a bug
+    in the connector: its traceback shows where)."""
+    return isinstance(exc, (OSError, TargetConfigurationError))
 
 
 def call_connector(kind: ConnectorKind, method: str, what: str, *args: Any) -> Any:
@@ -47,6 +56,7 @@ def call_connector(kind: ConnectorKind, method: str, what: str, *args: Any) -> A
             f"{what}: {kind.connector_cls.__qualname__}.{method}() raised "
             f"{describe_exception(exc)}",
             user_traceback(exc),
+            _deliberate(exc),
         ) from exc
 
 

@@ -650,8 +650,8 @@ class CocotuiApp(App[None]):
         self.notify(display_line(message), title=title, severity=severity, markup=False)
 
     def watch_theme(self, theme: str) -> None:
-        if self.is_running:
-            config.save_setting("theme", theme)
+        if self.is_running and (problem := config.save_setting("theme", theme)):
+            self.notify(problem, severity="warning", markup=False)
 
     def select_target(self, name: str) -> None:
         """Move the cursor to target ``name`` (clearing a filter that hides it)."""
