@@ -11,6 +11,7 @@ import textwrap
 import uuid
 from types import ModuleType
 
+import numpy as np
 import pytest
 import update_helpers as h
 from conftest import Workspace
@@ -77,6 +78,51 @@ def test_a_transform_flow_called_in_a_flow_gives_what_eval_gives(ws: Workspace) 
         "b.md": {"n": word_count.eval("solo")},
     }
     assert h.store()["a.md"] == {"n": 3}
+
+
+def test_a_transform_flow_called_directly_in_nested_rows_embeds_as_eval_does(
+    ws: Workspace,
+) -> None:
+    h.flow_app(
+        ws,
+        rows="""
+        embeddings = data_scope.add_collector()
+        doc["chunks"] = doc["content"].transform(chunks)
+        with doc["chunks"].row() as chunk:
+            chunk["embedding"] = text_to_embedding(chunk["text"])
+            embeddings.collect(text=chunk["text"], embedding=chunk["embedding"])
+        """,
+        exports="""
+        embeddings.export("t", MemTarget(resource="a"), primary_key_fields=["text"])
+        out.export("docs", MemTarget(resource="b"), primary_key_fields=["filename"])
+        """,
+        header="""
+        import numpy as np
+        from numpy.typing import NDArray
+
+        @dataclasses.dataclass
+        class Chunk:
+            text: str
+
+        @cocoindex.op.function()
+        def chunks(text: str) -> list[Chunk]:
+            return [Chunk(line) for line in text.splitlines()]
+
+        @cocoindex.op.function()
+        def embed(text: str) -> list[float]:
+            return [float(len(text)), float(text.count("a"))]
+
+        @cocoindex.transform_flow()
+        def text_to_embedding(
+            text: cocoindex.DataSlice[str],
+        ) -> cocoindex.DataSlice[NDArray[np.float32]]:
+            return text.transform(embed)
+        """,
+    )
+    run_once(ws, {"a.md": "banana\nkiwi"})
+    query = loaded_app(ws).text_to_embedding.eval("banana")
+    assert query.dtype == np.float32
+    assert h.store()["banana"]["embedding"] == query.tolist() == [6.0, 3.0]
 
 
 def test_call_passes_the_slice_to_the_function_once_while_the_flow_is_defined(

@@ -264,3 +264,13 @@ def test_a_parameter_without_a_data_slice_type_is_refused_when_declared() -> Non
 def test_a_transform_flow_keeps_the_name_and_doc_of_its_function() -> None:
     assert shout.__name__ == "shout"
     assert shout.__wrapped__.__name__ == "shout"
+
+
+def test_a_transform_flow_given_to_transform_says_to_use_call() -> None:
+    with pytest.raises(FlowDefinitionError, match=r"text.call\(flow\)"):
+
+        @cocoindex.transform_flow()
+        def wrong(text: cocoindex.DataSlice[str]) -> cocoindex.DataSlice[str]:
+            return text.transform(shout)
+
+        wrong.eval("x")

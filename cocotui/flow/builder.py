@@ -385,6 +385,13 @@ class FlowBuilder:
     def _call(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> DataSlice[Any]:
+        from cocotui.flow.transform_flows import TransformFlow  # it builds on this module
+
+        if isinstance(fn, TransformFlow):
+            raise FlowDefinitionError(
+                f"{fn!r} builds slices: call it on a slice, `text.call(flow)`, not per row "
+                f"with transform()"
+            )
         fn = resolve_transform(fn)  # an op.FunctionSpec instance: its executor
         if not callable(fn):
             raise FlowDefinitionError(f"transform() needs a function, got {fn!r}")
