@@ -66,6 +66,21 @@ def test_fields_added_to_nested_rows_are_part_of_the_result() -> None:
     }
 
 
+def test_fields_added_to_the_rows_of_a_keyed_table_are_part_of_the_result() -> None:
+    @cocoindex.transform_flow()
+    def doubled_by_name(
+        items: cocoindex.DataSlice[dict[str, Item]],
+    ) -> cocoindex.DataSlice[Any]:
+        with items.row() as item:
+            item["twice"] = item["value"].transform(doubled)
+        return items
+
+    assert doubled_by_name.eval({"a": Item(1), "b": Item(4)}) == {
+        "a": {"value": 1, "twice": 2},
+        "b": {"value": 4, "twice": 8},
+    }
+
+
 def test_a_none_argument_skips_a_function_whose_parameter_refuses_none() -> None:
     @cocoindex.op.function()
     def total(a: int, b: int | None, *, c: int, d: int | None) -> int:

@@ -7,6 +7,7 @@ so that a query is embedded exactly as the indexed documents were."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import inspect
 import itertools
@@ -50,13 +51,13 @@ class _Arguments:
     """The source of a transform flow: one row, the arguments of an ``eval`` call."""
 
 
+@dataclasses.dataclass(frozen=True)
 class _Built:
     """A transform flow built for evaluation."""
 
-    def __init__(self, evaluator: FlowEvaluator, source: Source, output: EnrichedValueType):
-        self.evaluator = evaluator
-        self.source = source
-        self.output_type = output
+    evaluator: FlowEvaluator
+    source: Source
+    output_type: EnrichedValueType
 
 
 class TransformFlow(Generic[T]):
