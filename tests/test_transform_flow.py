@@ -215,7 +215,13 @@ def test_the_result_is_decoded_to_the_declared_vector_type() -> None:
     def as_array(text: cocoindex.DataSlice[str]) -> cocoindex.DataSlice[NDArray[np.float32]]:
         return text.transform(embed)
 
+    @cocoindex.transform_flow()
+    def array_as_list(text: cocoindex.DataSlice[str]) -> cocoindex.DataSlice[list[float]]:
+        return text.transform(lambda t: np.array([len(t), 1.5], dtype=np.float32))
+
     assert as_list.eval("abc") == [3.0, 0.5]
+    listed = array_as_list.eval("ab")
+    assert type(listed) is list and listed == [2.0, 1.5]
     array = as_array.eval("abc")
     assert isinstance(array, np.ndarray) and array.dtype == np.float32
     assert array.tolist() == [3.0, 0.5]

@@ -112,6 +112,8 @@ def decode_as(annotation: Any, value: Any, value_type: EnrichedValueType | None 
 
         dtype = typing.get_args(args[1])[0] if len(args) > 1 else None
         return numpy.asarray(value, dtype=dtype)
+    if origin in (list, typing.Sequence, tuple) and args and hasattr(value, "tolist"):
+        value = value.tolist()  # a numpy array where a list is declared
     if origin in (list, typing.Sequence, tuple) and args and isinstance(value, list | tuple):
         element = _element_type(value_type)
         return [decode_as(args[0], v, element) for v in value]
