@@ -15,11 +15,14 @@ __version__ = "0.1.0"
 
 #: v0's public submodules (``storages`` is the old name of ``targets``).
 _SUBMODULES = {
+    "_engine": "_engine",
     "auth_registry": "auth_registry",
+    "cli": "cli",
     "engine_type": "engine_type",
     "flow": "flow",
     "functions": "functions",
     "index": "index",
+    "lib": "lib",
     "llm": "llm",
     "op": "op",
     "query_handler": "query_handler",
@@ -38,6 +41,37 @@ _NAMES = {
     ),
     "Flow": "flow.builder",
     "GeneratedField": "flow.model",
+    "transform_flow": "flow.transform_flows",
+    **dict.fromkeys(("LlmApiType", "LlmSpec"), "llm"),
+    **dict.fromkeys(("ServerSettings", "start_server", "stop"), "lib"),
+    "get_app_namespace": "setting",
+    #: v0 names of issue 11's items 3-5, which raise NotImplementedError until they exist.
+    **dict.fromkeys(
+        (
+            "DatabaseConnectionSpec",
+            "EvaluateAndDumpOptions",
+            "FlowLiveUpdater",
+            "FlowLiveUpdaterOptions",
+            "FlowUpdaterStatusUpdates",
+            "GlobalExecutionOptions",
+            "QueryHandlerResultFields",
+            "QueryInfo",
+            "QueryOutput",
+            "Settings",
+            "add_auth_entry",
+            "add_flow_def",
+            "add_transient_auth_entry",
+            "drop_all_flows",
+            "init",
+            "open_flow",
+            "ref_auth_entry",
+            "remove_flow",
+            "settings",
+            "setup_all_flows",
+            "update_all_flows_async",
+        ),
+        "_pending",
+    ),
     "FieldSchema": "engine_type",
     **dict.fromkeys(
         (
@@ -86,11 +120,14 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from cocotui import (
+        _engine,
         auth_registry,
+        cli,
         engine_type,
         flow,
         functions,
         index,
+        lib,
         llm,
         op,
         query_handler,
@@ -113,6 +150,7 @@ if TYPE_CHECKING:
     )
     from cocotui.flow.builder import FlowDef as Flow
     from cocotui.flow.model import GeneratedField
+    from cocotui.flow.transform_flows import transform_flow
     from cocotui.index import (
         FtsIndexDef,
         HnswVectorIndexMethod,
@@ -121,6 +159,9 @@ if TYPE_CHECKING:
         VectorIndexDef,
         VectorSimilarityMetric,
     )
+    from cocotui.lib import ServerSettings, start_server, stop
+    from cocotui.llm import LlmApiType, LlmSpec
+    from cocotui.setting import get_app_namespace
     from cocotui.typing import (
         Float32,
         Float64,
@@ -150,26 +191,36 @@ __all__ = [
     "Int64",
     "IvfFlatVectorIndexMethod",
     "Json",
+    "LlmApiType",
+    "LlmSpec",
     "LocalDateTime",
     "OffsetDateTime",
     "Range",
+    "ServerSettings",
     "Vector",
     "VectorIndexDef",
     "VectorSimilarityMetric",
     "__version__",
+    "_engine",
     "auth_registry",
+    "cli",
     "engine_type",
     "flow",
     "flow_def",
     "functions",
+    "get_app_namespace",
     "index",
+    "lib",
     "llm",
     "op",
     "query_handler",
     "setting",
     "sources",
+    "start_server",
+    "stop",
     "storages",
     "targets",
+    "transform_flow",
     "typing",
     "utils",
 ]

@@ -50,6 +50,11 @@ class TargetSpec(metaclass=SpecMeta):
     """
 
 
+class DeclarationSpec(metaclass=SpecMeta):
+    """Base class of declarations (``flow_builder.declare(...)``): dataclasses whose class
+    attribute ``kind`` names the target kind whose connector receives them, as in v0."""
+
+
 class TargetStateCompatibility(enum.Enum):
     """How a desired setup state relates to a stored one, as judged by the connector."""
 
@@ -329,6 +334,7 @@ __all__ = [
     "ArgRelationship",
     "ConnectorDefinitionError",
     "ConnectorKind",
+    "DeclarationSpec",
     "ExecutorFunction",
     "FieldSchema",
     "FunctionInfo",

@@ -149,6 +149,19 @@ def _ktable_rows(table: dict[Any, Any]) -> Iterator[dict[str, Any]]:
         yield fields
 
 
+def _with_new_fields(table: Any, rows: list[dict[str, Any]]) -> Any:
+    """A table rebuilt from its evaluated rows: a list of field dicts, or for a ``dict``
+    (KTable) the same keys mapping to the rows' value fields."""
+    if not isinstance(table, dict):
+        return rows
+    rebuilt: dict[Any, Any] = {}
+    for key, row in zip(table, rows, strict=True):
+        key_fields = struct_fields(key)
+        key_names = {KEY_FIELD_NAME} if key_fields is None else set(key_fields)
+        rebuilt[key] = {k: v for k, v in row.items() if k not in key_names}
+    return rebuilt
+
+
 class FlowEvaluator:
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
@@ -228,7 +241,8 @@ class FlowEvaluator:
         envs: dict[int, _Env],
         out: Collected,
         uuids: _GeneratedUuids,
-    ) -> None:
+    ) -> dict[str, Any]:
+        """Run ``scope`` for one row; returns the row's fields, assigned ones included."""
         env = _Env(dict(fields))
         envs[id(scope)] = env
         for op in scope.ops:
@@ -239,11 +253,28 @@ class FlowEvaluator:
                 if items is None:
                     continue
                 rows = _ktable_rows(items) if isinstance(items, dict) else map(_row_fields, items)
-                for row in rows:
-                    self._run(op.scope, row, envs, out, uuids)
+                done = [self._run(op.scope, row, envs, out, uuids) for row in rows]
+                if op.write_back:
+                    self._write_back(op.items, _with_new_fields(items, done), envs)
             else:
                 out[op.collector.index].append(self._collect(op, envs, uuids))
         del envs[id(scope)]
+        return env.fields
+
+    def _write_back(self, expr: Expr, value: Any, envs: dict[int, _Env]) -> None:
+        """Make ``expr`` read ``value`` for the rest of the row (a table whose rows gained
+        fields, or a struct holding it)."""
+        if isinstance(expr, FieldRef):
+            envs[id(expr.scope)].fields[expr.name] = value
+        elif isinstance(expr, SubField):
+            base = self._eval(expr.base, envs)
+            fields = dict(base) if isinstance(base, dict) else struct_fields(base)
+            if fields is None:
+                raise RowEvaluationError(f"field '{expr.name}' of a {type(base).__name__}")
+            fields[expr.name] = value
+            self._write_back(expr.base, fields, envs)
+        elif isinstance(expr, Call):
+            envs[id(expr.scope)].memo[id(expr)] = value
 
     def evaluate(
         self, source: Source, row: dict[str, Any], cache: CallCache | None = None

@@ -197,12 +197,27 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
     return DesiredTarget(flow, export, kind, key, record, decode_key, decode_value)
 
 
+def _check_declarations(flow: Flow) -> None:
+    """v0 hands each ``declare()``d spec to the connector of the target kind its ``kind``
+    names; a custom (``@op.target_connector``) connector takes none, as in v0."""
+    for spec in flow.declarations:
+        kind = getattr(spec, "kind", None) or type(spec).__name__
+        where = f"flow {flow.name}: declaration {type(spec).__name__}"
+        if registry.get(kind) is None:
+            raise TargetError(f"{where}: no target connector of kind {kind} is registered")
+        raise TargetError(
+            f"{where}: the target connector of kind {kind} is a custom connector, and custom "
+            f"target connectors take no declarations (as in CocoIndex v0)"
+        )
+
+
 def resolve_targets(app: App) -> list[DesiredTarget]:
     """Every export of every flow, validated; duplicates of one (kind, key) are an error, also
     across flows (a target's identity does not include its flow or export name)."""
     targets: list[DesiredTarget] = []
     seen: dict[tuple[str, str], DesiredTarget] = {}
     for flow in app.flows:
+        _check_declarations(flow)
         for export in flow.exports:
             target = _resolve(flow, export)
             kind_key = (target.kind.kind, target.identity[2])
