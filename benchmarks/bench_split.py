@@ -222,7 +222,8 @@ def report(
     for group, (files, v0_count, same, _) in sorted(by_group.items()):
         share = same / v0_count if v0_count else 1.0
         print(f"{group:<22}{files:>6}{v0_count:>11}{same:>11}{share:>10.1%}")
-    print(f"\n{megabytes:.2f} MB split ({len(jobs)} files):")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n{megabytes:.2f} MB split ({len(jobs)} files), load average now {load}:")
     for name, seconds in (("cocotui", ours[1]), ("v0", theirs[1])):
         print(f"  {name:<8}{seconds:8.2f} s  {megabytes / seconds:7.2f} MB/s")
     total = by_group["all"]
