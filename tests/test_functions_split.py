@@ -133,14 +133,14 @@ def test_without_the_grammar_pack_syntax_splitting_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "tree_sitter_language_pack", None)
-    grammars._parser_and_terminals.cache_clear()
+    grammars._load.cache_clear()
     try:
         with pytest.raises(GrammarUnavailableError, match=r"cocotui\[splitting\]"):
             SplitRecursively()("def f(): pass\n" * 50, chunk_size=100, language="python")
         # plain text needs no grammar
         assert SplitRecursively()("words " * 50, chunk_size=100, language="klingon")
     finally:
-        grammars._parser_and_terminals.cache_clear()
+        grammars._load.cache_clear()
 
 
 @pytest.mark.parametrize("name", list(by_name(SEPARATORS["cases"])))

@@ -1,9 +1,11 @@
 """tree-sitter grammars for syntax-aware splitting, from the tree-sitter language pack (the
-optional ``cocotui[splitting]`` extra), loaded once per process and language."""
+optional ``cocotui[splitting]`` extra), loaded once per process and language. A parser is made
+per text (that is cheap), so that threads never share one."""
 
 from __future__ import annotations
 
 import functools
+from types import ModuleType
 from typing import Any
 
 from cocotui.functions.atoms import SyntaxTree
@@ -17,9 +19,8 @@ class GrammarUnavailableError(RuntimeError):
 
 
 @functools.cache
-def _parser_and_terminals(
-    grammar: str, terminal_kinds: tuple[str, ...]
-) -> tuple[Any, frozenset[int]]:
+def _load(grammar: str, terminal_kinds: tuple[str, ...]) -> tuple[ModuleType, Any, frozenset[int]]:
+    """The tree-sitter module, the grammar, and the ids of its terminal node kinds."""
     try:
         import tree_sitter
         import tree_sitter_language_pack
@@ -30,11 +31,11 @@ def _parser_and_terminals(
         ) from None
     language = tree_sitter_language_pack.get_language(grammar)  # type: ignore[arg-type]
     ids = (language.id_for_node_kind(kind, True) for kind in terminal_kinds)
-    return tree_sitter.Parser(language), frozenset(i for i in ids if i)
+    return tree_sitter, language, frozenset(i for i in ids if i)
 
 
 def syntax_tree(language: LanguageInfo, data: bytes) -> SyntaxTree:
     """The parsed tree of a text (its UTF-8 bytes) in a language that has a grammar."""
     assert language.grammar is not None
-    parser, terminals = _parser_and_terminals(language.grammar, language.terminal_node_kinds)
-    return SyntaxTree(parser.parse(data).root_node, terminals)
+    tree_sitter, grammar, terminals = _load(language.grammar, language.terminal_node_kinds)
+    return SyntaxTree(tree_sitter.Parser(grammar).parse(data).root_node, terminals)
