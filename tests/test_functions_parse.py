@@ -54,6 +54,13 @@ def test_parse_json_error_says_where() -> None:
         ParseJson()('{"a":\n    }')
 
 
+def test_parse_json_of_undecodable_bytes_keeps_them() -> None:
+    # cocotui's LocalFile reads a file that is not UTF-8 with surrogateescape; v0 would have
+    # read these bytes as U+FFFD and parsed the JSON all the same.
+    text = b'{"name": "caf\xe9", "n": 1}'.decode("utf-8", "surrogateescape")
+    assert ParseJson()(text) == {"n": 1, "name": "caf\udce9"}
+
+
 def test_parse_json_of_null_text_is_null() -> None:
     assert ParseJson()(None) is None  # type: ignore[arg-type]
 

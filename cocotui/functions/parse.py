@@ -77,7 +77,9 @@ class ParseJson:
             value, _ = _DECODER.raw_decode(text, start)
         except json.JSONDecodeError as exc:
             raise JsonParseError(f"invalid JSON: {exc}") from None
-        if "\\u" in text:  # only an escape can make a lone surrogate
+        if "\\u" in text and not _SURROGATE.search(text):
+            # A lone surrogate then comes from an escape, which v0 refuses. (Surrogates in the
+            # text itself stand for undecodable bytes of the file, which v0 reads as U+FFFD.)
             _reject_lone_surrogates(value)
         return value
 
