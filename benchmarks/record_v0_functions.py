@@ -114,6 +114,10 @@ def split_recursively_cases() -> dict[str, Any]:
         ("custom_language_lines", readme[:2000], {"language": "lines", "chunk_size": 150}),
         ("rust_code", _rust_text(), {"language": "rust", "chunk_size": 120}),
         ("typescript_code", _typescript_text(), {"language": ".ts", "chunk_size": 100}),
+        *(
+            (f"{language}_code", text, {"language": language, "chunk_size": 80})
+            for language, text in _SNIPPETS.items()
+        ),
     ]
     spec = fn.SplitRecursively(custom_languages=[fn.CustomLanguageSpec(**c) for c in custom])
     records = []
@@ -148,6 +152,31 @@ def _rust_text() -> str:
         '\n        write!(f, "({}, {})", self.x, self.y)\n    }\n}\n\n'
         'fn main() {\n    let p = Point { x: 1, y: 2 };\n    println!("{}", p);\n}\n'
     )
+
+
+#: Small texts in the other languages v0 splits by syntax.
+_SNIPPETS = {
+    "javascript": "const add = (a, b) => a + b;\n\nfunction greet(name) {\n  if (!name) {\n"
+    "    return 'hello';\n  }\n  return `hello ${name}`;\n}\n\nmodule.exports = { add };\n",
+    "tsx": 'export const App = () => (\n  <div className="app">\n    <h1>Title</h1>\n'
+    "    <p>Some paragraph text here.</p>\n  </div>\n);\n",
+    "json": '{\n  "name": "demo",\n  "version": "1.0.0",\n  "scripts": {"build": "tsc", '
+    '"test": "jest"},\n  "list": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n}\n',
+    "yaml": "name: demo\non:\n  push:\n    branches: [main]\njobs:\n  test:\n"
+    "    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n",
+    "html": "<!doctype html>\n<html>\n<head><title>Demo page</title></head>\n<body>\n"
+    "<p>First paragraph.</p>\n<ul><li>one</li><li>two</li></ul>\n</body>\n</html>\n",
+    "css": "body {\n  margin: 0;\n  font-family: sans-serif;\n}\n\n.card {\n"
+    "  padding: 1rem;\n  border: 1px solid #ccc;\n}\n",
+    "c": "#include <stdio.h>\n\nstatic int square(int x) {\n  return x * x;\n}\n\n"
+    'int main(void) {\n  printf("%d\\n", square(4));\n  return 0;\n}\n',
+    "go": 'package main\n\nimport "fmt"\n\nfunc square(x int) int {\n\treturn x * x\n}\n\n'
+    "func main() {\n\tfmt.Println(square(4))\n}\n",
+    "java": "public class Demo {\n  static int square(int x) {\n    return x * x;\n  }\n\n"
+    "  public static void main(String[] args) {\n    System.out.println(square(4));\n  }\n}\n",
+    "sql": "CREATE TABLE docs (\n  id SERIAL PRIMARY KEY,\n  body TEXT NOT NULL\n);\n\n"
+    "SELECT id, body FROM docs WHERE body LIKE '%x%' ORDER BY id;\n",
+}
 
 
 def _typescript_text() -> str:
