@@ -124,9 +124,11 @@ def test_bad_custom_languages_are_refused_with_the_reason(
         SplitRecursively(custom_languages=languages)
 
 
-def test_a_negative_size_is_refused() -> None:
-    with pytest.raises(ValueError, match="chunk_size"):
-        SplitRecursively()("text", chunk_size=-1)
+@pytest.mark.parametrize("size", ["chunk_size", "min_chunk_size", "chunk_overlap"])
+def test_a_negative_size_is_refused(size: str) -> None:
+    sizes = {"chunk_size": 10, size: -1}
+    with pytest.raises(ValueError, match=size):
+        SplitRecursively()("text", **sizes)
 
 
 def test_without_the_grammar_pack_syntax_splitting_says_what_to_install(
