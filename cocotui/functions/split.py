@@ -77,8 +77,12 @@ class SplitRecursively:
     ) -> ChunkTable:
         if text is None or chunk_size is None:  # v0 gives a null table (the flow types it so)
             return None
-        sizes = {"chunk_size": chunk_size, "min_chunk_size": min_chunk_size}
-        for name, size in {**sizes, "chunk_overlap": chunk_overlap}.items():
+        sizes = (
+            ("chunk_size", chunk_size),
+            ("min_chunk_size", min_chunk_size),
+            ("chunk_overlap", chunk_overlap),
+        )
+        for name, size in sizes:
             if size is not None and size < 0:
                 raise ValueError(f"SplitRecursively: {name} must not be negative, got {size}")
         min_size = chunk_size // 2 if min_chunk_size is None else min_chunk_size
