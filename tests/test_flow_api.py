@@ -20,6 +20,7 @@ from conftest import Workspace
 import cocotui as cocoindex
 from cocotui.engine.targets import TargetError
 from cocotui.flow.builder import FlowBuilder, FlowDefinitionError
+from cocotui.flow.loader import app_module_name
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def ws(workspace: Workspace, in_process_app: None, monkeypatch: pytest.MonkeyPat
 
 def loaded_app(ws: Workspace) -> ModuleType:
     """The app module the last engine loaded."""
-    return sys.modules[ws.app_name]
+    return sys.modules[app_module_name(ws.app)]
 
 
 def run_once(ws: Workspace, files: dict[str, str]) -> h.Recorded:

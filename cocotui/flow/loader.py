@@ -92,15 +92,20 @@ def app_stem(app: str) -> str | None:
     return Path(app).stem if is_app_file(app) else None
 
 
+def app_module_name(path: Path) -> str:
+    """The private module name an app file is loaded under: an app file called json.py must
+    not become (or replace) the standard library's `json` in sys.modules. It does not depend
+    on the directory, as the names of the app's functions are part of the logic fingerprint of
+    its rows."""
+    return "_cocotui_app_" + re.sub(r"\W", "_", path.stem)
+
+
 def _import(app: str) -> ModuleType:
     if is_app_file(app):
         path = Path(app).resolve()
         if not path.is_file():
             raise AppLoadError(f"app file {app!r} does not exist")
-        # A private module name: an app file called json.py must not become (or replace) the
-        # standard library's `json` in sys.modules. It does not depend on the directory, as
-        # the names of the app's functions are part of the logic fingerprint of its rows.
-        module_name = "_cocotui_app_" + re.sub(r"\W", "_", path.stem)
+        module_name = app_module_name(path)
         if path.stem in sys.stdlib_module_names:
             # Bound first, so that a later `import json` finds the standard module in
             # sys.modules rather than this file through the directory put on sys.path next.
