@@ -35,6 +35,10 @@ from conftest import (
 )
 from connector_source import connector_source, spec_source, static
 
+import cocotui
+from cocotui import registry
+from cocotui.op import ConnectorDefinitionError
+
 # ---------------------------------------------------------------------------------------------
 # Workspaces: a template applied and updated once per module, copied for each test. Apps read
 # their source as "../source" (relative to the app directory, the CLI's working directory), so
@@ -393,6 +397,34 @@ def test_malformed_connector(ws: Workspace, case: str) -> None:
     lines = ws.app.read_text().splitlines()
     culprit = max(n for n, line in enumerate(lines, 1) if "target_connector(" in line)
     assert_refused(ws, message, str(ws.app), f'File "{ws.app}", line {culprit}')
+
+
+@pytest.fixture
+def own_registry() -> Iterator[None]:
+    """Kinds registered by the test are forgotten afterwards."""
+    kinds = dict(registry._kinds)
+    yield
+    registry._kinds.clear()
+    registry._kinds.update(kinds)
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_connector_is_refused_when_decorated(own_registry: None, case: str) -> None:
+    """The same cases in-process: the decorator raises (a ``ValueError``, the contract's own
+    ``ConnectorDefinitionError`` unless a second class claims a spec class) and registers
+    nothing it refused."""
+    body, message = MALFORMED[case]
+    namespace: dict[str, Any] = {"__name__": "malformed_app", "cocoindex": cocotui}
+    exec(compile(BAD_SPEC, "<spec>", "exec", dont_inherit=True), namespace)
+    twice = case == "two connectors for one spec class"
+    with pytest.raises(ValueError if twice else ConnectorDefinitionError) as caught:
+        exec(compile(body, "<connector>", "exec", dont_inherit=True), namespace)
+    assert message in str(caught.value)
+    registered = registry.get("BadSpec")
+    if twice:
+        assert registered is not None and registered.connector_cls.__name__ == "Twice"
+    else:
+        assert registered is None
 
 
 # ---------------------------------------------------------------------------------------------
