@@ -62,7 +62,7 @@ class AppRunner:
         kill: str | None = None,
     ) -> CliResult:
         """``cocotui ARGS`` (no app or state directory added); ``record``, ``fail`` and
-        ``kill`` instrument the connectors of that process (see the module docstring)."""
+        ``kill`` instrument the connectors of that process (see :mod:`cocotui.testing`)."""
         overrides: dict[str, str | None] = dict(env or {})
         if record is not None:
             overrides[RECORD_ENV] = str(record)
