@@ -13,9 +13,11 @@ import pytest
 from connector_helpers import (
     SAMPLE_FILES,
     HttpService,
+    assert_rolls_forward,
     expected_rows,
     http_service,
     key_path,
+    update_killed_inside_mutate,
     write_app,
     write_sources,
 )
@@ -247,15 +249,13 @@ def test_a_run_killed_inside_mutate_rolls_forward(
     runner = make_runner(tmp_path, service)
     runner.apply()
     assert runner.update().ok
-    write_sources(
-        source,
-        {"a.txt": "ALPHA", "b.txt": None, "docs/e.txt": "ECHO", "g.txt": "golf", "h.txt": "hotel"},
-    )
-    killed = runner.update("--batch-rows", "2", kill=kill)
-    assert killed.killed, killed.result.stderr
+    update_killed_inside_mutate(runner, source, kill, tmp_path / "calls.jsonl")
     assert service.items != expected_items(source)
-    assert runner.update().ok
-    assert service.items == expected_items(source)
+
+    def assert_equal_to_source() -> None:
+        assert service.items == expected_items(source)
+
+    assert_rolls_forward(runner, assert_equal_to_source)
 
 
 def test_a_missing_header_variable_fails_the_rows(tmp_path: Path, service: HttpService) -> None:

@@ -13,7 +13,15 @@ from typing import Any
 
 import psycopg
 import pytest
-from connector_helpers import SAMPLE_FILES, expected_rows, postgres_url, write_app, write_sources
+from connector_helpers import (
+    SAMPLE_FILES,
+    assert_rolls_forward,
+    expected_rows,
+    postgres_url,
+    update_killed_inside_mutate,
+    write_app,
+    write_sources,
+)
 from psycopg import sql
 
 from cocotui.op import TargetStateCompatibility
@@ -400,17 +408,13 @@ def test_a_run_killed_inside_mutate_rolls_forward(
     runner = make_runner(tmp_path, url, table)
     runner.apply()
     assert runner.update().ok
-    write_sources(
-        source,
-        {"a.txt": "ALPHA", "b.txt": None, "docs/e.txt": "ECHO", "g.txt": "golf", "h.txt": "hotel"},
-    )
-    killed = runner.update("--batch-rows", "2", kill=kill)
-    assert killed.killed, killed.result.stderr
+    update_killed_inside_mutate(runner, source, kill, tmp_path / "calls.jsonl")
     assert table_rows(url, table) != expected_rows(source)
-    again = runner.update()
-    assert again.ok, again.result.stdout
-    assert table_rows(url, table) == expected_rows(source)
-    assert runner.update().mutations == 0  # nothing left to send
+
+    def assert_equal_to_source() -> None:
+        assert table_rows(url, table) == expected_rows(source)
+
+    assert_rolls_forward(runner, assert_equal_to_source)
     runner.drop()
     assert dump(url, table) is None
 

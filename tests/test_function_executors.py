@@ -146,12 +146,7 @@ def test_failing_prepare_fails_the_rows_with_its_traceback(ws: Workspace) -> Non
         "self.ready = True", 'raise RuntimeError("no model for " + self.spec.prefix)'
     )
     h.write_files(ws, {"a.md": "alpha"})
-    h.flow_app(
-        ws,
-        rows='doc["decorated"] = doc["content"].transform(Decorate(prefix="<"))',
-        collect='filename=doc["filename"], decorated=doc["decorated"]',
-        header=header,
-    )
+    h.content_transform_app(ws, "decorated", 'Decorate(prefix="<")', header=header)
     h.apply_all(ws)
     run = h.update(ws)
     [failure] = run.named("row.failed")
@@ -221,11 +216,8 @@ def test_executor_without_call_is_refused() -> None:
 
 def test_spec_without_executor_is_a_load_error_naming_it(ws: Workspace) -> None:
     h.write_files(ws, {"a.md": "alpha"})
-    h.flow_app(
-        ws,
-        rows='doc["x"] = doc["content"].transform(Orphan(n=1))',
-        collect='filename=doc["filename"], x=doc["x"]',
-        header="class Orphan(cocoindex.op.FunctionSpec):\n    n: int\n",
+    h.content_transform_app(
+        ws, "x", "Orphan(n=1)", header="class Orphan(cocoindex.op.FunctionSpec):\n    n: int\n"
     )
     with pytest.raises(AppLoadError, match=r"no @op\.executor_class is registered.*Orphan"):
         h.apply_all(ws)

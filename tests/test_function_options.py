@@ -172,12 +172,7 @@ def test_gpu_function_rows_are_evaluated_in_the_engine_process(
         return text.upper()
     """
     h.write_files(ws, {f"f{i}.md": f"text {i}" for i in range(40)})
-    h.flow_app(
-        ws,
-        rows='doc["upper"] = doc["content"].transform(on_gpu)',
-        collect='filename=doc["filename"], upper=doc["upper"]',
-        header=header,
-    )
+    h.content_transform_app(ws, "upper", "on_gpu", header=header)
     h.apply_all(ws)
     run = h.update(ws, workers=2)
     assert run.result.ok
@@ -193,12 +188,7 @@ def test_batching_function_is_called_with_lists(ws: Workspace) -> None:
         return [t.upper() for t in texts]
     """
     h.write_files(ws, {"a.md": "alpha", "b.md": "beta"})
-    h.flow_app(
-        ws,
-        rows='doc["loud"] = doc["content"].transform(shout)',
-        collect='filename=doc["filename"], loud=doc["loud"]',
-        header=header,
-    )
+    h.content_transform_app(ws, "loud", "shout", header=header)
     h.apply_all(ws)
     assert h.update(ws).result.ok
     assert h.store() == {"a.md": {"loud": "ALPHA"}, "b.md": {"loud": "BETA"}}

@@ -19,16 +19,8 @@ CHANGE_FIELDS = {
     "compatibility",
     "reason",
 }
-LS_FIELDS = {
-    "flow",
-    "target",
-    "kind",
-    "key",
-    "action",
-    "previous",
-    "current",
-    "description",
-    "reason",
+#: A listed target: its pending change (without the compatibility verdict) and its status.
+LS_FIELDS = CHANGE_FIELDS - {"compatibility"} | {
     "status",
     "interrupted",
     "orphaned",

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import update_helpers as h
 from conftest import Workspace
+from connector_source import connector_source, spec_source, static
 
 from cocotui.engine.targets import TargetError
 
@@ -55,24 +56,15 @@ class ContentOnly:
     note: str = "default note"
 
 
-class DecodeTarget(cocoindex.op.TargetSpec):
-    resource: str
-
-
-@cocoindex.op.target_connector(spec_cls=DecodeTarget)
-class DecodeConnector:
-    @staticmethod
-    def get_persistent_key(spec, target_name):
-        return spec.resource
-
-    @staticmethod
-    def apply_setup_change(key, previous, current):
-        pass
-
-    @staticmethod
-    def mutate(*all_mutations: ANNOTATION):
-        mem_connector.CALLS.append(("mutate", all_mutations))
 '''
+DECODING_HEADER += spec_source("DecodeTarget") + connector_source(
+    "DecodeTarget",
+    "DecodeConnector",
+    mutate=static(
+        "def mutate(*all_mutations: ANNOTATION):\n"
+        '    mem_connector.CALLS.append(("mutate", all_mutations))'
+    ),
+)
 
 
 def decoding_app(ws: Workspace, annotation: str, key_fields: list[str]) -> None:
@@ -232,24 +224,16 @@ class WithTitle:
     title: str
 
 
-class TitleTarget(cocoindex.op.TargetSpec):
-    resource: str
-
-
-@cocoindex.op.target_connector(spec_cls=TitleTarget)
-class TitleConnector:
-    @staticmethod
-    def get_persistent_key(spec, target_name):
-        return spec.resource
-
-    @staticmethod
-    def apply_setup_change(key, previous, current):
-        pass
-
-    @staticmethod
-    def mutate(*all_mutations: tuple[TitleTarget, dict[str, WithTitle | None]]):
-        pass
 """
+        + spec_source("TitleTarget")
+        + connector_source(
+            "TitleTarget",
+            "TitleConnector",
+            mutate=static(
+                "def mutate(*all_mutations: tuple[TitleTarget, dict[str, WithTitle | None]]):\n"
+                "    pass"
+            ),
+        )
     )
     h.flow_app(
         ws,

@@ -57,7 +57,7 @@ import threading
 import time
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -685,6 +685,20 @@ class TrialResult:
     elapsed: float = 0.0
     workspace: str = ""
 
+    def compare(self, what: str, expected: Mapping[Any, Any], found: Mapping[Any, Any]) -> None:
+        """Count what ``what`` misses (lost) and holds that its source does not, or with another
+        value (stale), and describe both as a problem."""
+        lost = [key for key in expected if key not in found]
+        stale = [key for key in found if key not in expected or found[key] != expected[key]]
+        self.lost += len(lost)
+        self.stale += len(stale)
+        if lost or stale:
+            self.problems.append(
+                f"{what}: lost {lost[:5]}, stale "
+                f"{[(k, found[k], expected.get(k)) for k in stale[:3]]} "
+                f"(expected {len(expected)}, found {len(found)})"
+            )
+
     def line(self) -> str:
         victims = ", ".join(f"{v.command}@{v.kill}→{v.outcome}" for v in self.victims)
         verdict = "converged" if self.converged else "FAILED"
@@ -845,15 +859,7 @@ class Trial:
                 result.problems.append(f"temporary files left in {directory}: {temps}")
             current = "files" in config["exports"] and directory == config["files_dir"]
             expected = ws.expected_files() if current else {}
-            lost = [n for n in expected if n not in found]
-            stale = [n for n in found if n not in expected or found[n] != expected[n]]
-            result.lost += len(lost)
-            result.stale += len(stale)
-            if lost or stale:
-                result.problems.append(
-                    f"files in {directory}: lost {lost[:5]}, stale {stale[:5]} "
-                    f"(expected {len(expected)}, found {len(found)})"
-                )
+            result.compare(f"files in {directory}", expected, found)
             if (
                 not current
                 and (ws.root / directory).exists()
@@ -872,15 +878,7 @@ class Trial:
             found_rows = rows or {}
             if rows is None:
                 result.problems.append(f"table {table} is missing")
-            lost = [k for k in expected if k not in found_rows]
-            stale = [k for k in found_rows if k not in expected or found_rows[k] != expected[k]]
-            result.lost += len(lost)
-            result.stale += len(stale)
-            if lost or stale:
-                result.problems.append(
-                    f"table {table}: lost {lost[:5]}, stale "
-                    f"{[(k, found_rows[k], expected.get(k)) for k in stale[:3]]}"
-                )
+            result.compare(f"table {table}", expected, found_rows)
 
     def _expected_targets(self) -> dict[str, int]:
         config = self.ws.config
