@@ -7,10 +7,11 @@ import dataclasses
 import hashlib
 import json
 import math
-import re
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+from cocotui.engine_object import dump_engine_object, load_struct
 
 
 class ValueShapeError(ValueError):
@@ -56,14 +57,16 @@ def struct_fields(obj: Any) -> dict[str, Any] | None:
 
 
 def to_state(obj: Any, where: str) -> Any:
-    """A spec or setup-state object as the JSON-like value that is stored and compared."""
+    """A spec or setup-state object as the JSON-like value that is stored and compared (typed
+    values such as field schemas and enums in their engine-object form)."""
     fields = struct_fields(obj)
     if fields is None:
         check_json(obj, where)
         return obj
-    for name, value in fields.items():
+    stored = {name: dump_engine_object(value) for name, value in fields.items()}
+    for name, value in stored.items():
         check_json(value, f"{where}.{name}")
-    return fields
+    return stored
 
 
 def from_state(cls: Any, data: Any) -> Any:
@@ -76,8 +79,8 @@ def from_state(cls: Any, data: Any) -> Any:
         known = {f.name: f for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
         try:
-            return cls(**kwargs)
-        except TypeError:
+            return load_struct(cls, kwargs)
+        except (TypeError, ValueError, KeyError):
             # A field added to the class since this state was stored: still hand the old state
             # over, so roll-forward can proceed, with the missing field set to None.
             obj = object.__new__(cls)
@@ -85,7 +88,7 @@ def from_state(cls: Any, data: Any) -> Any:
                 object.__setattr__(obj, name, kwargs.get(name))
             return obj
     if issubclass(cls, tuple) and hasattr(cls, "_fields"):
-        return cls(**{name: data.get(name) for name in cls._fields})
+        return load_struct(cls, {name: data.get(name) for name in cls._fields})
     return data
 
 
@@ -166,53 +169,7 @@ def to_plain_json(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# Secrets in displays
-
-#: What a secret is shown as.
-MASK = "********"
-#: A name is secret when its last word is one of these (``password``, ``db_password``,
-#: ``adminPassword``, ``client_secret``, ``auth_token``, ``token``)...
-_SECRET_WORDS = frozenset(
-    {"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "credentials"}
-)
-#: ... or its last two words are one of these (``api_key``, ``secretKey``, ``access-key``).
-#: ``key`` alone is not: primary keys, persistent keys and key fields are not secrets.
-_SECRET_PAIRS = frozenset(
-    {("api", "key"), ("secret", "key"), ("access", "key"), ("private", "key"), ("auth", "key")}
-)
-_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-#: ``scheme://user:password@``: the password of a URL.
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:]*:)([^\s/@]+)(@)")
-
-
-def is_secret_name(name: object) -> bool:
-    """Whether a field named ``name`` holds a secret, by its last word(s): ``password``,
-    ``passwd``, ``secret``, ``token``, ``api_key``, ``secret_key``, ``access_key``... (in any
-    case, with ``_``, ``-`` or camelCase between words). ``key``, ``primary_key``,
-    ``token_env`` (a variable's name) or ``max_tokens`` are not."""
-    if not isinstance(name, str):
-        return False
-    words = [w.lower() for w in _WORD.findall(name)]
-    return bool(words) and (words[-1] in _SECRET_WORDS or tuple(words[-2:]) in _SECRET_PAIRS)
-
-
-def mask_secrets(value: Any, name: object = None) -> Any:
-    """``value`` as it may be displayed or logged: the values of secret-named fields (see
-    :func:`is_secret_name`; ``name`` is the field ``value`` belongs to, if any) become
-    :data:`MASK`, at any depth of dicts, lists and tuples, and passwords in URLs
-    (``postgresql://me:secret@host``) become :data:`MASK` too. Empty secrets (``None``, ``""``)
-    are shown as they are. The stored state keeps the real values: connectors need them."""
-    if is_secret_name(name) and value is not None and value != "":
-        return MASK
-    if isinstance(value, str):
-        return _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", value) if "://" in value else value
-    if isinstance(value, dict):
-        return {k: mask_secrets(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(mask_secrets(v) for v in value)
-    return value
+# Fingerprints of collected values
 
 
 def fingerprint_fields(names: tuple[str, ...], values: Iterable[Any]) -> bytes:

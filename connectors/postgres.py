@@ -120,6 +120,10 @@ class PostgresTargetError(RuntimeError):
     """A spec, row or server error; its message never contains a password."""
 
 
+class PostgresSettingError(PostgresTargetError, cocotui.op.TargetConfigurationError):
+    """A setting the user must provide (the URL's environment variable) is missing."""
+
+
 DEFAULT_KEY_TYPE = "text"
 DEFAULT_VALUE_TYPE = "jsonb"
 _MAX_IDENTIFIER_BYTES = 63  # longer names are silently truncated by PostgreSQL
@@ -155,6 +159,9 @@ def mask_password(text: str, url: str | None) -> str:
     return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", r"\1***", text)
 
 
+#: libpq parameters that are secrets: the password, the client key's passphrase, an OAuth
+#: client secret. None is stored in the state; this process keeps them in ``_full_urls``.
+_SECRET_PARAMS = frozenset({"password", "sslpassword", "oauth_client_secret"})
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<netloc>[^/?#]*)(?P<rest>.*)$", re.S)
 _PASSWORD_PARAM = re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)")
 
@@ -184,13 +191,21 @@ def _parse(url: str) -> dict[str, str]:
         raise PostgresTargetError(
             f"invalid PostgreSQL URL {mask_password(url, url)}: {mask_password(str(exc), url)}"
         ) from None
+    if _URL.match(url) and "@" in str(params.get("host") or ""):
+        # libpq ends the password at its first '@' and takes the rest for the host name:
+        # the tail of the password would become part of the persistent key and of messages.
+        raise PostgresTargetError(
+            "invalid PostgreSQL URL: its user name or password contains an '@'; write it as "
+            "%40 (the URL is not shown: it holds a password)"
+        )
     return {k: str(v) for k, v in params.items() if v is not None}
 
 
 def without_password(url: str) -> str:
-    """``url`` with any password removed (user, host, options and the form are kept)."""
+    """``url`` without its secrets (``password``, ``sslpassword``...); user, host, options and
+    the form are kept."""
     params = _parse(url)
-    if "password" not in params:
+    if not _SECRET_PARAMS & params.keys():
         return url
     match = _URL.match(url)
     if match is not None:
@@ -203,12 +218,14 @@ def without_password(url: str) -> str:
         kept = [
             item
             for item in query.split("&")
-            if item and urllib.parse.unquote(item.partition("=")[0]) != "password"
+            if item and urllib.parse.unquote(item.partition("=")[0]) not in _SECRET_PARAMS
         ]
         query = "&".join(kept)
         return f"{match['scheme']}{netloc}{path}{'?' if query else ''}{query}"
     return str(
-        _psycopg().conninfo.make_conninfo(**{k: v for k, v in params.items() if k != "password"})
+        _psycopg().conninfo.make_conninfo(
+            **{k: v for k, v in params.items() if k not in _SECRET_PARAMS}
+        )
     )
 
 
@@ -226,9 +243,9 @@ def _spec_url(spec: PostgresTable) -> str:
 def _env_url(name: str) -> str:
     url = os.environ.get(name)
     if not url:
-        raise PostgresTargetError(
+        raise PostgresSettingError(
             f"environment variable {name} (PostgresTable.url_env) is not set; it must hold "
-            f"the database URL"
+            f"the database URL, e.g. export {name}=postgresql://user@host:5432/dbname"
         )
     return url
 

@@ -27,11 +27,11 @@ from rich.text import Text
 from cocotui.cli import serve_command
 from cocotui.cli.main import build_parser
 from cocotui.config import config_path, save_setting
+from cocotui.display import MASK, is_secret_name, mask_secrets
 from cocotui.engine.facade import Engine
 from cocotui.engine.update import UpdateOptions
 from cocotui.tui.app import CocotuiApp
 from cocotui.tui.plan_screen import change_detail
-from cocotui.values import MASK, is_secret_name, mask_secrets
 
 
 def mode(path: Path) -> int:
@@ -63,7 +63,8 @@ def test_state_files_are_owner_only_even_with_a_permissive_umask(
         assert result.returncode == 0, result.stderr
     assert mode(fresh) == 0o700
     files = sorted(fresh.iterdir())
-    assert {p.name for p in files} >= {"demo_app.toml", "demo_app.tracking.sqlite", "demo_app.lock"}
+    name = ws.state_name
+    assert {p.name for p in files} >= {f"{name}.toml", f"{name}.tracking.sqlite", f"{name}.lock"}
     for path in files:
         assert mode(path) == 0o600, path
 

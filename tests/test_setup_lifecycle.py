@@ -199,7 +199,7 @@ def test_apply_one_target_leaves_the_rest_pending(workspace: Workspace) -> None:
     result = ws.apply("--target", "second")
     assert result.returncode == 0, result.stderr
     assert ws.take_setup_calls() == [["b", None, spec("b")]]
-    assert "Still pending: Docs.first" in result.stdout
+    assert "waiting for approval: Docs.first (to create)" in result.stdout
     actions = {c["target"]: c["action"] for c in ws.plan_json()["changes"]}
     assert actions == {"first": "create", "second": "none"}
 
@@ -446,19 +446,20 @@ def test_apply_on_a_terminal_asks_and_needs_yes(workspace: Workspace) -> None:
 
 
 def test_status_words_in_ls(workspace: Workspace) -> None:
+    """`ls` prints the app and its state file, then the table (header, one line per target)."""
     ws = workspace
     ws.write_app(export("out", resource="a"), export("new", resource="n"))
     assert ws.apply("--target", "out").returncode == 0
     ws.write_app(export("out", resource="a", version=2), export("new", resource="n"))
     listing = ws.cli("ls", ws.app)
     assert listing.returncode == 0, listing.stderr
-    lines = {line.split()[0]: line for line in listing.stdout.splitlines()[1:]}
+    lines = {line.split()[0]: line for line in listing.stdout.splitlines()[2:]}
     assert "TO UPDATE" in lines["Docs.out"]
     assert "TO CREATE" in lines["Docs.new"]
     assert "recording resource a" in lines["Docs.out"]
     assert ws.apply().returncode == 0
     listing = ws.cli("ls", ws.app)
-    assert all("READY" in line for line in listing.stdout.splitlines()[1:])
+    assert all("READY" in line for line in listing.stdout.splitlines()[2:])
 
 
 def test_module_app_and_app_name(workspace: Workspace) -> None:
@@ -492,5 +493,5 @@ def test_state_dir_option_overrides_environment(workspace: Workspace, tmp_path: 
     elsewhere = tmp_path / "elsewhere"
     result = ws.cli("apply", ws.app, "--yes", "--state-dir", str(elsewhere))
     assert result.returncode == 0, result.stderr
-    assert (elsewhere / "demo_app.toml").exists()
+    assert (elsewhere / ws.state_file.name).exists()
     assert not ws.state_file.exists()

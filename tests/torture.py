@@ -57,7 +57,7 @@ import threading
 import time
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -359,6 +359,10 @@ class Workspace:
         self.source = root / "source"
         self.state = root / "state"
         self.app = root / "torture_app.py"
+        from cocotui.flow.loader import default_app_name
+
+        #: The state files' name (the app file's stem plus a digest of its path).
+        self.state_name = default_app_name(str(self.app))
         self.config: dict[str, Any] = {}
         self.files_dirs: set[str] = set()
         self.tables: set[str] = set()
@@ -697,6 +701,20 @@ class TrialResult:
     elapsed: float = 0.0
     workspace: str = ""
 
+    def compare(self, what: str, expected: Mapping[Any, Any], found: Mapping[Any, Any]) -> None:
+        """Count what ``what`` misses (lost) and holds that its source does not, or with another
+        value (stale), and describe both as a problem."""
+        lost = [key for key in expected if key not in found]
+        stale = [key for key in found if key not in expected or found[key] != expected[key]]
+        self.lost += len(lost)
+        self.stale += len(stale)
+        if lost or stale:
+            self.problems.append(
+                f"{what}: lost {lost[:5]}, stale "
+                f"{[(k, found[k], expected.get(k)) for k in stale[:3]]} "
+                f"(expected {len(expected)}, found {len(found)})"
+            )
+
     def line(self) -> str:
         victims = ", ".join(f"{v.command}@{v.kill}→{v.outcome}" for v in self.victims)
         verdict = "converged" if self.converged else "FAILED"
@@ -857,15 +875,7 @@ class Trial:
                 result.problems.append(f"temporary files left in {directory}: {temps}")
             current = "files" in config["exports"] and directory == config["files_dir"]
             expected = ws.expected_files() if current else {}
-            lost = [n for n in expected if n not in found]
-            stale = [n for n in found if n not in expected or found[n] != expected[n]]
-            result.lost += len(lost)
-            result.stale += len(stale)
-            if lost or stale:
-                result.problems.append(
-                    f"files in {directory}: lost {lost[:5]}, stale {stale[:5]} "
-                    f"(expected {len(expected)}, found {len(found)})"
-                )
+            result.compare(f"files in {directory}", expected, found)
             if (
                 not current
                 and (ws.root / directory).exists()
@@ -884,15 +894,7 @@ class Trial:
             found_rows = rows or {}
             if rows is None:
                 result.problems.append(f"table {table} is missing")
-            lost = [k for k in expected if k not in found_rows]
-            stale = [k for k in found_rows if k not in expected or found_rows[k] != expected[k]]
-            result.lost += len(lost)
-            result.stale += len(stale)
-            if lost or stale:
-                result.problems.append(
-                    f"table {table}: lost {lost[:5]}, stale "
-                    f"{[(k, found_rows[k], expected.get(k)) for k in stale[:3]]}"
-                )
+            result.compare(f"table {table}", expected, found_rows)
 
     def _expected_targets(self) -> dict[str, int]:
         config = self.ws.config
@@ -916,7 +918,7 @@ class Trial:
                     f"ls: {target['flow']}.{target['target']} is {target['status']} "
                     f"(interrupted {target['interrupted']})"
                 )
-        state_file = self.ws.state / "torture_app.toml"
+        state_file = self.ws.state / f"{self.ws.state_name}.toml"
         stored = tomllib.loads(state_file.read_text())
         for target in stored.get("targets", []):
             if target.get("staged"):
@@ -931,7 +933,7 @@ class Trial:
         from cocotui.values import canonical_json
 
         expected = self._expected_targets()
-        path = self.ws.state / "torture_app.tracking.sqlite"
+        path = self.ws.state / f"{self.ws.state_name}.tracking.sqlite"
         with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
             live_ids = set()
             for target in self._listed:

@@ -15,16 +15,16 @@ from collections.abc import Callable, Sequence
 from cocotui import __version__, registry
 from cocotui.cli import render
 from cocotui.cli.render import Style
+from cocotui.display import display_line, display_text, mask_secrets
 from cocotui.engine.apply import ApplyError, StalePlanError
 from cocotui.engine.events import Event
 from cocotui.engine.facade import Engine
-from cocotui.engine.plan import Plan
+from cocotui.engine.plan import Action, Change, Plan
 from cocotui.engine.targets import ConnectorCallError, TargetError
 from cocotui.flow.loader import AppLoadError
 from cocotui.state.lock import StateLockedError
 from cocotui.state.setup_store import StateError
 from cocotui.state.tracking import TrackingError
-from cocotui.values import mask_secrets
 
 #: Errors shown as one clear message (with the user's traceback inside) instead of ours.
 USER_ERRORS = (
@@ -177,8 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------------------------
 
 
-def _open(args: argparse.Namespace) -> Engine:
-    return Engine.open(args.app, app_name=args.app_name, state_dir=args.state_dir)
+def open_engine(args: argparse.Namespace) -> Engine:
+    engine = Engine.open(args.app, app_name=args.app_name, state_dir=args.state_dir)
+    if engine.state_notice:
+        print(f"warning: {engine.state_notice}", file=sys.stderr)
+    return engine
 
 
 def _confirm(question: str, args: argparse.Namespace) -> bool:
@@ -200,23 +203,28 @@ def _confirm(question: str, args: argparse.Namespace) -> bool:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    engine = _open(args)
+    engine = open_engine(args)
     rows = engine.status()
+    app_file = engine.app.file
     if args.json:
         render.write_json(
             {
                 "format_version": render.FORMAT_VERSION,
                 "app": engine.app.name,
+                "app_file": app_file,
+                "state_file": str(engine.paths.setup_state),
                 "targets": [render.status_json(r) for r in rows],
             }
         )
     else:
+        origin = f"file {app_file}" if app_file else f"module {engine.app.ref}"
+        print(f"app {engine.app.name} ({origin}), state {engine.paths.setup_state}")
         print(render.status_text(rows, Style(sys.stdout)))
     return 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    plan = _open(args).plan()
+    plan = open_engine(args).plan()
     if args.json:
         render.write_json(render.plan_json(plan))
     else:
@@ -287,14 +295,17 @@ def _apply(engine: Engine, plan: Plan, args: argparse.Namespace, question: str) 
                 }
             )
         else:
-            print(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
+            print(f"error: {display_text(str(exc))}", file=sys.stderr)
             if exc.connector_traceback:
-                print(mask_secrets(exc.connector_traceback), file=sys.stderr)
-            print(
-                f"The change to {exc.change.name} stays staged; run apply again to roll it "
-                f"forward.",
-                file=sys.stderr,
-            )
+                print(display_text(exc.connector_traceback), file=sys.stderr)
+            if exc.staged:
+                print(
+                    f"The change to {display_line(exc.change.name)} stays staged; run apply "
+                    f"again to roll it forward.",
+                    file=sys.stderr,
+                )
+            else:
+                print("Nothing applied.", file=sys.stderr)
         return 1
     remaining = engine.plan().pending
     if args.json:
@@ -309,17 +320,34 @@ def _apply(engine: Engine, plan: Plan, args: argparse.Namespace, question: str) 
     else:
         print(style(f"Applied {len(applied_names)} change(s).", "1;32"))
         if remaining:
-            print(f"Still pending: {', '.join(c.name for c in remaining)}")
+            print(_remaining_text(remaining, {c.identity for c in changes}, args))
     return 0
 
 
+def _remaining_text(
+    remaining: list[Change], done: set[tuple[str, str, str]], args: argparse.Namespace
+) -> str:
+    """The changes this command left for later, worded so they do not read as a failure: a
+    dropped target the app still exports to is planned for creation again."""
+
+    def one(change: Change) -> str:
+        text = f"{change.name} ({change.action.status_word.lower()}"
+        again = change.identity in done and change.action is Action.CREATE
+        return text + (", as the app still exports to it)" if again else ")")
+
+    return display_line(
+        f"Not part of this command, waiting for approval: {', '.join(map(one, remaining))}; "
+        f"review them with `{render.command_line('plan', args)}`"
+    )
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
-    engine = _open(args)
+    engine = open_engine(args)
     return _apply(engine, engine.plan(), args, "Apply these setup changes?")
 
 
 def cmd_drop(args: argparse.Namespace) -> int:
-    engine = _open(args)
+    engine = open_engine(args)
     known = {f.name for f in engine.app.flows} | {t.flow for t in engine.store.load().targets}
     unknown = [f for f in args.flows if f not in known]
     if unknown:
@@ -381,11 +409,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except USER_ERRORS as exc:
         message = mask_secrets(str(exc))  # a password in a URL, say
-        if isinstance(exc, ConnectorCallError):
+        if isinstance(exc, ConnectorCallError) and not exc.deliberate:
             message += "\n" + mask_secrets(exc.connector_traceback)
         if getattr(args, "json", False):
             render.write_json({"format_version": 1, "error": {"message": message}})
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {display_text(message)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

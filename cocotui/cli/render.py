@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import shlex
 import sys
 from typing import Any, TextIO
 
+from cocotui.display import display_line, mask_secrets
 from cocotui.engine.facade import TargetStatus
 from cocotui.engine.plan import Action, Change, Plan, spec_diff
 from cocotui.op import ConnectorKind, TargetStateCompatibility
-from cocotui.values import canonical_json, mask_secrets, to_plain_json
+from cocotui.values import canonical_json, to_plain_json
 
 FORMAT_VERSION = 1
 
@@ -34,10 +37,17 @@ def status_box(word: str) -> str:
 
 
 def show_value(value: Any, name: str = "") -> str:
-    """A state value as shown, secrets masked (``name``: the field it is the value of)."""
+    """A state value as shown, secrets masked and control characters escaped (``name``: the
+    field it is the value of)."""
     if value is ...:
         return "(absent)"
-    return json.dumps(to_plain_json(mask_secrets(value, name)), ensure_ascii=False, sort_keys=True)
+    shown = json.dumps(to_plain_json(mask_secrets(value, name)), ensure_ascii=False, sort_keys=True)
+    return display_line(shown)
+
+
+def show_key(key: Any) -> str:
+    """A persistent key as shown on one line."""
+    return display_line(canonical_json(mask_secrets(key)))
 
 
 _VERDICT_NOTE = {
@@ -58,21 +68,21 @@ def plan_text(plan: Plan, style: Style) -> str:
     lines: list[str] = []
     pending = plan.pending
     if pending:
-        lines.append(f"cocotui will make these setup changes for app {plan.app}:")
+        lines.append(f"cocotui will make these setup changes for app {display_line(plan.app)}:")
         lines.append("")
     for change in pending:
         verb = {Action.CREATE: "create", Action.UPDATE: "update", Action.DROP: "drop"}[
             change.action
         ]
-        head = f"  {change.action.symbol} {verb:<6} {change.name}"
+        head = f"  {change.action.symbol} {verb:<6} {display_line(change.name)}"
         lines.append(
             style.action(change.action, head)
             + f"  {style(status_box(change.action.status_word), '36')} "
-            + mask_secrets(change.description)
+            + display_line(change.description)
         )
-        lines.append(f"      kind: {change.kind}   key: {canonical_json(mask_secrets(change.key))}")
+        lines.append(f"      kind: {change.kind}   key: {show_key(change.key)}")
         if change.reason:
-            lines.append(f"      reason: {change.reason}")
+            lines.append(f"      reason: {display_line(change.reason)}")
         if change.compatibility is not None and change.action is Action.UPDATE:
             lines.append(f"      data: {_VERDICT_NOTE[change.compatibility]}")
         if change.action is Action.CREATE and change.compatibility in (None, _NOT_COMPATIBLE):
@@ -92,7 +102,10 @@ def plan_text(plan: Plan, style: Style) -> str:
         elif change.action is Action.DROP:
             for path, old, _ in spec_diff(before, {}) if isinstance(before, dict) else []:
                 lines.append(style.action(Action.DROP, f"      - {path} = {show_value(old, path)}"))
-            lines.append(style("      the connector removes this target and its data", "1;31"))
+            if change.releases:
+                lines.append("      released: the connector is not called, the data stays")
+            else:
+                lines.append(style("      the connector removes this target and its data", "1;31"))
         else:
             for path, old, new in spec_diff(before, after):
                 label = path or "state"
@@ -110,7 +123,10 @@ def plan_text(plan: Plan, style: Style) -> str:
         lines.append("")
     ready = [c for c in plan.changes if c.action is Action.NONE]
     if ready:
-        lines.append(f"Up to date: {', '.join(c.name for c in ready)}")
+        lines.append(display_line(f"Up to date: {', '.join(c.name for c in ready)}"))
+    for change in ready:
+        if change.shared_with:
+            lines.append(style(display_line(f"warning: {change.name}: {change.reason}"), "1;33"))
     lines.append(style(plan.summary, "1"))
     return "\n".join(lines)
 
@@ -130,6 +146,7 @@ def change_json(change: Change) -> dict[str, Any]:
         "description": mask_secrets(change.description),
         "compatibility": None if change.compatibility is None else change.compatibility.value,
         "reason": change.reason,
+        "shared_with": list(change.shared_with),
     }
 
 
@@ -172,11 +189,11 @@ def status_text(rows: list[TargetStatus], style: Style) -> str:
     for r in rows:
         table.append(
             (
-                r.name,
-                r.kind,
+                display_line(r.name),
+                display_line(r.kind),
                 status_box(r.status),
-                mask_secrets(r.description),
-                canonical_json(mask_secrets(r.key)),
+                display_line(r.description),
+                show_key(r.key),
             )
         )
     widths = [max(len(row[i]) for row in table) for i in range(4)]
@@ -186,6 +203,16 @@ def status_text(rows: list[TargetStatus], style: Style) -> str:
         line = "  ".join(cells).rstrip()
         out.append(style(line, "1") if i == 0 else line)
     return "\n".join(out)
+
+
+def command_line(verb: str, args: argparse.Namespace) -> str:
+    """The ``cocotui`` command ``verb`` for the same app and state as ``args``, as a user would
+    type it (a hint that dropped ``--state-dir`` would look at another state)."""
+    words = ["cocotui", verb, str(args.app)]
+    for option, value in (("--app-name", args.app_name), ("--state-dir", args.state_dir)):
+        if value:
+            words += [option, str(value)]
+    return display_line(shlex.join(words))
 
 
 def connector_json(kind: ConnectorKind) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable
 
 DEMO_APP = "cocotui.demo.app"
@@ -29,9 +31,27 @@ def add_parser(command: CommandFactory) -> None:
     )
 
 
+def _terminal_missing() -> str:
+    """Which of stdin/stdout is not a terminal ('' when both are). Without one, Textual's
+    input thread reads an endless EOF and the UI spins at full CPU. textual-serve runs the UI
+    through pipes with its web driver (named by $TEXTUAL_DRIVER): that needs no terminal."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return ""
+    streams = (("stdin", sys.stdin), ("stdout", sys.stdout))
+    return " and ".join(name for name, stream in streams if not stream.isatty())
+
+
 def run(args: argparse.Namespace) -> int:
     from cocotui.engine.facade import Engine
 
+    missing = _terminal_missing()
+    if missing:
+        print(
+            f"error: the terminal UI needs a terminal, but {missing} is not one; in scripts "
+            f"use `cocotui ls`, `plan`, `apply --yes` or `update` instead",
+            file=sys.stderr,
+        )
+        return 1
     engine = Engine.open(
         args.app or DEMO_APP,
         app_name=getattr(args, "app_name", None),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import sys
@@ -12,14 +13,16 @@ from types import FrameType
 from typing import Any
 
 from cocotui.cli import render
+from cocotui.display import display_line, display_text, mask_text
 from cocotui.engine.events import Event, StopToken
-from cocotui.engine.facade import Engine
 from cocotui.engine.update import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, UpdateOptions
 
 CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
 
 EXIT_ROW_ERRORS = 1
 EXIT_SKIPPED = 2
+#: Both end a run at the next batch boundary (a second one aborts).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _positive(text: str) -> int:
@@ -80,7 +83,8 @@ def add_parser(command: CommandFactory) -> None:
 class _Progress:
     """Human output: a live progress line on a terminal, a summary line per source."""
 
-    def __init__(self) -> None:
+    def __init__(self, app: str = "APP") -> None:
+        self.app = app
         self.tty = sys.stderr.isatty()
         self.last_draw = 0.0
         self.started = time.perf_counter()
@@ -93,7 +97,7 @@ class _Progress:
                 self.last_draw = now
                 rate = data["done"] / max(now - self.started, 1e-9)
                 sys.stderr.write(
-                    f"\r\x1b[K{data['source']}: {data['done']}/{data['total']} rows "
+                    f"\r\x1b[K{display_line(data['source'])}: {data['done']}/{data['total']} rows "
                     f"({rate:,.0f} rows/s)"
                 )
                 sys.stderr.flush()
@@ -103,36 +107,65 @@ class _Progress:
             if self.tty:
                 sys.stderr.write("\r\x1b[K")
             print(
-                f"{data['source']}: {data['added']} added, {data['updated']} updated, "
-                f"{data['deleted']} deleted, {data['unchanged']} unchanged, "
+                f"{display_line(data['source'])}: {data['added']} added, "
+                f"{data['updated']} updated, {data['deleted']} deleted, "
+                f"{data['unchanged']} unchanged, "
                 f"{data['errors']} errors [{data['elapsed']:.3f}s]"
             )
         elif event.name == "row.failed":
             if self.tty:
                 sys.stderr.write("\r\x1b[K")
-            print(f"error: row {data['row']} of {data['source']}: {data['error']}", file=sys.stderr)
+            row, source = display_line(data["row"]), display_line(data["source"])
+            print(f"error: row {row} of {source}: {display_text(data['error'])}", file=sys.stderr)
             if data["traceback"]:
-                print(data["traceback"], file=sys.stderr)
+                print(display_text(data["traceback"]), file=sys.stderr)
         elif event.name == "source.failed":
-            print(f"error: {data['source']}: {data['error']}", file=sys.stderr)
+            print(
+                f"error: {display_line(data['source'])}: {display_text(data['error'])}",
+                file=sys.stderr,
+            )
+            if data.get("traceback"):
+                print(display_text(data["traceback"]), file=sys.stderr)
         elif event.name == "watcher.error":
-            print(f"warning: file watcher: {data['error']}; re-listing", file=sys.stderr)
-        elif event.name == "key.duplicate" and data.get("same_row"):
             print(
-                f"warning: key {data['key']} of target {data['target']} is collected more than "
-                f"once from source row {data['rows'][0]}; the last value collected is kept",
-                file=sys.stderr,
+                f"warning: file watcher: {display_text(data['error'])}; re-listing", file=sys.stderr
             )
+        elif event.name == "tracking.lost":
+            print(display_text(_lost_tracking_text(data, self.app)), file=sys.stderr)
         elif event.name == "key.duplicate":
-            print(
-                f"warning: key {data['key']} of target {data['target']} is produced by several "
-                f"source rows ({', '.join(data['rows'])}); it is kept while any produces it",
-                file=sys.stderr,
-            )
+            print(f"warning: {display_line(_duplicate_text(data))}", file=sys.stderr)
+
+
+def _duplicate_text(data: dict[str, Any]) -> str:
+    if data.get("same_row"):
+        return (
+            f"key {data['key']} of target {data['target']} is collected more than once from "
+            f"source row {data['rows'][0]}; the last value collected is kept"
+        )
+    return (
+        f"key {data['key']} of target {data['target']} is produced by several source rows "
+        f"({', '.join(data['rows'])}); it is kept while any produces it"
+    )
+
+
+def _lost_tracking_text(data: dict[str, Any], app: str) -> str:
+    flows = " ".join(data["flows"])
+    return (
+        f"warning: row tracking ({data['tracking']}) knows nothing of {', '.join(data['targets'])}"
+        f", whose setup is applied: it was removed or replaced, so tracking starts afresh. Every "
+        f"row is exported again, but rows exported before whose source rows are gone now are "
+        f"no longer known and stay in the target. To rebuild the target(s) without them: "
+        f"`cocotui drop {app} {flows} --yes`, `cocotui apply {app} --yes`, "
+        f"`cocotui update {app}`"
+    )
 
 
 def _write_event(event: Event) -> None:
-    render.write_json({"format_version": render.FORMAT_VERSION, **event.to_json()})
+    data = event.to_json()
+    for field in ("error", "traceback"):  # a user's messages may spell out a secret
+        if isinstance(data.get(field), str):
+            data[field] = mask_text(data[field])
+    render.write_json({"format_version": render.FORMAT_VERSION, **data})
 
 
 class _LiveStatus:
@@ -156,7 +189,7 @@ class _LiveStatus:
         data = event.data
         if event.name == "live.pass_finished":
             rate = data["done"] / data["elapsed"] if data["elapsed"] > 0 else 0.0
-            self.lines[data["source"]] = (
+            self.lines[data["source"]] = display_line(
                 f"{data['source']}: last pass {time.strftime('%H:%M:%S')} ({data['reason']}, "
                 f"{data['done']} rows in {data['elapsed'] * 1000:.0f} ms, {rate:,.0f} rows/s): "
                 f"{data['added']} added, {data['updated']} updated, {data['deleted']} deleted, "
@@ -167,7 +200,13 @@ class _LiveStatus:
             print(_ready_text(data), file=sys.stderr)
             self.drawn = 0
             self.draw()
-        elif event.name in ("row.failed", "watcher.error", "source.failed", "key.duplicate"):
+        elif event.name in (
+            "row.failed",
+            "watcher.error",
+            "source.failed",
+            "key.duplicate",
+            "tracking.lost",
+        ):
             self.drawn = 0
             self.progress(event)
             self.draw()
@@ -177,44 +216,59 @@ def _ready_text(data: dict[str, Any]) -> str:
     text = f"live: watching {', '.join(data['watched']) or 'no source'}"
     if data["once"]:
         text += f"; processed once (no change capture): {', '.join(data['once'])}"
-    return text + " — Ctrl-C stops at the next batch boundary"
+    return display_line(text + " — Ctrl-C stops at the next batch boundary")
 
 
-def _live_lines(event: Event) -> None:
+def _live_lines(event: Event, app: str = "APP") -> None:
     """Live mode without a terminal: one line per pass that changed something."""
     data = event.data
     if event.name == "live.pass_finished":
         if data["added"] or data["updated"] or data["deleted"] or data["errors"]:
             print(
-                f"{data['source']} ({data['reason']}): {data['added']} added, "
+                f"{display_line(data['source'])} ({data['reason']}): {data['added']} added, "
                 f"{data['updated']} updated, {data['deleted']} deleted, {data['errors']} errors "
                 f"[{data['elapsed']:.3f}s]",
                 flush=True,
             )
     elif event.name == "live.ready":
         print(_ready_text(data), flush=True)
-    elif event.name in ("row.failed", "source.failed", "key.duplicate", "watcher.error"):
-        _Progress()(event)
+    elif event.name in (
+        "row.failed",
+        "source.failed",
+        "key.duplicate",
+        "watcher.error",
+        "tracking.lost",
+    ):
+        _Progress(app)(event)
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    engine = Engine.open(args.app, app_name=args.app_name, state_dir=args.state_dir)
+    from cocotui.cli.main import open_engine
+
+    engine = open_engine(args)
     stop = StopToken()
 
-    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
         if stop.stopped:
             raise KeyboardInterrupt
         stop.stop()
-        print("\nstopping at the next batch boundary (Ctrl-C again to abort)", file=sys.stderr)
+        again = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+        print(f"\nstopping at the next batch boundary ({again} again to abort)", file=sys.stderr)
 
-    previous = signal.signal(signal.SIGINT, interrupt)
+    # SIGTERM (kill, systemd, docker stop) gets the same clean stop as Ctrl-C: what was
+    # applied is recorded, nothing is cut mid-batch.
+    previous = {sig: signal.signal(sig, interrupt) for sig in _STOP_SIGNALS}
     observer: Callable[[Event], None]
     if args.json:
         observer = _write_event
     elif args.live:
-        observer = _LiveStatus(_Progress()) if sys.stderr.isatty() else _live_lines
+        observer = (
+            _LiveStatus(_Progress(args.app))
+            if sys.stderr.isatty()
+            else functools.partial(_live_lines, app=args.app)
+        )
     else:
-        observer = _Progress()
+        observer = _Progress(args.app)
     try:
         result = engine.update(
             UpdateOptions(
@@ -228,12 +282,14 @@ def cmd_update(args: argparse.Namespace) -> int:
             live=args.live,
         )
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         engine.close()
     if result.skipped and not args.json:
         print(
-            f"skipped (setup change pending): {', '.join(result.skipped)}; review it with "
-            f"`cocotui plan {args.app}` and apply it with `cocotui apply {args.app}`",
+            f"skipped (setup change pending): {display_line(', '.join(result.skipped))}; "
+            f"review it with `{render.command_line('plan', args)}` and apply it with "
+            f"`{render.command_line('apply', args)}`",
             file=sys.stderr,
         )
     if result.stopped and not args.json and not args.live:

@@ -12,6 +12,7 @@ from cocotui.engine.events import Event, Observer
 from cocotui.engine.plan import Action, Change, Plan
 from cocotui.engine.targets import ConnectorCallError, call_connector
 from cocotui.op import ConnectorKind, TargetStateCompatibility
+from cocotui.state.function_cache import FunctionCacheStore
 from cocotui.state.setup_store import AppState, SetupRecord, SetupStore, TargetState
 from cocotui.state.tracking import SqliteTracking
 from cocotui.values import from_state
@@ -24,10 +25,14 @@ class StalePlanError(RuntimeError):
 class ApplyError(RuntimeError):
     """A connector failed while applying a change; the staged intent stays in place."""
 
-    def __init__(self, change: Change, message: str, connector_traceback: str) -> None:
+    def __init__(
+        self, change: Change, message: str, connector_traceback: str, *, staged: bool = True
+    ) -> None:
         super().__init__(message)
         self.change = change
         self.connector_traceback = connector_traceback
+        #: False when the change was refused before anything was staged.
+        self.staged = staged
 
 
 @dataclasses.dataclass
@@ -124,6 +129,9 @@ def apply_changes(
             "the setup state changed since this plan was made (another process applied "
             "changes); plan again and review the new plan"
         )
+    refused = next((c for c in changes if c.refusal is not None), None)
+    if refused is not None:
+        raise ApplyError(refused, refused.refusal or "", "", staged=False)
     state = store.load()
     applied: list[Change] = []
     for change in apply_order(changes):
@@ -133,7 +141,8 @@ def apply_changes(
         target = _stage(state, change)
         store.save(state)
         try:
-            _call_connector(kind, change)
+            if not change.releases:  # another app's target too: never removed from under it
+                _call_connector(kind, change)
         except ConnectorCallError as exc:
             target.last_error = exc.connector_traceback
             store.save(state)
@@ -153,6 +162,7 @@ def apply_changes(
             state.targets.remove(target)
             if not any(t.flow == change.flow for t in state.targets):
                 tracking.forget_flow_rows(change.flow)
+                FunctionCacheStore(tracking).forget_flow(change.flow)
         else:
             target.committed = change.current
             target.staged = []

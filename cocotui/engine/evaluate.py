@@ -4,25 +4,37 @@ each collector collects. Pure computation, safe to run in worker processes."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from cocotui.engine.call_cache import CallCache
 from cocotui.flow.model import (
     Assign,
+    Call,
     Collect,
+    Collector,
     Const,
     Expr,
     FieldRef,
     Flow,
     ForEach,
+    Generated,
     Op,
     RowScope,
     Source,
     SubField,
 )
-from cocotui.op import function_info
-from cocotui.values import struct_fields
+from cocotui.op_function import (
+    FunctionInfo,
+    NoneArguments,
+    function_identity,
+    function_info,
+    invoke,
+)
+from cocotui.typing import KEY_FIELD_NAME
+from cocotui.values import fingerprint_fields, struct_fields
 
 #: Per collector index, the rows collected (field name -> value), in collection order.
 Collected = list[list[dict[str, Any]]]
@@ -30,6 +42,13 @@ Collected = list[list[dict[str, Any]]]
 
 class RowEvaluationError(RuntimeError):
     """A flow could not be evaluated for a row (the message names the field or function)."""
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message`` of an exception raised by user code; a ``sys.exit()`` says so."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: sys.exit({exc.code!r}) was called"
+    return f"{type(exc).__name__}: {exc}"
 
 
 class _Env:
@@ -52,9 +71,126 @@ def _row_fields(item: Any) -> dict[str, Any]:
     return fields
 
 
+def _calls(ops: Iterable[Op]) -> Iterable[Call]:
+    """Every transform call in ``ops`` and their nested scopes."""
+
+    def in_expr(e: Expr) -> Iterable[Call]:
+        if isinstance(e, SubField):
+            yield from in_expr(e.base)
+        elif isinstance(e, Call):
+            yield e
+            for arg in (*e.args, *(v for _, v in e.kwargs)):
+                yield from in_expr(arg)
+
+    for op in ops:
+        if isinstance(op, Assign):
+            yield from in_expr(op.expr)
+        elif isinstance(op, ForEach):
+            yield from in_expr(op.items)
+            yield from _calls(op.scope.ops)
+        else:
+            for _, expr in op.fields:
+                yield from in_expr(expr)
+
+
+def flow_functions(flow: Flow) -> list[FunctionInfo]:
+    """The options of every transform the flow calls."""
+    return [
+        function_info(call.fn)
+        for source in flow.sources
+        for scope in source.row_scopes
+        for call in _calls(scope.ops)
+    ]
+
+
+@functools.cache
+def _uuid_module() -> Any:
+    """``uuid``, imported only by flows that generate UUIDs (it is slow to import)."""
+    import uuid
+
+    return uuid
+
+
+class _GeneratedUuids:
+    """UUIDs for ``GeneratedField.UUID``: the same on every run for a source row collecting the
+    same other values (the n-th identical row gets the n-th UUID)."""
+
+    __slots__ = ("_flow", "_row", "_seen", "_source")
+
+    def __init__(self, flow: str, source: Source, row: dict[str, Any]) -> None:
+        self._flow = flow
+        self._source = source
+        self._row = row
+        self._seen: dict[tuple[int, bytes], int] = {}
+
+    def _row_id(self) -> str:
+        """The source row's key (its whole content for a source that names no key fields)."""
+        key_fields = getattr(self._source.spec, "key_fields", None) or tuple(self._row)
+        return f"{self._flow}\0{self._source.name}\0{[self._row.get(k) for k in key_fields]!r}"
+
+    def fill(self, collector: Collector, row: dict[str, Any], generated: list[str]) -> None:
+        names = tuple(n for n in row if n not in generated)
+        fingerprint = fingerprint_fields(names, (row[n] for n in names))
+        seen = self._seen.get((collector.index, fingerprint), 0)
+        self._seen[(collector.index, fingerprint)] = seen + 1
+        base = f"{self._row_id()}\0{collector.index}\0{fingerprint.hex()}\0{seen}"
+        uuid = _uuid_module()
+        for name in generated:
+            row[name] = uuid.uuid5(uuid.NAMESPACE_OID, f"cocotui\0{base}\0{name}")
+
+
+def _ktable_rows(table: dict[Any, Any]) -> Iterator[dict[str, Any]]:
+    """The rows of a ``dict[K, Struct]`` (a KTable): the key's fields first, as its type says
+    (``_key`` for a basic key), then the value's."""
+    for key, value in table.items():
+        key_fields = struct_fields(key)
+        fields = {KEY_FIELD_NAME: key} if key_fields is None else dict(key_fields)
+        fields.update(_row_fields(value))
+        yield fields
+
+
+def _with_new_fields(table: Any, rows: list[dict[str, Any]]) -> Any:
+    """A table rebuilt from its evaluated rows: a list of field dicts, or for a ``dict``
+    (KTable) the same keys mapping to the rows' value fields."""
+    if not isinstance(table, dict):
+        return rows
+    rebuilt: dict[Any, Any] = {}
+    for key, row in zip(table, rows, strict=True):
+        key_fields = struct_fields(key)
+        key_names = {KEY_FIELD_NAME} if key_fields is None else set(key_fields)
+        rebuilt[key] = {k: v for k, v in row.items() if k not in key_names}
+    return rebuilt
+
+
 class FlowEvaluator:
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
+        infos = flow_functions(flow)
+        #: Whether some function keeps results across runs (``cache=True``).
+        self.caches = any(info.cache for info in infos)
+        #: Whether some function runs on a GPU (rows are then evaluated in this process only).
+        self.uses_gpu = any(info.gpu for info in infos)
+        self._call_info: dict[int, tuple[str, FunctionInfo, NoneArguments]] = {}
+        self._cache: CallCache | None = None
+
+    def _call(self, expr: Call, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        known = self._call_info.get(id(expr))
+        if known is None:
+            fn = expr.fn
+            known = (function_identity(fn), function_info(fn), NoneArguments.of(fn))
+            self._call_info[id(expr)] = known
+        identity, info, nones = known
+        if nones.skips(args, kwargs):
+            return None
+        if info.cache and self._cache is not None:
+            return self._cache.call(
+                identity,
+                info.behavior_version,
+                args,
+                kwargs,
+                lambda: invoke(expr.fn, info, args, kwargs),
+            )
+        return invoke(expr.fn, info, args, kwargs)
 
     def _eval(self, expr: Expr, envs: dict[int, _Env]) -> Any:
         if isinstance(expr, FieldRef):
@@ -68,6 +204,8 @@ class FlowEvaluator:
                 ) from None
         if isinstance(expr, Const):
             return expr.value
+        if isinstance(expr, Generated):
+            raise RowEvaluationError(f"{expr.field} is only generated as a collected field")
         if isinstance(expr, SubField):
             base = self._eval(expr.base, envs)
             if isinstance(base, dict):
@@ -78,12 +216,33 @@ class FlowEvaluator:
         if key not in env.memo:
             args = [self._eval(a, envs) for a in expr.args]
             kwargs = {k: self._eval(v, envs) for k, v in expr.kwargs}
-            env.memo[key] = expr.fn(*args, **kwargs)
+            env.memo[key] = self._call(expr, args, kwargs)
         return env.memo[key]
 
+    def _collect(
+        self, op: Collect, envs: dict[int, _Env], uuids: _GeneratedUuids
+    ) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        generated: list[str] = []
+        for name, expr in op.fields:
+            if isinstance(expr, Generated):
+                generated.append(name)
+                row[name] = None
+            else:
+                row[name] = self._eval(expr, envs)
+        if generated:
+            uuids.fill(op.collector, row, generated)
+        return row
+
     def _run(
-        self, scope: RowScope, fields: dict[str, Any], envs: dict[int, _Env], out: Collected
-    ) -> None:
+        self,
+        scope: RowScope,
+        fields: dict[str, Any],
+        envs: dict[int, _Env],
+        out: Collected,
+        uuids: _GeneratedUuids,
+    ) -> dict[str, Any]:
+        """Run ``scope`` for one row; returns the row's fields, assigned ones included."""
         env = _Env(dict(fields))
         envs[id(scope)] = env
         for op in scope.ops:
@@ -93,21 +252,43 @@ class FlowEvaluator:
                 items = self._eval(op.items, envs)
                 if items is None:
                     continue
-                if isinstance(items, dict):
-                    items = list(items.values())
-                for item in items:
-                    self._run(op.scope, _row_fields(item), envs, out)
+                rows = _ktable_rows(items) if isinstance(items, dict) else map(_row_fields, items)
+                done = [self._run(op.scope, row, envs, out, uuids) for row in rows]
+                if op.write_back:
+                    self._write_back(op.items, _with_new_fields(items, done), envs)
             else:
-                out[op.collector.index].append(
-                    {name: self._eval(expr, envs) for name, expr in op.fields}
-                )
+                out[op.collector.index].append(self._collect(op, envs, uuids))
         del envs[id(scope)]
+        return env.fields
 
-    def evaluate(self, source: Source, row: dict[str, Any]) -> Collected:
-        """Everything collected from one source row."""
+    def _write_back(self, expr: Expr, value: Any, envs: dict[int, _Env]) -> None:
+        """Make ``expr`` read ``value`` for the rest of the row (a table whose rows gained
+        fields, or a struct holding it)."""
+        if isinstance(expr, FieldRef):
+            envs[id(expr.scope)].fields[expr.name] = value
+        elif isinstance(expr, SubField):
+            base = self._eval(expr.base, envs)
+            fields = dict(base) if isinstance(base, dict) else struct_fields(base)
+            if fields is None:
+                raise RowEvaluationError(f"field '{expr.name}' of a {type(base).__name__}")
+            fields[expr.name] = value
+            self._write_back(expr.base, fields, envs)
+        elif isinstance(expr, Call):
+            envs[id(expr.scope)].memo[id(expr)] = value
+
+    def evaluate(
+        self, source: Source, row: dict[str, Any], cache: CallCache | None = None
+    ) -> Collected:
+        """Everything collected from one source row; ``cache=True`` functions go through
+        ``cache`` (the row's cached results) when given."""
         out: Collected = [[] for _ in self.flow.collectors]
-        for scope in source.row_scopes:
-            self._run(scope, row, {}, out)
+        self._cache = cache
+        uuids = _GeneratedUuids(self.flow.name, source, row)
+        try:
+            for scope in source.row_scopes:
+                self._run(scope, row, {}, out, uuids)
+        finally:
+            self._cache = None
         return out
 
 
@@ -119,8 +300,10 @@ def _describe_ops(ops: Iterable[Op], parts: list[str]) -> None:
             return f"{expr(e.base)}.{e.name}"
         if isinstance(e, Const):
             return f"const({e.value!r})"
+        if isinstance(e, Generated):
+            return f"generated({e.field.value})"
         info = function_info(e.fn)
-        name = f"{getattr(e.fn, '__module__', '?')}.{getattr(e.fn, '__qualname__', repr(e.fn))}"
+        name = function_identity(e.fn)
         args = ",".join(expr(a) for a in e.args)
         kwargs = ",".join(f"{k}={expr(v)}" for k, v in e.kwargs)
         return f"call({name}@{info.behavior_version!r};{args};{kwargs})"

@@ -9,13 +9,15 @@ from typing import Any
 
 from cocotui import registry
 from cocotui.engine.apply import ApplyReport, apply_changes
-from cocotui.engine.events import Observer, StopToken, ignore
+from cocotui.engine.events import Event, Observer, StopToken, ignore
 from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
 from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
 from cocotui.engine.update import UpdateOptions, UpdateResult, UpdateRun
-from cocotui.flow.loader import App, load_app
+from cocotui.flow.loader import App, app_stem, load_app
+from cocotui.state.adopt import adopt_earlier_state
 from cocotui.state.lock import WriterLock
-from cocotui.state.paths import AppPaths, app_paths
+from cocotui.state.owners import other_owners
+from cocotui.state.paths import AppPaths, app_paths, check_state_dir
 from cocotui.state.setup_store import TargetState, TomlSetupStore
 from cocotui.state.tracking import SqliteTracking
 
@@ -57,9 +59,11 @@ class Engine:
         self.app = app
         self.paths = paths
         self.targets: list[DesiredTarget] = resolve_targets(app)
-        self.store = TomlSetupStore(paths.setup_state, app.name)
+        self.store = TomlSetupStore(paths.setup_state, app.name, app.file)
         self.tracking = SqliteTracking(paths.tracking)
         self.lock = WriterLock(paths.lock, app.name)
+        #: Said to the user when the app's state from an older cocotui was left unadopted.
+        self.state_notice = ""
 
     @classmethod
     def open(
@@ -69,9 +73,19 @@ class Engine:
         app_name: str | None = None,
         state_dir: str | os.PathLike[str] | None = None,
     ) -> Engine:
-        """Load ``app`` (a ``.py`` path or module name) and bind it to its state directory."""
+        """Load ``app`` (a ``.py`` path or module name) and bind it to its state directory.
+        A file app without state adopts its state from an earlier name (before names carried
+        a digest, or before the project moved) if it can be this app's (see
+        :mod:`cocotui.state.adopt`)."""
         loaded = load_app(app, app_name)
-        return cls(loaded, app_paths(loaded.name, state_dir))
+        paths = app_paths(loaded.name, state_dir)
+        check_state_dir(paths.directory)
+        engine = cls(loaded, paths)
+        stem = app_stem(app)
+        if app_name is None and stem is not None:
+            desired = {t.identity for t in engine.targets}
+            engine.state_notice = adopt_earlier_state(paths, stem, desired)
+        return engine
 
     def close(self) -> None:
         self.tracking.close()
@@ -80,11 +94,20 @@ class Engine:
 
     def plan(self) -> Plan:
         fingerprint = self.store.fingerprint()
-        return compute_plan(self.app.name, fingerprint, self.targets, self.store.load())
+        return compute_plan(
+            self.app.name,
+            fingerprint,
+            self.targets,
+            self.store.load(),
+            self.tracking.keys_held,
+            other_owners(self.paths.setup_state),
+        )
 
     def plan_drop(self, flows: Iterable[str] | None = None) -> Plan:
         fingerprint = self.store.fingerprint()
-        return compute_drop_plan(self.app.name, fingerprint, self.store.load(), flows)
+        state = self.store.load()
+        owners = other_owners(self.paths.setup_state)
+        return compute_drop_plan(self.app.name, fingerprint, state, flows, owners)
 
     def apply(
         self, plan: Plan, changes: Sequence[Change] | None = None, observer: Observer = ignore
@@ -150,6 +173,7 @@ class Engine:
             ready = {c.identity for c in plan.changes if c.action is Action.NONE}
             active = [t for t in self.targets if t.identity in ready]
             skipped = [t.name for t in self.targets if t.identity not in ready]
+            self._report_lost_tracking(active, observer)
             run = UpdateRun(
                 self.app,
                 self.tracking,
@@ -164,6 +188,21 @@ class Engine:
             from cocotui.engine.live import LiveRun  # imports the watcher: only for live runs
 
             return LiveRun(run, observer, run.stop, watch=watch).run_until_stopped(on_ready)
+
+    def _report_lost_tracking(self, active: list[DesiredTarget], observer: Observer) -> None:
+        """Targets whose setup is applied but whose row tracking is gone (the database was
+        removed or replaced): the run sends every row as new, but keys exported before whose
+        source rows are gone by now are unknown, so they stay in the target. Said in the run
+        that starts their tracking afresh (it registers them)."""
+        unknown = set(self.tracking.unknown_targets([t.identity for t in active]))
+        lost = [t for t in active if t.identity in unknown]
+        if lost:
+            data = {
+                "targets": [t.name for t in lost],
+                "flows": sorted({t.flow.name for t in lost}),
+                "tracking": str(self.paths.tracking),
+            }
+            observer(Event("tracking.lost", data))
 
     def describe(self, target: DesiredTarget) -> str:
         return describe(target.kind, target.key)

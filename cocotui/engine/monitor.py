@@ -152,6 +152,11 @@ def describe_event(event: Event) -> str:
         return (
             f"key {d['key']} of {d['target']} is produced by several rows: {', '.join(d['rows'])}"
         )
+    if name == "tracking.lost":
+        return (
+            f"row tracking starts afresh for {', '.join(d['targets'])} (its database was removed "
+            f"or replaced): rows exported before whose source rows are gone stay in the target"
+        )
     if name == "source.failed":
         return f"{d['source']}: {d['error']}"
     if name.startswith("apply."):

@@ -8,9 +8,11 @@ import traceback
 from typing import Any
 
 from cocotui import registry
+from cocotui.engine.evaluate import describe_exception
+from cocotui.engine_type import FieldSchema
 from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Export, Flow
-from cocotui.op import ConnectorKind, FieldSchema, IndexOptions, TargetStateCompatibility
+from cocotui.op import ConnectorKind, TargetConfigurationError, TargetStateCompatibility
 from cocotui.state.setup_store import SetupRecord
 from cocotui.values import (
     KeyDecoder,
@@ -32,19 +34,29 @@ class TargetError(ValueError):
 class ConnectorCallError(RuntimeError):
     """A connector method raised; carries the connector's own traceback."""
 
-    def __init__(self, message: str, connector_traceback: str) -> None:
+    def __init__(self, message: str, connector_traceback: str, deliberate: bool = False) -> None:
         super().__init__(message)
         self.connector_traceback = connector_traceback
+        #: The message is meant for the user (a missing setting, an unreachable host): the
+        #: traceback is only noise for them.
+        self.deliberate = deliberate
+
+
+def _deliberate(exc: BaseException) -> bool:
+    """Whether ``exc`` states a problem to fix outside the code (any other error may be a bug
+    in the connector: its traceback shows where)."""
+    return isinstance(exc, (OSError, TargetConfigurationError))
 
 
 def call_connector(kind: ConnectorKind, method: str, what: str, *args: Any) -> Any:
     try:
         return kind.methods[method].call(*args)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a connector's sys.exit() must not end cocotui
         raise ConnectorCallError(
             f"{what}: {kind.connector_cls.__qualname__}.{method}() raised "
-            f"{type(exc).__name__}: {exc}",
+            f"{describe_exception(exc)}",
             user_traceback(exc),
+            _deliberate(exc),
         ) from exc
 
 
@@ -69,12 +81,55 @@ class DesiredTarget:
     def state_object(self, state: Any) -> Any:
         return from_state(self.kind.setup_state_cls, state)
 
+    def mutate_key(self, parts: tuple[Any, ...]) -> Any:
+        """The key ``mutate`` receives for key parts: decoded, then in the connector's
+        ``normalize_key`` form (so that a key tracked under another spelling is deleted as
+        the one the target stores). Raises what decoding or the connector raises."""
+        key = self.decode_key(parts)
+        normalize = self.kind.methods.get("normalize_key")
+        return key if normalize is None else normalize.call(key)
+
+    def canonical_parts(self, parts: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Key parts in the connector's ``normalize_key`` form: two spellings of one stored row
+        become one tracked key. Parts the connector cannot take stay as they are (``mutate``
+        then fails their row with its own error)."""
+        normalize = self.kind.methods.get("normalize_key")
+        if normalize is None:
+            return parts
+        try:
+            key = self.decode_key(parts)
+            normalized = normalize.call(key)
+        except Exception:
+            return parts
+        if normalized == key:
+            return parts
+        return _parts_of(normalized, self.export.primary_key_fields)
+
+
+def _parts_of(key: Any, fields: tuple[str, ...]) -> tuple[Any, ...]:
+    """The key parts (in ``fields`` order) of a key as ``mutate`` receives it."""
+    if isinstance(key, tuple) and not hasattr(key, "_fields"):
+        return key
+    if len(fields) > 1 or dataclasses.is_dataclass(key) or hasattr(key, "_fields"):
+        return tuple(getattr(key, name) for name in fields)
+    return (key,)
+
 
 def schemas(export: Export) -> tuple[list[FieldSchema], list[FieldSchema]]:
-    return (
-        [FieldSchema(name) for name in export.primary_key_fields],
-        [FieldSchema(name) for name in export.value_fields],
-    )
+    return export.key_fields_schema(), export.value_fields_schema()
+
+
+def _check_fields(where: str, export: Export, collected: tuple[str, ...]) -> None:
+    """Primary key and index fields must be collected fields."""
+    named = [("primary key field", name) for name in export.primary_key_fields]
+    named += [("vector index field", i.field_name) for i in export.vector_indexes]
+    named += [("full-text index field", i.field_name) for i in export.fts_indexes]
+    for what, name in named:
+        if name not in collected:
+            raise TargetError(
+                f"{where}: {what} '{name}' is not collected (collected fields: "
+                f"{', '.join(collected)})"
+            )
 
 
 def _resolve(flow: Flow, export: Export) -> DesiredTarget:
@@ -99,12 +154,7 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
     collected = export.collector.field_names
     if collected is None:
         raise TargetError(f"{where}: its collector never collects anything")
-    for name in export.primary_key_fields:
-        if name not in collected:
-            raise TargetError(
-                f"{where}: primary key field '{name}' is not collected (collected fields: "
-                f"{', '.join(collected)})"
-            )
+    _check_fields(where, export, collected)
     key = call_connector(kind, "get_persistent_key", where, spec, export.name)
     try:
         check_json(key, f"{kind.connector_cls.__qualname__}.get_persistent_key() result")
@@ -119,7 +169,7 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
             spec,
             key_schema,
             value_schema,
-            IndexOptions(list(export.primary_key_fields)),
+            export.index_options(),
         )
         cls = kind.setup_state_cls
         if isinstance(cls, type) and not isinstance(setup_state, cls):
@@ -147,12 +197,27 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
     return DesiredTarget(flow, export, kind, key, record, decode_key, decode_value)
 
 
+def _check_declarations(flow: Flow) -> None:
+    """v0 hands each ``declare()``d spec to the connector of the target kind its ``kind``
+    names; a custom (``@op.target_connector``) connector takes none, as in v0."""
+    for spec in flow.declarations:
+        kind = getattr(spec, "kind", None) or type(spec).__name__
+        where = f"flow {flow.name}: declaration {type(spec).__name__}"
+        if registry.get(kind) is None:
+            raise TargetError(f"{where}: no target connector of kind {kind} is registered")
+        raise TargetError(
+            f"{where}: the target connector of kind {kind} is a custom connector, and custom "
+            f"target connectors take no declarations (as in CocoIndex v0)"
+        )
+
+
 def resolve_targets(app: App) -> list[DesiredTarget]:
     """Every export of every flow, validated; duplicates of one (kind, key) are an error, also
     across flows (a target's identity does not include its flow or export name)."""
     targets: list[DesiredTarget] = []
     seen: dict[tuple[str, str], DesiredTarget] = {}
     for flow in app.flows:
+        _check_declarations(flow)
         for export in flow.exports:
             target = _resolve(flow, export)
             kind_key = (target.kind.kind, target.identity[2])

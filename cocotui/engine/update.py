@@ -13,15 +13,18 @@ import hashlib
 import os
 import pickle
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from cocotui.engine.evaluate import source_logic
+from cocotui.engine.evaluate import describe_exception, source_logic
 from cocotui.engine.events import Event, Observer, StopToken
+from cocotui.engine.row_keys import UNTRACKABLE_ERROR, is_text, printable_key, trackable_rows
 from cocotui.engine.targets import ConnectorCallError, DesiredTarget, call_connector, schemas
 from cocotui.engine.workers import RowEvaluator, RowOutcome, RowTask
 from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Flow, Source
+from cocotui.sources import ListedRow
+from cocotui.state.function_cache import FunctionCacheStore
 from cocotui.state.tracking import (
     ListingDiff,
     RowCommit,
@@ -132,6 +135,19 @@ def _logic_fingerprint(flow: Flow, source: Source, active: Sequence[_Active]) ->
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
+class SourceListingError(Exception):
+    """A source could not be listed; the source's own exception is the cause."""
+
+
+def _listing(rows: Iterable[ListedRow]) -> Iterator[ListedRow]:
+    """``rows`` with a failure of the source (a custom source's ``list()`` or ``create()``
+    may raise anything) told apart from one of the tracking database reading them."""
+    try:
+        yield from rows
+    except Exception as exc:
+        raise SourceListingError(str(exc)) from exc
+
+
 def _vanished_directory(source: Source) -> str | None:
     """The directory of a source that reads one (``LocalFile``) when it no longer exists."""
     path = getattr(source.spec, "path", None)
@@ -161,7 +177,10 @@ class UpdateRun:
             for t, (tid, generation) in zip(targets, ids, strict=True)
         ]
         self.sources: dict[str, SourceCounters] = {}
-        self.evaluator = RowEvaluator(app, options.workers)
+        self.function_cache = FunctionCacheStore(tracking)
+        self.evaluator = RowEvaluator(app, options.workers, self.function_cache)
+        #: Per flow, whether rows' cached function results must be kept up to date.
+        self._caching: dict[str, bool] = {}
         self._started = time.perf_counter()
         self._duplicates_reported: set[tuple[int, str]] = set()
         #: rows to evaluate again in this run: (flow, source) -> row keys
@@ -255,17 +274,28 @@ class UpdateRun:
         return result
 
     def _list(
-        self, flow: Flow, source: Source, keys: set[str] | None, logic_fp: bytes, recheck: bool
+        self,
+        flow: Flow,
+        source: Source,
+        keys: set[str] | None,
+        logic_fp: bytes,
+        recheck: bool,
+        untrackable: list[str],
     ) -> ListingDiff:
-        """The rows that need work: among all rows, or only ``keys`` when given."""
+        """The rows that need work: among all rows, or only ``keys`` when given. Keys that
+        are not text (a file name that is not UTF-8) go to ``untrackable`` instead."""
         everything = self.options.reexport or recheck
         if keys is None:
-            return self.tracking.diff_listing(
-                flow.name, source.name, source.spec.list_rows(), logic_fp, everything
-            )
-        stamps = {key: source.spec.stamp(key) for key in sorted(keys)}
+            listing = trackable_rows(_listing(source.spec.list_rows()), untrackable)
+            return self.tracking.diff_listing(flow.name, source.name, listing, logic_fp, everything)
+        untrackable += [key for key in keys if not is_text(key)]
+        text_keys = sorted(key for key in keys if is_text(key))
+        try:
+            stamps = {key: source.spec.stamp(key) for key in text_keys}
+        except Exception as exc:
+            raise SourceListingError(str(exc)) from exc
         listed = {key: stamp for key, stamp in stamps.items() if stamp is not None}
-        tracked = self.tracking.source_rows_for(flow.name, source.name, keys)
+        tracked = self.tracking.source_rows_for(flow.name, source.name, text_keys)
         changed: list[tuple[str, str, TrackedRow | None]] = []
         for key, stamp in listed.items():
             row = tracked.get(key)
@@ -286,17 +316,24 @@ class UpdateRun:
         name = f"{flow.name}.{source.name}"
         started = time.perf_counter()
         logic_fp = _logic_fingerprint(flow, source, active)
+        untrackable: list[str] = []
         try:
-            diff = self._list(flow, source, keys, logic_fp, recheck)
-        except OSError as exc:
+            diff = self._list(flow, source, keys, logic_fp, recheck, untrackable)
+        except SourceListingError as exc:
             counters.errors += 1
+            tb = user_traceback(exc.__cause__ or exc)
+            if not tb.startswith("Traceback"):
+                tb = ""  # no frame of the user's: the message says it all
             self.observer(
                 Event(
                     "source.failed",
-                    {"source": name, "error": f"cannot list rows: {exc}"},
+                    {"source": name, "error": f"cannot list rows: {exc}", "traceback": tb},
                 )
             )
             return
+        for key in sorted(untrackable):
+            counters.errors += 1
+            self._report_row_failure(name, printable_key(key), UNTRACKABLE_ERROR, "")
         counters.listed = diff.listed
         work, gone = diff.changed, diff.gone
         counters.unchanged = diff.listed - len(work)
@@ -367,7 +404,7 @@ class UpdateRun:
                 keys = export.primary_key_fields
                 values = export.value_fields
                 for fields in collected[export.collector.index]:
-                    parts = tuple(fields[f] for f in keys)
+                    parts = a.target.canonical_parts(tuple(fields[f] for f in keys))
                     key_text = repr(parts)
                     value = {f: fields[f] for f in values}
                     fp = fingerprint_fields(values, value.values())
@@ -458,6 +495,7 @@ class UpdateRun:
             self._count_row(work, counters, active)
         if commits:
             self.tracking.commit(flow.name, source.name, commits)
+        self._save_function_cache(flow, source, live, commits)
         counters.done += len(batch)
         self.observer(
             Event(
@@ -472,6 +510,26 @@ class UpdateRun:
                 },
             )
         )
+
+    def _save_function_cache(
+        self, flow: Flow, source: Source, live: list[_RowWork], commits: list[RowCommit]
+    ) -> None:
+        """Keep what evaluated rows cached (even when their mutations failed: the results
+        are right all the same), and forget it for rows deleted from the source."""
+        caching = self._caching.get(flow.name)
+        if caching is None:
+            caching = self.evaluator.caches(flow) or self.function_cache.holds_entries(flow.name)
+            self._caching[flow.name] = caching
+        if not caching:
+            return
+        entries: dict[str, bytes | None] = {
+            w.key: w.outcome.cache
+            for w in live
+            if w.outcome is not None and w.outcome.status == "evaluated"
+        }
+        entries.update((c.row_key, None) for c in commits if c.stamp is None)
+        if entries:
+            self.function_cache.save(flow.name, source.name, entries)
 
     def _count_row(self, work: _RowWork, counters: SourceCounters, active: list[_Active]) -> None:
         if work.outcome is None:
@@ -599,7 +657,7 @@ class UpdateRun:
             target = a.target
             for work in rows:
                 for packed, value, _ in work.mutations.get(a.tracking_id, {}).values():
-                    key = target.decode_key(pickle.loads(packed))
+                    key = target.mutate_key(pickle.loads(packed))
                     if value is None:
                         deletes[key] = None
                     else:
@@ -662,16 +720,18 @@ class UpdateRun:
         rows: list[_RowWork],
         failed: dict[str, tuple[str, str]],
     ) -> None:
-        """Apply ``rows``; on failure split them in halves until the failing rows are found."""
+        """Apply ``rows``; on failure split them in halves until the failing rows are found.
+        Once a stop is asked for, no time goes into that: the rows fail with the batch's error
+        and are retried on the next run."""
         try:
             self._call_mutate(kind_active, rows)
             return
         except ConnectorCallError as exc:
             error = (str(exc), exc.connector_traceback)
-        except Exception as exc:  # decoding a key or value failed: the row's own fault
-            error = (f"{type(exc).__name__}: {exc}", user_traceback(exc))
-        if len(rows) == 1:
-            failed[rows[0].key] = error
+        except (Exception, SystemExit) as exc:  # decoding a key or value: the row's own fault
+            error = (describe_exception(exc), user_traceback(exc))
+        if len(rows) == 1 or self.stop.stopped:
+            failed.update((work.key, error) for work in rows)
             return
         # Split outside the ``except`` blocks: a failure of a half must not be chained to the
         # batch's (its traceback would show this one's, and cocotui's frames with it).

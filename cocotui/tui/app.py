@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, NamedTuple
 
+import platformdirs
 import tomli_w
 from rich.text import Text
 from textual import on, work
@@ -33,6 +34,7 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from cocotui import config, registry
+from cocotui.display import display_line, display_text, mask_secrets
 from cocotui.engine.events import Event, StopToken
 from cocotui.engine.facade import Engine, TargetStatus
 from cocotui.engine.monitor import RunMonitor, Snapshot, TargetView, describe_event
@@ -42,13 +44,13 @@ from cocotui.state.setup_store import SetupRecord
 from cocotui.tui.commands import CocotuiCommands
 from cocotui.tui.help import HelpScreen
 from cocotui.tui.plan_screen import PlanScreen
-from cocotui.values import canonical_json, encode, mask_secrets, to_plain_json
+from cocotui.values import canonical_json, encode, to_plain_json
 
 STATUS_LABELS = {
-    "READY": Text("in sync", style="green"),
+    "READY": Text("ready", style="green"),
     "TO CREATE": Text("+ to create", style="bold green"),
     "TO UPDATE": Text("~ to update", style="bold yellow"),
-    "TO DELETE": Text("- to drop", style="bold red"),
+    "TO DELETE": Text("- to delete", style="bold red"),
     "INTERRUPTED": Text("! interrupted", style="bold magenta"),
     "ORPHANED": Text("orphaned", style="dim red"),
 }
@@ -100,6 +102,16 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def screenshot_dir() -> Path:
+    """Where F8 saves screenshots: ``cocotui`` in the user's pictures directory when there is
+    one, else ``screenshots`` in cocotui's user data directory (never the current directory,
+    which is often a repository)."""
+    pictures = platformdirs.user_pictures_path()
+    if pictures.is_dir() and pictures != Path.home():
+        return pictures / "cocotui"
+    return platformdirs.user_data_path("cocotui", appauthor=False) / "screenshots"
+
+
 def _record_toml(record: SetupRecord | None) -> str:
     if record is None:
         return "(a drop)\n"
@@ -108,7 +120,7 @@ def _record_toml(record: SetupRecord | None) -> str:
         "key_fields": list(record.key_fields),
         "value_fields": list(record.value_fields),
     }
-    return tomli_w.dumps(doc)
+    return display_text(tomli_w.dumps(doc))
 
 
 class CocotuiApp(App[None]):
@@ -129,7 +141,8 @@ class CocotuiApp(App[None]):
         Binding("d", "drop", "Drop", id="drop"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
         Binding("r", "refresh", "Refresh", id="refresh"),
-        Binding("f8", "save_svg", "Screenshot", id="screenshot"),
+        # A priority binding: it works in dialogs too (modal screens hide the app's others).
+        Binding("f8", "save_svg", "Screenshot", id="screenshot", priority=True),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -162,7 +175,7 @@ class CocotuiApp(App[None]):
         self._table_names: list[str] = []
         self._log_serial = 0
         self._quitting = False
-        self.sub_title = f"{engine.app.name}" + ("  [read-only]" if read_only else "")
+        self.sub_title = display_line(engine.app.name) + ("  [read-only]" if read_only else "")
         saved_theme = config.load_config().get("theme")
         if isinstance(saved_theme, str) and saved_theme in self.available_themes:
             self.theme = saved_theme
@@ -181,7 +194,9 @@ class CocotuiApp(App[None]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Input(placeholder="filter the event log", id="log-filter")
-                yield RichLog(id="log", max_lines=2000, markup=False, wrap=True)
+                # min_width: RichLog renders at least 78 cells wide and cuts what its pane
+                # cannot show; wrap at the pane's width instead.
+                yield RichLog(id="log", max_lines=2000, markup=False, wrap=True, min_width=20)
             with Vertical(id="right"):
                 with VerticalScroll(id="detail-scroll"):
                     yield Static(id="detail")
@@ -222,7 +237,9 @@ class CocotuiApp(App[None]):
         try:
             self.rows = self.engine.status()
         except Exception as exc:
-            self.notify(str(exc), title="Cannot read state", severity="error", markup=False)
+            self.notify(
+                display_text(str(exc)), title="Cannot read state", severity="error", markup=False
+            )
             return
         self.render_table()
 
@@ -259,13 +276,13 @@ class CocotuiApp(App[None]):
             view = snapshot.targets.get(row.name)
             counters = [str(getattr(view, c)) if view else "" for c in COUNTER_COLUMNS]
             table.add_row(
-                Text(_clip(row.name, widths.name)),
+                Text(_clip(display_line(row.name), widths.name)),
                 STATUS_LABELS[row.status],
                 *counters,
                 self._rate_text(view) if view else "",
-                Text(_clip(row.kind, widths.kind)),
-                Text(_clip(mask_secrets(row.description), widths.description)),
-                Text(_clip(canonical_json(mask_secrets(row.key)), widths.key)),
+                Text(_clip(display_line(row.kind), widths.kind)),
+                Text(_clip(display_line(row.description), widths.description)),
+                Text(_clip(display_line(canonical_json(mask_secrets(row.key))), widths.key)),
                 key=row.name,
             )
         self._table_names = [r.name for r in visible]
@@ -313,15 +330,15 @@ class CocotuiApp(App[None]):
             label.update("mutations per second")
         else:
             text = Text()
-            text.append(f"{row.name}\n", style="bold")
-            text.append(f"{mask_secrets(row.description)}\n\n")
+            text.append(f"{display_line(row.name)}\n", style="bold")
+            text.append(f"{display_line(row.description)}\n\n")
             text.append("kind ", style="dim")
             text.append(f"{row.kind}\n")
             text.append("status ", style="dim")
             text.append_text(STATUS_LABELS[row.status])
             detail.update(text)
             setup.update(self._setup_text(row))
-            label.update(f"{row.name}: mutations per second")
+            label.update(Text(f"{display_line(row.name)}: mutations per second"))
         self._detail_shown = ()
         self._show_run_detail(row, self.monitor.snapshot())
 
@@ -330,7 +347,7 @@ class CocotuiApp(App[None]):
         text = Text()
         text.append("\npersistent key\n", style="bold")
         key = to_plain_json(mask_secrets(row.key))
-        text.append(json.dumps(key, indent=2, ensure_ascii=False) + "\n")
+        text.append(display_text(json.dumps(key, indent=2, ensure_ascii=False)) + "\n")
         stored = row.stored
         if row.action is not Action.NONE and row.desired is not None:
             text.append("\ndesired setup (pending)\n", style="bold")
@@ -345,7 +362,7 @@ class CocotuiApp(App[None]):
             text.append(f"\nlast applied {stored.applied_at}\n", style="dim")
         if stored and stored.last_error:
             text.append("\nlast setup error\n", style="bold red")
-            text.append(mask_secrets(stored.last_error) + "\n")
+            text.append(display_text(stored.last_error) + "\n")
         return text
 
     def _show_run_detail(self, row: TargetStatus | None, snapshot: Snapshot) -> None:
@@ -370,9 +387,10 @@ class CocotuiApp(App[None]):
             )
         if failure is not None:
             text.append("\nlast row error\n", style="bold red")
-            text.append(f"{failure.data['row']}: {failure.data['error']}\n")
+            text.append(f"{display_line(failure.data['row'])}: ")
+            text.append(f"{display_text(failure.data['error'])}\n")
             if failure.data.get("traceback"):
-                text.append(f"{failure.data['traceback']}\n", style="dim")
+                text.append(f"{display_text(failure.data['traceback'])}\n", style="dim")
         text.rstrip()
         run = self.query_one("#detail-run", Static)
         lines = len(text.plain.splitlines())
@@ -396,7 +414,7 @@ class CocotuiApp(App[None]):
             text.append(f"  optional: {optional}\n")
         for failure in failures:
             text.append(f"{failure.entry_point} failed to load\n", style="bold red")
-            text.append(failure.error.strip().splitlines()[-1] + "\n")
+            text.append(display_line(failure.error.strip().splitlines()[-1]) + "\n")
         self.query_one("#connectors", Static).update(text)
 
     # -- polling a run ----------------------------------------------------------------------------
@@ -461,7 +479,7 @@ class CocotuiApp(App[None]):
             self._log_serial = serial
             if event.name == "row.failed":
                 self._row_failures[str(event.data["source"]).split(".", 1)[0]] = event
-            line = describe_event(event)
+            line = display_line(describe_event(event))
             if not text or text in line.lower():
                 style = "red" if "failed" in event.name else ""
                 log.write(Text(line, style=style))
@@ -541,8 +559,19 @@ class CocotuiApp(App[None]):
         self.push_screen("help")
 
     def action_save_svg(self) -> None:
-        path = self.save_screenshot(path=str(Path.cwd()))
-        self.notify(f"Screenshot saved to {path}", title="Screenshot", markup=False)
+        directory = screenshot_dir()
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path = self.save_screenshot(path=str(directory))
+        except OSError as exc:
+            self.notify(
+                display_text(f"cannot save in {directory}: {exc}"),
+                title="Screenshot",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.notify(f"Saved to {display_line(path)}", title="Screenshot", markup=False)
 
     def action_update(self) -> None:
         if self.read_only:
@@ -597,7 +626,10 @@ class CocotuiApp(App[None]):
             self.notify_result(result)
         elif event.state is WorkerState.ERROR:
             self.notify(
-                str(event.worker.error), title="Update failed", severity="error", markup=False
+                display_text(str(event.worker.error)),
+                title="Update failed",
+                severity="error",
+                markup=False,
             )
         if self._quitting:
             self.exit()
@@ -615,11 +647,11 @@ class CocotuiApp(App[None]):
         if result.errors:
             message += f"; {result.errors} row(s) failed"
         title = "Update stopped" if result.stopped else "Update finished"
-        self.notify(message, title=title, severity=severity, markup=False)
+        self.notify(display_line(message), title=title, severity=severity, markup=False)
 
     def watch_theme(self, theme: str) -> None:
-        if self.is_running:
-            config.save_setting("theme", theme)
+        if self.is_running and (problem := config.save_setting("theme", theme)):
+            self.notify(problem, severity="warning", markup=False)
 
     def select_target(self, name: str) -> None:
         """Move the cursor to target ``name`` (clearing a filter that hides it)."""

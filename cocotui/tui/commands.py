@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Provider
 
+from cocotui.display import display_line
+
 if TYPE_CHECKING:
     from cocotui.tui.app import CocotuiApp
 
@@ -34,9 +36,9 @@ class CocotuiCommands(Provider):
         for row in app.rows:
             entries.append(
                 (
-                    f"Target: {row.name} ({row.status.lower()})",
+                    display_line(f"Target: {row.name} ({row.status.lower()})"),
                     partial(app.select_target, row.name),
-                    row.description,
+                    display_line(row.description),
                 )
             )
         return entries

@@ -16,11 +16,12 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from cocotui.display import display_line, display_text, mask_secrets
 from cocotui.engine.apply import ApplyError, StalePlanError
 from cocotui.engine.events import Event
 from cocotui.engine.facade import Engine
 from cocotui.engine.plan import Action, Change, Plan, spec_diff
-from cocotui.values import mask_secrets, to_plain_json
+from cocotui.values import to_plain_json
 
 ACTION_STYLE = {
     Action.CREATE: "bold green",
@@ -38,18 +39,20 @@ def grouped(changes: list[Change]) -> list[Change]:
 
 
 def _show(value: object, name: str = "") -> str:
-    """A state value as shown, secrets masked (``name``: the field it is the value of)."""
+    """A state value as shown, secrets masked and control characters escaped (``name``: the
+    field it is the value of)."""
     if value is ...:
         return "(absent)"
-    return json.dumps(to_plain_json(mask_secrets(value, name)), ensure_ascii=False, sort_keys=True)
+    shown = json.dumps(to_plain_json(mask_secrets(value, name)), ensure_ascii=False, sort_keys=True)
+    return display_line(shown)
 
 
 def change_summary(change: Change, status: str = "") -> Text:
     text = Text()
     text.append(f"{change.action.symbol} {VERBS[change.action]:<6} ", ACTION_STYLE[change.action])
-    text.append(change.name, "bold")
+    text.append(display_line(change.name), "bold")
     text.append(f"  [{change.action.status_word}] ", "cyan")
-    text.append(mask_secrets(change.description))
+    text.append(display_line(change.description))
     if status:
         style = {"running": "yellow", "done": "green", "failed": "bold red"}.get(status, "")
         text.append(f"  {status}", style)
@@ -61,7 +64,7 @@ def change_detail(change: Change) -> Text:
     text = change_summary(change)
     text.append(f"\n\nkind {change.kind}   key {_show(change.key)}\n")
     if change.reason:
-        text.append(f"reason: {change.reason}\n")
+        text.append(f"reason: {display_line(change.reason)}\n")
     if change.compatibility is not None and change.action is Action.UPDATE:
         text.append(f"compatibility: {change.compatibility.value}\n")
     before = change.before
@@ -74,7 +77,10 @@ def change_detail(change: Change) -> Text:
         if isinstance(before, dict):
             for path, old, _ in spec_diff(before, {}):
                 text.append(f"  - {path} = {_show(old, path)}\n", "red")
-        text.append("\nThe connector removes this target and its data.\n", "bold red")
+        if change.releases:
+            text.append("\nReleased: the connector is not called, the data stays.\n")
+        else:
+            text.append("\nThe connector removes this target and its data.\n", "bold red")
     else:
         for path, old, new in spec_diff(before, after):
             text.append(
@@ -90,9 +96,13 @@ def change_detail(change: Change) -> Text:
 
 
 class ConfirmModal(ModalScreen[bool]):
-    """Summarises what will run; Cancel is focused; drops need their name typed."""
+    """Summarises what will run; Cancel is focused; drops need their name typed. ``y``
+    confirms (once a drop's name is typed), ``n`` or ``Esc`` cancels; the buttons say so."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "confirm", "Apply"),
+        Binding("n,escape", "cancel", "Cancel"),
+    ]
 
     def __init__(self, changes: list[Change]) -> None:
         super().__init__()
@@ -117,18 +127,23 @@ class ConfirmModal(ModalScreen[bool]):
             )
             yield Static(lines, id="confirm-list")
             if self.required:
-                yield Label(
-                    f"Dropping removes data. Type [b]{self.required}[/b] to confirm:",
-                    id="confirm-prompt",
-                )
+                prompt = Text("Dropping removes data. Type ")
+                prompt.append(display_line(self.required), "bold")
+                prompt.append(" to confirm:")
+                yield Label(prompt, id="confirm-prompt")
                 yield Input(placeholder=self.required, id="confirm-input")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Cancel", id="cancel", variant="primary")
-                yield Button("Apply", id="apply", variant="error", disabled=bool(self.required))
+                yield Button("Cancel (n/Esc)", id="cancel", variant="primary")
+                yield Button(
+                    "Apply (y)" if not self.required else "Apply (Enter)",
+                    id="apply",
+                    variant="error",
+                    disabled=bool(self.required),
+                )
 
     def on_mount(self) -> None:
         # A drop is confirmed by typing its name, so the name box gets the focus; otherwise
-        # Cancel does, and Enter cancels.
+        # Cancel does: Enter cancels, ``y`` applies.
         if self.required:
             self.query_one("#confirm-input", Input).focus()
         else:
@@ -144,11 +159,19 @@ class ConfirmModal(ModalScreen[bool]):
             self.dismiss(True)
 
     @on(Button.Pressed, "#apply")
-    def _apply(self) -> None:
+    def action_confirm(self) -> None:
+        if self.query_one("#apply", Button).disabled:
+            self.notify(
+                f"Type {display_line(self.required)} to confirm the drop.",
+                severity="warning",
+                markup=False,
+            )
+            return
         self.dismiss(True)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
+        self.notify("Cancelled: nothing was applied.")
         self.dismiss(False)
 
 
@@ -283,7 +306,7 @@ class PlanScreen(Screen[None]):
         if state == "failed":
             self._failure_shown = True
             self.notify(
-                f"{event.data['target']}: {mask_secrets(event.data['error'])}",
+                display_text(f"{event.data['target']}: {event.data['error']}"),
                 title="Apply failed",
                 severity="error",
                 markup=False,
@@ -297,7 +320,7 @@ class PlanScreen(Screen[None]):
         outcome = worker.result or f"failed:{worker.error}"
         if outcome.startswith("stale:"):
             self.notify(
-                outcome.removeprefix("stale:") + " — the plan was refreshed.",
+                display_text(outcome.removeprefix("stale:")) + " — the plan was refreshed.",
                 title="Plan is stale",
                 severity="warning",
                 markup=False,
@@ -305,11 +328,14 @@ class PlanScreen(Screen[None]):
         elif outcome == "ok":
             done = sum(1 for s in self.status.values() if s == "done")
             self.notify(f"Applied {done} change(s).", title="Apply finished")
+            # Back to the targets, where ``u`` exports to what was just set up.
+            self.dismiss(None)
+            return
         elif not self._failure_shown:
             # Failed before any connector call (the state is locked by another process, no
             # connector for the kind, ...): no change reported it, so say it here.
             self.notify(
-                mask_secrets(outcome.removeprefix("failed:")),
+                display_text(outcome.removeprefix("failed:")),
                 title="Apply failed",
                 severity="error",
                 markup=False,
