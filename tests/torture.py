@@ -304,6 +304,10 @@ def kill_env(kill: str) -> dict[str, str]:
 # A workspace and its expected contents
 
 
+#: The byte that makes some source file names not UTF-8, and how cocotui shows it.
+BAD_BYTE = b"\xff"
+BAD_BYTE_SHOWN = "\\xff"
+
 WORDS = [
     *("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota"),
     *("kappa", "lambda", "mu", "élan", "ñu"),
@@ -350,6 +354,14 @@ def changed_config(rng: random.Random, config: dict[str, Any]) -> dict[str, Any]
     return new
 
 
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # os.fsdecode's surrogates for bytes that are not UTF-8
+        return False
+    return True
+
+
 class Workspace:
     """One trial's directory: the app, its config, the source files, the state and outputs."""
 
@@ -383,9 +395,15 @@ class Workspace:
     def source_files(self) -> dict[str, str]:
         found = {}
         for path in sorted(self.source.rglob("*")):
-            if path.is_file():
-                found[path.relative_to(self.source).as_posix()] = path.read_text(encoding="utf-8")
+            name = path.relative_to(self.source).as_posix()
+            if path.is_file() and _is_utf8(name):  # the others are row errors, not rows
+                found[name] = path.read_text(encoding="utf-8")
         return found
+
+    def _unnamable_files(self) -> list[bytes]:
+        return sorted(
+            os.fsencode(path) for path in self.source.rglob("*") if BAD_BYTE in os.fsencode(path)
+        )
 
     def _content(self, name: str, old: str | None) -> str:
         words = " ".join(self.rng.choice(WORDS) for _ in range(self.rng.randint(0, 12)))
@@ -399,6 +417,20 @@ class Workspace:
         old = path.read_text(encoding="utf-8") if path.exists() else None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self._content(name, old), encoding="utf-8")
+
+    def _add_or_rename_unnamable(self) -> None:
+        """A file whose name is not UTF-8 (one row error, the rest exported), or one such
+        file renamed to a good name (then exported like any other)."""
+        unnamable = self._unnamable_files()
+        if unnamable and self.rng.random() < 0.5:
+            old = self.rng.choice(unnamable)
+            new = self.source / self._new_name()
+            new.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(old, new)
+            return
+        path = os.fsencode(self.source) + b"/bad" + BAD_BYTE + b"%03d.md" % next(self._counter)
+        with open(path, "wb") as file:
+            file.write(b"a name that is not UTF-8\n")
 
     def _rewrite_keeping_size_and_mtime(self, name: str) -> None:
         """New content of the same size, the old mtime put back (as ``cp -p`` or ``rsync -t``
@@ -424,7 +456,7 @@ class Workspace:
         touched: set[str] = set()
         for _ in range(self.rng.randint(1, 6)):
             action = self.rng.choice(
-                ["add", "add", "modify", "modify", "same-stamp", "delete", "rmdir"]
+                ["add", "add", "modify", "modify", "same-stamp", "delete", "rmdir", "unnamable"]
             )
             free = [n for n in names if n not in touched]
             if action == "add" or not free:
@@ -436,6 +468,8 @@ class Workspace:
                 name = self.rng.choice(free)
                 self._write(name)
                 touched.add(name)
+            elif action == "unnamable":
+                self._add_or_rename_unnamable()
             elif action == "same-stamp":
                 name = self.rng.choice(free)
                 self._rewrite_keeping_size_and_mtime(name)
@@ -544,6 +578,20 @@ class Run:
             with contextlib.suppress(json.JSONDecodeError):
                 found.append(json.loads(line))
         return found
+
+    def failed_rows(self) -> list[dict[str, Any]]:
+        return [e for e in self.events() if e.get("event") == "row.failed"]
+
+    @property
+    def only_unnamable_rows_failed(self) -> bool:
+        """Exit 1 because, and only because, some file names are not UTF-8 (each is one row
+        error naming the file, its bad byte escaped)."""
+        failed = self.failed_rows()
+        return (
+            self.returncode == 1
+            and bool(failed)
+            and all(BAD_BYTE_SHOWN in str(e.get("row")) for e in failed)
+        )
 
 
 class Runner:
@@ -747,7 +795,7 @@ class Trial:
         self.victims: list[Victim] = []
 
     def _must(self, run: Run, what: str, codes: tuple[int, ...] = (0,)) -> Run:
-        if run.returncode not in codes:
+        if run.returncode not in codes and not run.only_unnamable_rows_failed:
             raise TrialFailure(
                 f"{what} exited {run.returncode}\n--- stdout\n{run.stdout[-3000:]}\n"
                 f"--- stderr\n{run.stderr[-3000:]}"
@@ -789,7 +837,7 @@ class Trial:
 
     def _record(self, command: str, run: Run) -> None:
         self.victims.append(Victim(command, run.kill, run.outcome, run.elapsed))
-        if not run.killed and run.returncode not in (0, 2):
+        if not run.killed and run.returncode not in (0, 2) and not run.only_unnamable_rows_failed:
             raise TrialFailure(
                 f"{command} (kill point {run.kill}) failed without being killed: exit "
                 f"{run.returncode}\n--- stderr\n{run.stderr[-3000:]}"
@@ -848,7 +896,13 @@ class Trial:
         result = TrialResult(self.number, self.seed, self.victims, converged=False)
         self._must(self.runner.apply(), "recovery apply")
         update = self._must(self.runner.update(), "recovery update")
-        failed = [e for e in update.events() if e.get("event") == "row.failed"]
+        failed = [e for e in update.failed_rows() if BAD_BYTE_SHOWN not in str(e.get("row"))]
+        unnamable = len(update.failed_rows()) - len(failed)
+        if unnamable != len(self.ws._unnamable_files()):
+            result.problems.append(
+                f"{unnamable} row error(s) for file names that are not UTF-8, expected "
+                f"{len(self.ws._unnamable_files())}"
+            )
         if failed:
             result.problems.append(f"recovery update failed rows: {failed[:3]}")
         self._check_targets(result)
