@@ -8,7 +8,11 @@ shaped by ``config.json`` beside it) whose one flow exports every file to a
 ``apply`` + ``update`` runs normally. Then, one to three times: the sources are edited, the
 config may change (a new suffix, directory, table, primary key or value field, or an export
 removed: creates, updates, drops and persistent-key changes), and a *victim* command runs in a
-subprocess and is killed with SIGKILL:
+subprocess and is killed with SIGKILL. The edits include rewrites that keep a file's size and
+mtime (as ``cp -p`` or ``rsync -t`` do) and files whose names are not UTF-8 (each must be one
+row error naming it while the rest converges; renamed, it is exported). After an apply, a
+second app in the same state directory may try to export to this app's files directory: it
+must be refused, write nothing there and, dropped, remove nothing of this app's. The victims:
 
 - ``apply``, ``update``, ``update --live`` (the sources are edited while it watches them),
   ``apply`` then ``update``, or ``drop`` (of every target, which the recovery creates again);
@@ -485,6 +489,20 @@ class Workspace:
                     shutil.rmtree(self.source / directory)
                     names = [n for n in names if not n.startswith(directory + "/")]
 
+    def intruder(self) -> tuple[Path, Path, Path]:
+        """A second app (its own directory, source and config, the same state directory)
+        whose files export names this app's current files directory: its root, app file
+        and state directory."""
+        root = self.root / "intruder"
+        if not root.exists():
+            (root / "source").mkdir(parents=True)
+            (root / "source" / "intruder-only.md").write_text("not this app's\n")
+            (root / "torture_app.py").write_text(APP)
+        config = {**self.config, "exports": ["files"]}
+        config["files_dir"] = os.path.relpath(self.root / self.config["files_dir"], root)
+        (root / "config.json").write_text(json.dumps(config))
+        return root, root / "torture_app.py", self.state
+
     # -- what the targets should hold ----------------------------------------------------------
 
     def expected_files(self) -> dict[str, bytes]:
@@ -595,8 +613,11 @@ class Run:
 
 
 class Runner:
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
+    """Runs cocotui commands on the app ``app`` with the state directory ``state``, from
+    ``root``."""
+
+    def __init__(self, root: Path, app: Path, state: Path) -> None:
+        self.root, self.app, self.state = root, app, state
 
     def _argv(self, command: str, *extra: str) -> list[str]:
         return [
@@ -604,9 +625,9 @@ class Runner:
             str(HERE),
             "--child",
             command,
-            str(self.ws.app),
+            str(self.app),
             "--state-dir",
-            str(self.ws.state),
+            str(self.state),
             *extra,
         ]
 
@@ -624,7 +645,7 @@ class Runner:
         return subprocess.Popen(
             self._argv(command, *extra),
             env=self._env(env),
-            cwd=self.ws.root,
+            cwd=self.root,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -790,7 +811,7 @@ class Trial:
         self.turns: tuple[int, int] | None = None
         self.rng = random.Random(seed)
         self.ws = Workspace(root, self.rng)
-        self.runner = Runner(self.ws)
+        self.runner = Runner(self.ws.root, self.ws.app, self.ws.state)
         self.durations: dict[str, float] = {}
         self.victims: list[Victim] = []
 
@@ -871,12 +892,34 @@ class Trial:
         else:
             if self.rng.random() < 0.7:  # usually the setup is applied first, so data flows
                 self._must(self.runner.apply(), "apply before the victim")
+                if "files" in self.ws.config["exports"] and self.rng.random() < 0.3:
+                    self._intrude()
             if victim == "update":
                 self._victim("update", DATA_POINTS)
             else:
                 kill = self._kill(DATA_POINTS)
                 run = self.runner.run_live(kill, self.rng, self.ws.edit_sources)
                 self._record("live", run)
+
+    def _intrude(self) -> None:
+        """Another app, in the same state directory, exports its own source to this app's
+        files directory: its apply is refused (naming this app), its update writes nothing
+        there and its drop removes nothing of this app's (the checks see any file it left).
+        Its apply may be killed at a random moment."""
+        intruder = Runner(*self.ws.intruder())
+        delay = self._delay("apply") if self.rng.random() < 0.5 else None
+        applied = intruder.apply(kill="delay" if delay else "none", delay=delay)
+        self.victims.append(Victim("intruder", applied.kill, applied.outcome, applied.elapsed))
+        if not applied.killed and "also exported by" not in applied.stdout + applied.stderr:
+            raise TrialFailure(
+                f"a second app exporting to {self.ws.config['files_dir']} was not refused: exit "
+                f"{applied.returncode}\n--- stdout\n{applied.stdout[-2000:]}\n--- stderr\n"
+                f"{applied.stderr[-2000:]}"
+            )
+        for command in (["update", "--json"], ["drop", "--yes", "--json"]):
+            run = intruder.run(*command)
+            if run.returncode not in (0, 1, 2):
+                raise TrialFailure(f"intruder {command[0]} exited {run.returncode}: {run.stderr}")
 
     @staticmethod
     def _reaching(kill: str, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
