@@ -52,6 +52,7 @@ def _apply(engine: Engine, plan: Plan, changes: list[Change], report: bool, verb
 
 def setup_flows(definitions: Iterable[FlowDef], *, report_to_stdout: bool = False) -> None:
     refused: list[tuple[Change, str, str]] = []
+    applied = 0
     for group in by_app(definitions).values():
         names = {d.name for d in group}
         with engine_for(group[0]) as engine:
@@ -59,8 +60,9 @@ def setup_flows(definitions: Iterable[FlowDef], *, report_to_stdout: bool = Fals
             mine = [c for c in plan.pending if c.flow in names]
             safe = [c for c in mine if needs_consent(c) is None]
             _apply(engine, plan, safe, report_to_stdout, "applied")
+            applied += len(safe)
             refused += [(c, needs_consent(c) or "", engine.app.ref) for c in mine if c not in safe]
-    if report_to_stdout and not refused:
+    if report_to_stdout and not refused and not applied:
         print("Setup is up to date.")
     if refused:
         lines = [f"  {c.name} ({c.description}): {why}" for c, why, _ in refused]
