@@ -20,6 +20,7 @@ import sys
 
 import cocoindex
 
+{prelude}
 
 class TextFileTarget(cocoindex.op.TargetSpec):
     directory: str
@@ -121,6 +122,7 @@ def write_program(
     spec_fields: str = "",
     spec_args: str | None = None,
     mutate_extra: str = "",
+    prelude: str = "",
     before_flow: str = "",
     after_flow: str = "",
 ) -> Path:
@@ -132,6 +134,7 @@ def write_program(
         spec_fields=indent(spec_fields, 4),
         spec_args=spec_args or f"directory={out!r}",
         mutate_extra=indent(mutate_extra, 12),
+        prelude=textwrap.dedent(prelude),
         before_flow=textwrap.dedent(before_flow),
         after_flow=textwrap.dedent(after_flow),
         main=indent(main, 4),
