@@ -32,6 +32,10 @@ class Count:
 
 shout_flow.add_query_handler("count", count_matches)
 
+@shout_flow.query_handler(name="fails")
+def fails(query: str) -> cocoindex.QueryOutput:
+    raise ConnectionError("the index is down")
+
 @shout_flow.query_handler(name="broken")
 def broken(query: str) -> list[str]:
     return [query]
@@ -61,6 +65,7 @@ def test_ls_json_lists_each_flows_query_handlers(program: Path, state_dir: Path)
             "query_handlers": [
                 {"name": "search", "result_fields": {"embedding": ["embedding"], "score": "score"}},
                 {"name": "count", "result_fields": None},
+                {"name": "fails", "result_fields": None},
                 {"name": "broken", "result_fields": None},
             ],
         }
@@ -109,13 +114,22 @@ def test_an_unknown_handler_names_the_known_ones(program: Path, state_dir: Path)
     result = cli(program, state_dir, "query", "main.py", "Shout.nope", "x")
     assert result.returncode == 1
     assert "no query handler 'Shout.nope'" in result.stderr
-    assert "Shout.search, Shout.count, Shout.broken" in result.stderr
+    assert "Shout.search, Shout.count, Shout.fails, Shout.broken" in result.stderr
 
 
 def test_a_handler_not_returning_query_output_is_an_error(program: Path, state_dir: Path) -> None:
     result = cli(program, state_dir, "query", "main.py", "broken", "x")
     assert result.returncode == 1
     assert "returned list, not a QueryOutput" in result.stderr
+
+
+def test_a_failing_handler_shows_its_own_traceback(program: Path, state_dir: Path) -> None:
+    result = cli(program, state_dir, "query", "main.py", "fails", "x")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: query handler Shout.fails failed:")
+    assert 'main.py", line' in result.stderr
+    assert "ConnectionError: the index is down" in result.stderr
+    assert "cocotui/" not in result.stderr
 
 
 def test_handlers_of_several_flows_need_the_flow_name(program: Path) -> None:
@@ -140,7 +154,7 @@ def test_tui_query_box_shows_the_results_as_a_table(program: Path) -> None:
         async with app.run_test(size=(140, 40)) as pilot:
             await pilot.pause()
             detail = app.query_one("#detail", Static)
-            assert "query handlers search, count, broken" in str(detail.render())
+            assert "query handlers search, count, fails, broken" in str(detail.render())
             await pilot.press("k")
             await pilot.pause()
             assert isinstance(app.screen, QueryScreen)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 
 from cocotui.cli import render
-from cocotui.display import display_line, mask_secrets
+from cocotui.display import display_line, display_text, mask_secrets
 from cocotui.engine.queries import cell_text, find_handler, output_json, result_table
+from cocotui.flow.loader import user_traceback
+from cocotui.query_handler import QueryHandlerError
 
 CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
 
@@ -37,9 +40,21 @@ def cmd_query(args: argparse.Namespace) -> int:
     engine = open_engine(args)
     try:
         found = find_handler(engine.app.flows, args.handler)
-        output = found.handler.run(args.text)
     finally:
         engine.close()
+    try:
+        output = found.handler.run(args.text)
+    except QueryHandlerError:
+        raise
+    except Exception as exc:
+        # The handler's own failure (its database is down, say): its traceback, not ours.
+        message = mask_secrets(f"query handler {found.name} failed:\n{user_traceback(exc)}")
+        if args.json:
+            render.write_json(
+                {"format_version": render.FORMAT_VERSION, "error": {"message": message}}
+            )
+        print(f"error: {display_text(message)}", file=sys.stderr)
+        return 1
     if args.json:
         render.write_json(
             {"format_version": render.FORMAT_VERSION, **output_json(found, args.text, output)}

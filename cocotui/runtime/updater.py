@@ -145,12 +145,14 @@ class FlowLiveUpdater:
         if event.name != "source.finished":
             return
         name = str(event.data["source"])
+        first = name not in self._sources
         total = self._sources.setdefault(name, SourceCounters())
         for field in dataclasses.fields(SourceCounters):
             value = event.data.get(field.name)
             if isinstance(value, int | float):
                 setattr(total, field.name, getattr(total, field.name) + value)
-        if self._options.print_stats:
+        if self._options.print_stats and (first or _changed(event.data)):
+            # Re-lists that find nothing new would repeat the same line every interval.
             print(str(UpdateStats({name: total})), flush=True)
         if _changed(event.data):
             with self._changed:
