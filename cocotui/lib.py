@@ -17,15 +17,20 @@ _settings_fn: SettingsFunction | None = None
 current: Settings | None = None
 
 
-def settings(fn: SettingsFunction) -> SettingsFunction:
-    """Register ``fn`` as the provider of the settings ``init()`` uses when given none."""
-    global _settings_fn
-    if _settings_fn is not None:
-        warnings.warn(
-            f"a new settings function replaces the previous one {_settings_fn}", stacklevel=2
-        )
-    _settings_fn = fn
-    return fn
+def settings(fn: SettingsFunction | None = None) -> Any:
+    """Register ``fn`` as the provider of the settings ``init()`` uses when given none; as
+    ``@settings`` or ``@settings()``."""
+
+    def register(fn: SettingsFunction) -> SettingsFunction:
+        global _settings_fn
+        if _settings_fn is not None:
+            warnings.warn(
+                f"a new settings function replaces the previous one {_settings_fn}", stacklevel=3
+            )
+        _settings_fn = fn
+        return fn
+
+    return register if fn is None else register(fn)
 
 
 def init(settings: Settings | None = None) -> None:

@@ -152,11 +152,28 @@ def test_update_before_setup_says_to_set_up_first(root: Path) -> None:
         flow.update()
 
 
-def test_update_all_flows_async(root: Path) -> None:
-    load(root).shout_flow.setup()
+SECOND_FLOW = """
+@cocoindex.flow_def(name="Copy")
+def copy_flow(flow_builder: cocoindex.FlowBuilder, data_scope: cocoindex.DataScope) -> None:
+    data_scope["files"] = flow_builder.add_source(cocoindex.sources.LocalFile(path="data"))
+    out = data_scope.add_collector()
+    with data_scope["files"].row() as doc:
+        out.collect(filename=doc["filename"], text=doc["content"])
+    out.export("copied", TextFileTarget(directory="copy"), primary_key_fields=["filename"])
+"""
+
+
+def test_update_all_flows_async_updates_every_flow_of_the_app(root: Path) -> None:
+    load(root, after_flow=SECOND_FLOW)
+    cocoindex.setup_all_flows()
     options = cocoindex.FlowLiveUpdaterOptions(live_mode=False)
     stats = asyncio.run(cocoindex.update_all_flows_async(options))
-    assert stats["Shout"].sources["Shout.documents"].added == 2
+    assert {name: list(s.sources) for name, s in stats.items()} == {
+        "Shout": ["Shout.documents"],
+        "Copy": ["Copy.files"],
+    }
+    assert stats["Copy"].sources["Copy.files"].added == 2
+    assert outputs(root, "copy") == {"a.txt": "hello world\n", "b.txt": "goodbye\n"}
 
 
 def test_live_updater_reports_status_updates_until_aborted(root: Path) -> None:
@@ -240,7 +257,7 @@ def test_settings_hook_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert from_env.global_execution_options == cocoindex.GlobalExecutionOptions(7, None)
     monkeypatch.setenv("COCOINDEX_APP_NAMESPACE", "")
 
-    @cocoindex.settings
+    @cocoindex.settings()
     def my_settings() -> cocoindex.Settings:
         return cocoindex.Settings(app_namespace="Team")
 

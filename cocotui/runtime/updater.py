@@ -16,7 +16,7 @@ from typing import Any
 from cocotui.engine.events import Event, StopToken
 from cocotui.engine.update import SourceCounters, UpdateOptions, UpdateResult
 from cocotui.flow.builder import FlowDef, all_flows_defined
-from cocotui.runtime.binding import engine_for
+from cocotui.runtime.binding import by_app, engine_for
 
 
 class FlowSetupPendingError(RuntimeError):
@@ -62,15 +62,16 @@ def _changed(counters: Mapping[str, Any]) -> bool:
     return any(counters.get(k, 0) for k in ("added", "updated", "deleted"))
 
 
-def _check_setup(flow: FlowDef) -> None:
-    with engine_for(flow) as engine:
-        pending = [c for c in engine.plan().pending if c.flow == flow.name]
+def _check_setup(flows: list[FlowDef]) -> None:
+    names = {f.name for f in flows}
+    with engine_for(flows[0]) as engine:
+        pending = [c for c in engine.plan().pending if c.flow in names]
         app = engine.app.ref
     if pending:
-        names = ", ".join(f"{c.name} ({c.action.status_word.lower()})" for c in pending)
+        changes = ", ".join(f"{c.name} ({c.action.status_word.lower()})" for c in pending)
         raise FlowSetupPendingError(
-            f"setup of flow {flow.name} is not up to date: {names}; call flow.setup() or run "
-            f"`cocotui apply {app}` first"
+            f"setup of flow {', '.join(sorted({c.flow for c in pending}))} is not up to date: "
+            f"{changes}; call flow.setup() or run `cocotui apply {app}` first"
         )
 
 
@@ -79,7 +80,8 @@ class FlowLiveUpdater:
     watched file changes and ``refresh_interval`` re-lists until :meth:`abort`."""
 
     def __init__(self, fl: FlowDef, options: FlowLiveUpdaterOptions | None = None) -> None:
-        self._flow = fl
+        #: The flows this updater runs: one, or every flow of an app (update_all_flows).
+        self._flows = [fl]
         self._options = options or FlowLiveUpdaterOptions()
         self._stop = StopToken()
         self._changed = threading.Condition()
@@ -116,9 +118,9 @@ class FlowLiveUpdater:
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("the live updater is already started")
-        _check_setup(self._flow)
+        _check_setup(self._flows)
         self._thread = threading.Thread(
-            target=self._run, name=f"cocotui-updater-{self._flow.name}", daemon=True
+            target=self._run, name=f"cocotui-updater-{self._flows[0].name}", daemon=True
         )
         self._thread.start()
 
@@ -130,7 +132,7 @@ class FlowLiveUpdater:
             reexport=self._options.reexport_targets or self._options.full_reprocess
         )
         try:
-            with engine_for(self._flow, only=[self._flow]) as engine:
+            with engine_for(self._flows[0], only=self._flows) as engine:
                 self._result = engine.update(
                     options, self._observe, self._stop, live=self._options.live_mode
                 )
@@ -145,20 +147,20 @@ class FlowLiveUpdater:
         if event.name != "source.finished":
             return
         name = str(event.data["source"])
-        first = name not in self._sources
-        total = self._sources.setdefault(name, SourceCounters())
-        for field in dataclasses.fields(SourceCounters):
-            value = event.data.get(field.name)
-            if isinstance(value, int | float):
-                setattr(total, field.name, getattr(total, field.name) + value)
+        with self._changed:  # update_stats() reads the counters from the caller's thread
+            first = name not in self._sources
+            total = self._sources.setdefault(name, SourceCounters())
+            for field in dataclasses.fields(SourceCounters):
+                value = event.data.get(field.name)
+                if isinstance(value, int | float):
+                    setattr(total, field.name, getattr(total, field.name) + value)
+            line = str(UpdateStats({name: total}))
+            if _changed(event.data) and name not in self._updated:
+                self._updated.append(name)
+                self._changed.notify_all()
         if self._options.print_stats and (first or _changed(event.data)):
             # Re-lists that find nothing new would repeat the same line every interval.
-            print(str(UpdateStats({name: total})), flush=True)
-        if _changed(event.data):
-            with self._changed:
-                if name not in self._updated:
-                    self._updated.append(name)
-                self._changed.notify_all()
+            print(line, flush=True)
 
     def wait(self) -> None:
         """Block until the updater ends (aborted, or no live source left); re-raise what ended
@@ -193,10 +195,11 @@ class FlowLiveUpdater:
     def update_stats(self) -> UpdateStats:
         if self._result is not None:
             return UpdateStats(dict(self._result.sources))
-        return UpdateStats({n: dataclasses.replace(c) for n, c in self._sources.items()})
+        with self._changed:
+            return UpdateStats({n: dataclasses.replace(c) for n, c in self._sources.items()})
 
     def _source_names(self) -> list[str]:
-        return [f"{self._flow.name}.{s.name}" for s in self._flow.build().sources]
+        return [f"{f.name}.{s.name}" for f in self._flows for s in f.build().sources]
 
     def _started(self) -> threading.Thread:
         if self._thread is None:
@@ -214,13 +217,25 @@ def update_flow(flow: FlowDef, *, reexport_targets: bool, print_stats: bool) -> 
 
 
 async def update_all_flows_async(options: FlowLiveUpdaterOptions) -> dict[str, UpdateStats]:
-    """Run an updater for every flow defined in this process, one after another (flows of one
-    app share its writer lock), until each ends."""
-    stats: dict[str, UpdateStats] = {}
-    for flow in all_flows_defined():
-        async with FlowLiveUpdater(flow, options) as updater:
+    """Update every flow defined in this process until each updater ends: one updater per app
+    (its flows share the app's writer lock, so they run in one engine run), apps side by
+    side. Returns each flow's statistics."""
+
+    async def run(flows: list[FlowDef]) -> UpdateStats:
+        updater = FlowLiveUpdater(flows[0], options)
+        updater._flows = flows
+        async with updater:
             await updater.wait_async()
-        stats[flow.name] = updater.update_stats()
+        return updater.update_stats()
+
+    groups = list(by_app(all_flows_defined()).values())
+    results = await asyncio.gather(*(run(flows) for flows in groups))
+    stats: dict[str, UpdateStats] = {}
+    for flows, result in zip(groups, results, strict=True):
+        for flow in flows:
+            prefix = f"{flow.name}."
+            mine = {n: c for n, c in result.sources.items() if n.startswith(prefix)}
+            stats[flow.name] = UpdateStats(mine)
     return stats
 
 
