@@ -21,6 +21,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from cocotui.app_modules import canonical_module
 from cocotui.asyncbridge import await_if_needed
 from cocotui.specs import SpecMeta
 
@@ -254,8 +255,9 @@ def function_identity(fn: Callable[..., Any]) -> str:
     executor), part of logic fingerprints and cache keys."""
     if isinstance(fn, ExecutorFunction):
         cls = fn.executor_cls
-        return f"{cls.__module__}.{cls.__qualname__}[{fn.spec!r}]"
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+        return f"{canonical_module(cls.__module__)}.{cls.__qualname__}[{fn.spec!r}]"
+    module = canonical_module(getattr(fn, "__module__", None) or "?")
+    return f"{module}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
 def _admits_none(annotation: Any) -> bool:

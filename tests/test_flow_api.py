@@ -376,13 +376,6 @@ def test_server_names_raise_saying_what_to_use_instead() -> None:
         cocoindex._engine.init_pyo3_runtime  # noqa: B018
 
 
-def test_names_not_built_yet_raise_naming_the_issue() -> None:
-    with pytest.raises(NotImplementedError, match="issue 11, item 3"):
-        cocoindex.init()
-    with pytest.raises(NotImplementedError, match="issue 11, item 5"):
-        cocoindex.QueryOutput(results=[], query_info=None)
-
-
 def test_llm_spec_and_the_old_storages_name() -> None:
     spec = cocoindex.LlmSpec(api_type=cocoindex.LlmApiType.OLLAMA, model="llama3.2")
     assert (spec.api_type.value, spec.model, spec.address) == ("Ollama", "llama3.2", None)

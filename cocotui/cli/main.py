@@ -11,6 +11,7 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from cocotui import __version__, registry
 from cocotui.cli import render
@@ -20,6 +21,7 @@ from cocotui.engine.apply import ApplyError, StalePlanError
 from cocotui.engine.events import Event
 from cocotui.engine.facade import Engine
 from cocotui.engine.plan import Action, Change, Plan
+from cocotui.engine.queries import QueryHandlerNotFound, flows_json
 from cocotui.engine.targets import ConnectorCallError, TargetError
 from cocotui.flow.loader import AppLoadError
 from cocotui.state.lock import StateLockedError
@@ -35,6 +37,7 @@ USER_ERRORS = (
     StateLockedError,
     StalePlanError,
     ConnectorCallError,
+    QueryHandlerNotFound,
     ValueError,
 )
 
@@ -171,7 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     update_command.add_parser(command)
     tui_command.add_parser(command)
     serve_command.add_parser(command)
+    for module in _command_modules():
+        module.add_parser(command)
     return parser
+
+
+def _command_modules() -> list[Any]:
+    """Commands that live in their own module: ``add_parser(command)`` and ``COMMANDS``."""
+    from cocotui.cli import query_command, run_command
+
+    return [query_command, run_command]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +226,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 "app_file": app_file,
                 "state_file": str(engine.paths.setup_state),
                 "targets": [render.status_json(r) for r in rows],
+                "flows": flows_json(engine.app.flows),
             }
         )
     else:
@@ -395,12 +408,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     arguments = list(sys.argv[1:] if argv is None else argv)
-    known = {"ls", "plan", "apply", "drop", "connectors", "update", "tui", "serve"}
+    extra = {name: fn for module in _command_modules() for name, fn in module.COMMANDS.items()}
+    known = {"ls", "plan", "apply", "drop", "connectors", "update", "tui", "serve", *extra}
     if not arguments or (arguments[0] not in known and not arguments[0].startswith("-")):
         arguments.insert(0, "tui")  # `cocotui` and `cocotui APP` open the UI
     args = parser.parse_args(arguments)
     handler = (
         COMMANDS.get(args.command)
+        or extra.get(args.command)
         or update_command.COMMANDS.get(args.command)
         or serve_command.COMMANDS.get(args.command)
         or tui_command.COMMANDS[args.command]

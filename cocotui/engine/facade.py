@@ -78,13 +78,25 @@ class Engine:
         a digest, or before the project moved) if it can be this app's (see
         :mod:`cocotui.state.adopt`)."""
         loaded = load_app(app, app_name)
-        paths = app_paths(loaded.name, state_dir)
+        return cls.bind(loaded, state_dir, adopt_from=app_stem(app) if app_name is None else None)
+
+    @classmethod
+    def bind(
+        cls,
+        app: App,
+        state_dir: str | os.PathLike[str] | None = None,
+        *,
+        adopt_from: str | None = None,
+    ) -> Engine:
+        """Bind an app whose flows are built (by :meth:`open`, or a program running its own
+        flows) to its state directory. Without state, it adopts the state of the earlier name
+        ``adopt_from``, if it can be this app's."""
+        paths = app_paths(app.name, state_dir)
         check_state_dir(paths.directory)
-        engine = cls(loaded, paths)
-        stem = app_stem(app)
-        if app_name is None and stem is not None:
+        engine = cls(app, paths)
+        if adopt_from is not None:
             desired = {t.identity for t in engine.targets}
-            engine.state_notice = adopt_earlier_state(paths, stem, desired)
+            engine.state_notice = adopt_earlier_state(paths, adopt_from, desired)
         return engine
 
     def close(self) -> None:

@@ -44,6 +44,7 @@ from cocotui.state.setup_store import SetupRecord
 from cocotui.tui.commands import CocotuiCommands
 from cocotui.tui.help import HelpScreen
 from cocotui.tui.plan_screen import PlanScreen
+from cocotui.tui.query_screen import QueryScreen
 from cocotui.values import canonical_json, encode, to_plain_json
 
 STATUS_LABELS = {
@@ -55,7 +56,7 @@ STATUS_LABELS = {
     "ORPHANED": Text("orphaned", style="dim red"),
 }
 COUNTER_COLUMNS = ("inserted", "updated", "deleted", "errors")
-MAIN_SCREEN_ACTIONS = {"plan", "update", "stop", "drop", "filter", "refresh", "help"}
+MAIN_SCREEN_ACTIONS = {"plan", "update", "stop", "drop", "filter", "refresh", "help", "query"}
 #: Cells of padding DataTable adds around every column.
 CELL_PADDING = 2
 COUNTER_WIDTH = 8
@@ -141,6 +142,7 @@ class CocotuiApp(App[None]):
         Binding("d", "drop", "Drop", id="drop"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
         Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("k", "query", "Query", id="query", show=False),
         # A priority binding: it works in dialogs too (modal screens hide the app's others).
         Binding("f8", "save_svg", "Screenshot", id="screenshot", priority=True),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
@@ -318,6 +320,13 @@ class CocotuiApp(App[None]):
     def _on_highlight(self) -> None:
         self.show_detail()
 
+    def _query_handlers_text(self, flow_name: str) -> Text:
+        flow = next((f for f in self.engine.app.flows if f.name == flow_name), None)
+        if flow is None or not flow.query_handlers:
+            return Text()
+        names = ", ".join(display_line(name) for name in flow.query_handlers)
+        return Text.assemble("\n", ("query handlers ", "dim"), f"{names} (k to query)")
+
     def show_detail(self) -> None:
         """The selected target's detail: what it is, its last run, its stored setup."""
         row = self.selected_row()
@@ -336,6 +345,7 @@ class CocotuiApp(App[None]):
             text.append(f"{row.kind}\n")
             text.append("status ", style="dim")
             text.append_text(STATUS_LABELS[row.status])
+            text.append_text(self._query_handlers_text(row.flow))
             detail.update(text)
             setup.update(self._setup_text(row))
             label.update(Text(f"{display_line(row.name)}: mutations per second"))
@@ -526,6 +536,12 @@ class CocotuiApp(App[None]):
             PlanScreen(self.engine, Plan(plan.app, plan.fingerprint, only), read_only=False),
             lambda _: self.refresh_targets(),
         )
+
+    def action_query(self) -> None:
+        if not any(flow.query_handlers for flow in self.engine.app.flows):
+            self.notify("The app's flows have no query handlers.", severity="warning")
+            return
+        self.push_screen(QueryScreen(self.engine.app.flows))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

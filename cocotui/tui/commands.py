@@ -20,6 +20,7 @@ ACTIONS = [
     ("Drop the selected target", "drop"),
     ("Filter targets", "filter"),
     ("Refresh targets", "refresh"),
+    ("Query: run a query handler of the app", "query"),
     ("Save an SVG screenshot", "save_svg"),
     ("Help: keys and status words", "help"),
 ]
