@@ -15,13 +15,17 @@ import pytest
 import update_helpers as h
 from conftest import Workspace
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.models import StaticEmbedding
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 from cocotui.engine_type import BasicValueType
 from cocotui.functions import SentenceTransformerEmbed, sbert
 from cocotui.op_function import function_info, resolve_transform
 from cocotui.value_types import enriched_type_of, function_return_annotation
+
+try:
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+except ImportError:  # sentence-transformers before 6
+    from sentence_transformers.models import StaticEmbedding
 
 WORDS = ["[UNK]", "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
 DIM = 8
@@ -187,9 +191,9 @@ def test_a_model_or_argument_change_encodes_again(
     embed_app(ws, model_dir, {"device": "cpu"})  # same model, other arguments
     run_update(ws)
     assert sorted(t for batch in encoded for t in batch) == ["alpha", "beta", "eta"]
+    other = build_tiny_model(tmp_path / "other-model", seed=1)  # saving it encodes a sample
     encoded.clear()
 
-    other = build_tiny_model(tmp_path / "other-model", seed=1)
     embed_app(ws, other, {"device": "cpu"})
     run_update(ws)
     assert sorted(t for batch in encoded for t in batch) == ["alpha", "beta", "eta"]

@@ -135,10 +135,19 @@ def decode(tp: Any, value: Any, where: str = "") -> Any:
     fields = _struct_fields(tp)
     if fields is None or not isinstance(value, dict):
         raise _mismatch(tp, value, where)
-    missing = [name for name in fields if name not in value]
+    # A nullable field the model left out is null (what it would have had to write anyway).
+    missing = [n for n, ft in fields.items() if n not in value and not _nullable(ft)]
     if missing:
         raise OutputMismatchError(f"{where or 'the output'}: missing field(s) {missing}")
-    return tp(**{name: decode(ft, value[name], f"{where}.{name}") for name, ft in fields.items()})
+    return tp(
+        **{name: decode(ft, value.get(name), f"{where}.{name}") for name, ft in fields.items()}
+    )
+
+
+def _nullable(tp: Any) -> bool:
+    tp = _plain(tp)
+    origin = typing.get_origin(tp)
+    return origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
 
 
 def decode_output(tp: Any, value: Any) -> Any:

@@ -61,7 +61,9 @@ class SentenceTransformerEmbedExecutor:
         import numpy as np
 
         model = shared_model(self.spec.model, self.spec.args)
-        dim = model.get_sentence_embedding_dimension()
+        # Renamed get_embedding_dimension in sentence-transformers 6.
+        dimension = getattr(model, "get_embedding_dimension", None)
+        dim = (dimension or model.get_sentence_embedding_dimension)()
         return Vector[np.float32, Literal[dim]]  # type: ignore[valid-type]
 
     def prepare(self) -> None:
