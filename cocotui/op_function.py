@@ -47,9 +47,10 @@ class FunctionInfo:
       arguments and behaviour version are unchanged.
     - ``gpu``: the function holds a GPU model; rows of a flow using one are evaluated in the
       engine's process only (one copy of the model), whatever the number of workers.
-    - ``batching``: the function takes a list of inputs and returns a list of outputs; it is
-      called with one-element lists.
-    - ``timeout`` and ``max_batch_size``: accepted and recorded, not enforced.
+    - ``batching``: the function takes a list of inputs and returns a list of outputs; the
+      rows of a table are sent together (see :mod:`cocotui.engine.batching`), in slices of at
+      most ``max_batch_size``; elsewhere it is called with one-element lists.
+    - ``timeout``: accepted and recorded, not enforced.
     - ``arg_relationship``: ``(ArgRelationship.X, "argument name")``, recorded.
     """
 
