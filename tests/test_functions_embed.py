@@ -17,9 +17,11 @@ from conftest import Workspace
 from sentence_transformers import SentenceTransformer
 from tokenizers import Tokenizer, models, pre_tokenizers
 
+import cocotui as cocoindex
 from cocotui.engine_type import BasicValueType
 from cocotui.functions import SentenceTransformerEmbed, sbert
 from cocotui.op_function import function_info, resolve_transform
+from cocotui.typing import Float32, Vector
 from cocotui.value_types import enriched_type_of, function_return_annotation
 
 try:
@@ -199,3 +201,16 @@ def test_a_model_or_argument_change_encodes_again(
     assert sorted(t for batch in encoded for t in batch) == ["alpha", "beta", "eta"]
     after = h.store()
     assert not np.allclose(after[("a.md", "alpha")]["vector"], before[("a.md", "alpha")]["vector"])
+
+
+def test_a_transform_flow_embeds_a_query_as_the_flow_embeds_chunks(model_dir: str) -> None:
+    # v0's text_embedding example: the same transform flow for the index and for queries.
+    @cocoindex.transform_flow()
+    def text_to_embedding(
+        text: cocoindex.DataSlice[str],
+    ) -> cocoindex.DataSlice[Vector[Float32, DIM]]:
+        return text.transform(SentenceTransformerEmbed(model=model_dir))
+
+    vector = text_to_embedding.eval("alpha beta")
+    expected = SentenceTransformer(model_dir, device="cpu").encode(["alpha beta"])[0]
+    np.testing.assert_allclose(np.asarray(vector, dtype=np.float32), expected, rtol=1e-6)
