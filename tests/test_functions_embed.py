@@ -214,3 +214,42 @@ def test_a_transform_flow_embeds_a_query_as_the_flow_embeds_chunks(model_dir: st
     vector = text_to_embedding.eval("alpha beta")
     expected = SentenceTransformer(model_dir, device="cpu").encode(["alpha beta"])[0]
     np.testing.assert_allclose(np.asarray(vector, dtype=np.float32), expected, rtol=1e-6)
+
+
+BATCHING_FLOW = """
+@cocoindex.op.function(batching=True, max_batch_size=2, cache=True, behavior_version=1)
+def shout(texts: list[str], suffix: list[str]) -> list[str]:
+    mem_connector.CALLS.append(("shout", (texts, suffix)))
+    return [t.upper() + s for t, s in zip(texts, suffix)]
+
+@cocoindex.flow_def(name="Docs")
+def docs_flow(flow_builder, data_scope):
+    data_scope["documents"] = flow_builder.add_source(cocoindex.sources.LocalFile(path=SOURCE))
+    out = data_scope.add_collector()
+    with data_scope["documents"].row() as doc:
+        doc["chunks"] = doc["content"].transform(
+            cocoindex.functions.SplitBySeparators(separators_regex=[r"[|]"])
+        )
+        with doc["chunks"].row() as chunk:
+            chunk["loud"] = chunk["text"].transform(shout, suffix="!")
+            out.collect(filename=doc["filename"], text=chunk["text"], loud=chunk["loud"])
+    out.export("t", MemTarget(resource="a"), primary_key_fields=["filename", "text"])
+"""
+
+
+def test_a_tables_rows_are_batched_by_max_batch_size_without_cached_ones(ws: Workspace) -> None:
+    h.write_files(ws, {"a.md": "a|b|c|d|e"})
+    h.write_app(ws, BATCHING_FLOW)
+    h.apply_all(ws)
+    run_update(ws)
+    assert h.calls("shout") == [
+        (["a", "b"], ["!", "!"]),
+        (["c", "d"], ["!", "!"]),
+        (["e"], ["!"]),
+    ]
+    assert h.store()[("a.md", "e")] == {"loud": "E!"}
+
+    h.mem().reset()
+    h.write_files(ws, {"a.md": "a|x|c|y|e"})
+    run_update(ws)
+    assert h.calls("shout") == [(["x", "y"], ["!", "!"])]  # the others are cached
