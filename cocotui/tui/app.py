@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from pathlib import Path
 from typing import ClassVar
 
-import platformdirs
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -41,21 +39,12 @@ from cocotui.tui.commands import CocotuiCommands
 from cocotui.tui.detail import connectors_text, setup_text, target_text
 from cocotui.tui.help import HelpScreen
 from cocotui.tui.plan_screen import PlanScreen
+from cocotui.tui.screenshots import screenshot_dir
 from cocotui.tui.targets_table import STATUS_LABELS, TargetsTable
 
 __all__ = ["STATUS_LABELS", "CocotuiApp"]
 
 MAIN_SCREEN_ACTIONS = {"plan", "update", "stop", "drop", "filter", "refresh", "help"}
-
-
-def screenshot_dir() -> Path:
-    """Where F8 saves screenshots: ``cocotui`` in the user's pictures directory when there is
-    one, else ``screenshots`` in cocotui's user data directory (never the current directory,
-    which is often a repository)."""
-    pictures = platformdirs.user_pictures_path()
-    if pictures.is_dir() and pictures != Path.home():
-        return pictures / "cocotui"
-    return platformdirs.user_data_path("cocotui", appauthor=False) / "screenshots"
 
 
 class CocotuiApp(App[None]):
