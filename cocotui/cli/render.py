@@ -12,7 +12,16 @@ from typing import Any, TextIO
 from cocotui import presenter
 from cocotui.presenter import FORMAT_VERSION, PlanView, TargetRow, Tone
 
-__all__ = ["FORMAT_VERSION", "Style", "command_line", "plan_text", "status_text", "write_json"]
+__all__ = [
+    "FORMAT_VERSION",
+    "Style",
+    "command_line",
+    "connectors_text",
+    "plan_text",
+    "status_box",
+    "status_text",
+    "write_json",
+]
 
 #: ANSI codes of each tone (``None``: uncoloured).
 _TONE_CODES = {

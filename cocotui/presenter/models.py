@@ -86,10 +86,9 @@ class TargetRow:
     """One row of ``ls`` and of the TUI's targets table, with the detail the TUI shows."""
 
     #: The raw ``FLOW.TARGET`` and flow names, never shown: what finds the target in the
-    #: engine's and the run monitor's data (``name`` and ``flow`` are what is shown).
+    #: engine's and the run monitor's data (``name`` is what is shown).
     target_id: str
     flow_id: str
-    flow: str
     name: str
     kind: str
     #: ``READY``, ``TO CREATE``, ... ``INTERRUPTED``, ``ORPHANED``.

@@ -27,7 +27,6 @@ def present_target(row: TargetStatus) -> TargetRow:
     return TargetRow(
         target_id=row.name,
         flow_id=row.flow,
-        flow=shown.line(row.flow),
         name=shown.line(row.name),
         kind=shown.line(row.kind),
         status=row.status,

@@ -168,7 +168,9 @@ class CocotuiApp(App[None]):
         running = self.stop_token is not None
         snapshot = self.monitor.snapshot()
         selected = table.selected_id
-        table.show_rows(self.visible_rows(), snapshot, running=running, selected=selected)
+        table.show_rows(
+            self.rows, snapshot, visible=self.visible_rows(), running=running, selected=selected
+        )
         self.show_detail()
         self.refresh_bindings()
 

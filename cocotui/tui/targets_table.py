@@ -103,13 +103,20 @@ class TargetsTable(DataTable[str | Text]):
         return widths
 
     def show_rows(
-        self, rows: Sequence[TargetRow], snapshot: Snapshot, *, running: bool, selected: str | None
+        self,
+        rows: Sequence[TargetRow],
+        snapshot: Snapshot,
+        *,
+        visible: Sequence[TargetRow],
+        running: bool,
+        selected: str | None,
     ) -> None:
-        """Redraw every row (``rows``: the visible ones), keeping ``selected`` selected."""
+        """Redraw the ``visible`` rows, keeping ``selected`` selected (the columns fit all the
+        ``rows``, so that filtering does not resize them)."""
         widths = self._fit_columns(rows)
         self.clear()
         self._shown.clear()
-        for row in rows:
+        for row in visible:
             view = snapshot.targets.get(row.target_id)
             counters = [str(getattr(view, c)) if view else "" for c in COUNTER_COLUMNS]
             self.add_row(
@@ -122,7 +129,7 @@ class TargetsTable(DataTable[str | Text]):
                 Text(_clip(row.key, widths.key)),
                 key=row.target_id,
             )
-        self.ids = [r.target_id for r in rows]
+        self.ids = [r.target_id for r in visible]
         if selected in self.ids:
             self.move_cursor(row=self.ids.index(selected))
 
