@@ -4,39 +4,37 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 
 from cocotui.cli import render
+from cocotui.cli.command import Command, add_app_arguments, add_json_argument, open_engine
+from cocotui.cli.output import Output
 from cocotui.display import display_line, display_text, mask_secrets
 from cocotui.engine.queries import cell_text, find_handler, output_json, result_table
 from cocotui.flow.loader import user_traceback
 from cocotui.query_handler import QueryHandlerError
 
-CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
 
-
-def add_parser(command: CommandFactory) -> None:
-    from cocotui.cli.main import _add_app, _add_json
-
-    query = command(
-        "query",
-        "Run a query handler of the app (@flow.query_handler) and show its results.",
-        """
+class QueryCommand(Command):
+    name = "query"
+    summary = "Run a query handler of the app (@flow.query_handler) and show its results."
+    example = """
         HANDLER is FLOW.HANDLER, or HANDLER when only one flow has a handler of that name
         (`cocotui ls APP --json` lists them under flows[].query_handlers).
         example:
           cocotui query main.py TextEmbedding.search "vector databases" --json
-        """,
-    )
-    _add_app(query)
-    query.add_argument("handler", metavar="[FLOW.]HANDLER", help="the query handler")
-    query.add_argument("text", metavar="TEXT", help="the query")
-    _add_json(query)
+        """
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        add_app_arguments(parser)
+        parser.add_argument("handler", metavar="[FLOW.]HANDLER", help="the query handler")
+        parser.add_argument("text", metavar="TEXT", help="the query")
+        add_json_argument(parser)
+
+    def run(self, args: argparse.Namespace, output: Output) -> int:
+        return cmd_query(args)
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from cocotui.cli.main import open_engine
-
     engine = open_engine(args)
     try:
         found = find_handler(engine.app.flows, args.handler)
@@ -75,6 +73,3 @@ def cmd_query(args: argparse.Namespace) -> int:
         metric = info.similarity_metric.value if info.similarity_metric else "none"
         print(f"query embedding: {cell_text(info.embedding)}; similarity metric: {metric}")
     return 0
-
-
-COMMANDS = {"query": cmd_query}

@@ -9,30 +9,34 @@ import os
 import runpy
 import sys
 import traceback
-from collections.abc import Callable
 
-CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
+from cocotui.cli.command import Command
+from cocotui.cli.output import Output
 
 
-def add_parser(command: CommandFactory) -> None:
-    run = command(
-        "run",
-        "Run a CocoIndex v0 program (its `python main.py`) on cocotui.",
-        """
+class RunCommand(Command):
+    name = "run"
+    summary = "Run a CocoIndex v0 program (its `python main.py`) on cocotui."
+    example = """
         The script runs as __main__ with ARGS as its sys.argv[1:], and `import cocoindex` in it
         gives cocotui. cocoindex.init(), flow.setup(), flow.update() and FlowLiveUpdater work
         on the state `cocotui ls SCRIPT` shows (setup applies creates and compatible updates;
         drops and incompatible changes are left for `cocotui apply SCRIPT`).
         example:
           cocotui run main.py --verbose
-        """,
-    )
-    run.add_argument(
-        "--app-name", help="name that namespaces the app's state (default: file stem + digest)"
-    )
-    run.add_argument("--state-dir", help="directory of the state files")
-    run.add_argument("script", metavar="SCRIPT", help="the program's .py file")
-    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
+        """
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--app-name",
+            help="name that namespaces the app's state (default: file stem + digest)",
+        )
+        parser.add_argument("--state-dir", help="directory of the state files")
+        parser.add_argument("script", metavar="SCRIPT", help="the program's .py file")
+        parser.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
+
+    def run(self, args: argparse.Namespace, output: Output) -> int:
+        return cmd_run(args)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -59,6 +63,3 @@ def cmd_run(args: argparse.Namespace) -> int:
         traceback.print_exc()
         return 1
     return 0
-
-
-COMMANDS = {"run": cmd_run}

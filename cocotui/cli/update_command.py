@@ -13,11 +13,11 @@ from types import FrameType
 from typing import Any
 
 from cocotui.cli import render
+from cocotui.cli.command import Command, add_app_arguments, add_json_argument, open_engine
+from cocotui.cli.output import Output
 from cocotui.display import display_line, display_text, mask_text
 from cocotui.engine.events import Event, StopToken
 from cocotui.engine.update import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, UpdateOptions
-
-CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
 
 EXIT_ROW_ERRORS = 1
 EXIT_SKIPPED = 2
@@ -32,13 +32,10 @@ def _positive(text: str) -> int:
     return value
 
 
-def add_parser(command: CommandFactory) -> None:
-    from cocotui.cli.main import _add_app, _add_json
-
-    update = command(
-        "update",
-        "Export what changed in the sources to every target whose setup is up to date.",
-        """
+class UpdateCommand(Command):
+    name = "update"
+    summary = "Export what changed in the sources to every target whose setup is up to date."
+    example = """
         Only rows whose source changed are evaluated, and only target rows whose value changed
         are sent. Targets with a pending setup change are skipped (see `cocotui plan`).
         Ctrl-C stops at the next batch boundary; nothing applied is lost.
@@ -47,10 +44,18 @@ def add_parser(command: CommandFactory) -> None:
         examples:
           cocotui update app.py
           cocotui update app.py --reexport --json > events.jsonl
-        """,
-    )
-    _add_app(update)
-    _add_json(update)
+        """
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        add_app_arguments(parser)
+        add_json_argument(parser)
+        add_update_arguments(parser)
+
+    def run(self, args: argparse.Namespace, output: Output) -> int:
+        return cmd_update(args)
+
+
+def add_update_arguments(update: argparse.ArgumentParser) -> None:
     update.add_argument(
         "--reexport", action="store_true", help="send every row again, changed or not"
     )
@@ -243,8 +248,6 @@ def _live_lines(event: Event, app: str = "APP") -> None:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from cocotui.cli.main import open_engine
-
     engine = open_engine(args)
     stop = StopToken()
 
@@ -299,6 +302,3 @@ def cmd_update(args: argparse.Namespace) -> int:
     if result.skipped or (result.stopped and not args.live):
         return EXIT_SKIPPED
     return 0
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"update": cmd_update}

@@ -121,6 +121,11 @@ class Engine:
         owners = other_owners(self.paths.setup_state)
         return compute_drop_plan(self.app.name, fingerprint, state, flows, owners)
 
+    def flow_names(self) -> set[str]:
+        """The app's flows and the flows of the targets its state still holds (a flow removed
+        from the app can still be dropped)."""
+        return {f.name for f in self.app.flows} | {t.flow for t in self.store.load().targets}
+
     def apply(
         self, plan: Plan, changes: Sequence[Change] | None = None, observer: Observer = ignore
     ) -> ApplyReport:
