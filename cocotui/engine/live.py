@@ -22,8 +22,16 @@ from pathlib import Path
 
 from watchfiles._rust_notify import RustNotify
 
-from cocotui.engine.events import Event, Observer, StopToken
-from cocotui.engine.update import SourceCounters, UpdateResult, UpdateRun
+from cocotui.engine.counters import SourceCounters
+from cocotui.engine.events import (
+    LivePassFinished,
+    LivePassStarted,
+    LiveReady,
+    Observer,
+    StopToken,
+    WatcherError,
+)
+from cocotui.engine.update import UpdateResult, UpdateRun
 from cocotui.flow.model import Flow, Source
 from cocotui.sources import LocalFile
 
@@ -77,15 +85,13 @@ class _LiveSource:
 
 
 class LiveRun:
-    """Runs passes for ``run`` (an :class:`UpdateRun`) until ``stop`` is set. With ``watch``
-    false, no source is watched (interval re-lists only)."""
+    """Runs passes for ``run`` (an :class:`UpdateRun`) until its stop token is set. With
+    ``watch`` false, no source is watched (interval re-lists only)."""
 
-    def __init__(
-        self, run: UpdateRun, observer: Observer, stop: StopToken, *, watch: bool = True
-    ) -> None:
+    def __init__(self, run: UpdateRun, watch: bool) -> None:
         self.run = run
-        self.observer = observer
-        self.stop = stop
+        self.observer: Observer = run.observer
+        self.stop: StopToken = run.stop
         self._wake = threading.Condition()
         self._watch_stop = threading.Event()
         #: Set once the watcher is watching (or failed to start): the catch-up pass waits for it.
@@ -94,7 +100,7 @@ class LiveRun:
         self._rewatch = False
         self.sources: list[_LiveSource] = []
         for flow in run.app.flows:
-            if not any(a.target.flow is flow for a in run.active):
+            if not run.feeds_of(flow):
                 continue
             for source in flow.sources:
                 interval = source.refresh_interval
@@ -142,7 +148,7 @@ class LiveRun:
             self._wake.notify()
 
     def _watcher_failed(self, exc: BaseException) -> None:
-        self.observer(Event("watcher.error", {"error": f"{type(exc).__name__}: {exc}"}))
+        self.observer(WatcherError(error=f"{type(exc).__name__}: {exc}"))
 
     def _relist_watched(self) -> None:
         with self._wake:
@@ -228,27 +234,12 @@ class LiveRun:
 
     def _pass(self, live: _LiveSource, keys: set[str] | None, reason: str) -> SourceCounters:
         started = time.perf_counter()
-        self.observer(
-            Event(
-                "live.pass_started",
-                {
-                    "source": live.name,
-                    "reason": reason,
-                    "rows": None if keys is None else len(keys),
-                },
-            )
-        )
+        rows = None if keys is None else len(keys)
+        self.observer(LivePassStarted(source=live.name, reason=reason, rows=rows))
         counters = self.run.pass_over(live.flow, live.source, keys, recheck=keys is not None)
+        elapsed = time.perf_counter() - started
         self.observer(
-            Event(
-                "live.pass_finished",
-                {
-                    "source": live.name,
-                    "reason": reason,
-                    **dataclasses.asdict(counters),
-                    "elapsed": round(time.perf_counter() - started, 6),
-                },
-            )
+            LivePassFinished(source=live.name, reason=reason, counters=counters, elapsed=elapsed)
         )
         return counters
 
@@ -302,18 +293,14 @@ class LiveRun:
                 self._schedule_relist(live)
             if self.stop.stopped:
                 return self.run.finish()
+            intervals = {
+                s.name: s.source.refresh_interval.total_seconds()
+                for s in self.sources
+                if s.source.refresh_interval is not None
+            }
             self.observer(
-                Event(
-                    "live.ready",
-                    {
-                        "watched": [s.name for s in watched],
-                        "interval": {
-                            s.name: s.source.refresh_interval.total_seconds()
-                            for s in self.sources
-                            if s.source.refresh_interval is not None
-                        },
-                        "once": once,
-                    },
+                LiveReady(
+                    watched=tuple(s.name for s in watched), interval=intervals, once=tuple(once)
                 )
             )
             if on_ready is not None:
