@@ -330,37 +330,54 @@ class SourcePass:
             for key_text, rows in producers.items():
                 if len(rows) > 1:
                     self.ctx.report_duplicate(feed, key_text, rows)
+            # One look at tracking per batch: the keys deleted here or new to their row that
+            # rows outside the batch produce too.
+            candidates = {
+                key_text
+                for work in live
+                for key_text, change in work.changes.get(feed.tracking_id, {}).items()
+                if (
+                    key_text not in producers
+                    if change.value is None
+                    else key_text not in work.old_keys.get(feed.tracking_id, set())
+                )
+            }
+            elsewhere = (
+                self.ctx.tracking.produced_elsewhere(feed.tracking_id, candidates, batch_ids)
+                if candidates
+                else set()
+            )
             for work in live:
-                self._keep_produced_keys(feed, work, producers, last_producer, batch_ids)
+                self._keep_produced_keys(feed, work, last_producer, elsewhere, batch_ids)
 
     def _keep_produced_keys(
         self,
         feed: TargetFeed,
         work: RowWork,
-        producers: dict[str, list[str]],
         last_producer: dict[str, RowWork],
+        elsewhere: set[str],
         batch_ids: set[int],
     ) -> None:
         changes = work.changes.get(feed.tracking_id)
         if not changes:
             return
-        tracking, tid = self.ctx.tracking, feed.tracking_id
+        tid = feed.tracking_id
         old = work.old_keys.get(tid, set())
         for key_text, change in list(changes.items()):
             if change.value is None:
-                if key_text in producers:
+                if key_text in last_producer:
                     del changes[key_text]
                     # Upsert it with the value its producer in this batch gives it.
                     producer = last_producer[key_text]
                     resent = upsert(producer.produced[tid][key_text])
                     producer.changes.setdefault(tid, {}).setdefault(key_text, resent)
-                elif tracking.produced_elsewhere(tid, key_text, batch_ids):
+                elif key_text in elsewhere:
                     del changes[key_text]
                     self._revisit_producers(tid, key_text, batch_ids)
             elif (
                 key_text not in old
                 and (tid, key_text) not in self.ctx.duplicates_reported
-                and tracking.produced_elsewhere(tid, key_text, batch_ids)
+                and key_text in elsewhere
             ):
                 self.ctx.report_duplicate(feed, key_text, [work.key])
         if not changes:
