@@ -19,6 +19,7 @@ import json
 import math
 import pickle
 import uuid
+from json.encoder import encode_basestring
 from typing import Any
 
 _TAG = "$"
@@ -29,22 +30,40 @@ class KeyCodecError(TypeError):
     """A key part of a type tracking cannot store."""
 
 
+#: Made once: ``json.dumps`` with options builds an encoder per call.
+_dumps = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True
+).encode
+#: Types stored as they are (the usual key parts: no walk through :func:`_encode` needed).
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def encode_parts(parts: tuple[Any, ...]) -> bytes:
-    text = json.dumps(
-        [_encode(part) for part in parts],
-        ensure_ascii=False,
-        allow_nan=False,
-        separators=(",", ":"),
-        sort_keys=True,
-    )
-    return text.encode()
+    if all(type(part) in _PLAIN for part in parts):
+        # What ``_dumps`` writes for these, without its per-call set-up (a run encodes one
+        # key per row).
+        text = "[" + ",".join(map(_plain_text, parts)) + "]"
+    else:
+        text = _dumps([_encode(part) for part in parts])
+    # A str may hold lone surrogates (a file name that is not UTF-8): they are kept.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _plain_text(part: str | int | bool | None) -> str:
+    if type(part) is str:
+        return encode_basestring(part)
+    if part is None:
+        return "null"
+    if part is True or part is False:
+        return "true" if part else "false"
+    return int.__repr__(part)
 
 
 def decode_parts(stored: bytes) -> tuple[Any, ...]:
     if stored[:1] and stored[0] == _PICKLE_PROTO:
         legacy: tuple[Any, ...] = pickle.loads(stored)  # written by this process's own code
         return legacy
-    return tuple(_decode(part) for part in json.loads(stored))
+    return tuple(_decode(part) for part in json.loads(stored.decode("utf-8", "surrogatepass")))
 
 
 def _encode(value: Any) -> Any:
