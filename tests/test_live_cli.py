@@ -218,13 +218,15 @@ def test_terminal_status_line_per_source(capsys: pytest.CaptureFixture[str]) -> 
     """On a terminal, live mode redraws one status line per source instead of scrolling."""
     from cocotui.cli.update_command import _LiveStatus, _Progress
     from cocotui.engine.counters import SourceCounters
-    from cocotui.engine.events import LivePassFinished, LiveReady
+    from cocotui.engine.events import LivePassFinished, LiveReady, PassReason
 
     status = _LiveStatus(_Progress())
     status(LiveReady(watched=("F.a", "F.b"), interval={}, once=()))
     counts = SourceCounters(added=1, updated=2, deleted=0, errors=0, done=3)
     for source in ("F.a", "F.b", "F.a"):
-        status(LivePassFinished(source=source, reason="watch", counters=counts, elapsed=0.002))
+        status(
+            LivePassFinished(source=source, reason=PassReason.WATCH, counters=counts, elapsed=0.002)
+        )
     err = capsys.readouterr().err
     assert "live: watching F.a, F.b" in err
     assert "F.a: last pass" in err and "(watch, 3 rows in 2 ms, 1,500 rows/s)" in err

@@ -10,6 +10,7 @@ made: the engine goes on updating its own.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -166,11 +167,21 @@ class WatcherError(Event):
     error: str
 
 
+class PassReason(enum.StrEnum):
+    """Why a live pass runs (written as its value in ``--json``)."""
+
+    INITIAL = "initial"
+    WATCH = "watch"
+    INTERVAL = "interval"
+    #: only a full listing tells what changed (the directory moved, the watcher failed)
+    RELIST = "relist"
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LivePassStarted(Event):
     kind: ClassVar[str] = "live.pass_started"
     source: str
-    reason: str
+    reason: PassReason
     #: rows to look at, or ``None`` for a full listing
     rows: int | None
 
@@ -179,7 +190,7 @@ class LivePassStarted(Event):
 class LivePassFinished(Event):
     kind: ClassVar[str] = "live.pass_finished"
     source: str
-    reason: str
+    reason: PassReason
     counters: SourceCounters
     #: the whole pass, listing included (wall seconds)
     elapsed: float

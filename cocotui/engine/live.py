@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from watchfiles._rust_notify import RustNotify
 
@@ -28,6 +29,7 @@ from cocotui.engine.events import (
     LivePassStarted,
     LiveReady,
     Observer,
+    PassReason,
     StopToken,
     WatcherError,
 )
@@ -82,6 +84,13 @@ class _LiveSource:
     #: Only a full listing tells what changed (the source directory itself moved, or the
     #: watcher failed).
     relist: bool = False
+
+
+class _DuePass(NamedTuple):
+    live: _LiveSource
+    #: the paths changed, or ``None`` for a full listing
+    paths: set[str] | None
+    reason: PassReason
 
 
 class LiveRun:
@@ -232,7 +241,7 @@ class LiveRun:
                 keys.update(tracking.row_keys_under(live.flow.name, live.source.name, path + "/"))
         return keys
 
-    def _pass(self, live: _LiveSource, keys: set[str] | None, reason: str) -> SourceCounters:
+    def _pass(self, live: _LiveSource, keys: set[str] | None, reason: PassReason) -> SourceCounters:
         started = time.perf_counter()
         rows = None if keys is None else len(keys)
         self.observer(LivePassStarted(source=live.name, reason=reason, rows=rows))
@@ -243,11 +252,11 @@ class LiveRun:
         )
         return counters
 
-    def _due(self) -> tuple[list[tuple[_LiveSource, set[str] | None, str]], float | None]:
+    def _due(self) -> tuple[list[_DuePass], float | None]:
         """Work to do now (changed paths, or ``None`` for a full listing), and how long to
         sleep otherwise (``None``: until woken)."""
         now = time.monotonic()
-        work: list[tuple[_LiveSource, set[str] | None, str]] = []
+        work: list[_DuePass] = []
         wait: float | None = None
         with self._wake:
             for live in self.sources:
@@ -255,9 +264,10 @@ class LiveRun:
                 if live.relist or interval_due:
                     live.relist = False
                     live.pending = set()
-                    work.append((live, None, "interval" if interval_due else "relist"))
+                    reason = PassReason.INTERVAL if interval_due else PassReason.RELIST
+                    work.append(_DuePass(live, None, reason))
                 elif live.pending:
-                    work.append((live, live.pending, "watch"))
+                    work.append(_DuePass(live, live.pending, PassReason.WATCH))
                     live.pending = set()
                 if live.next_relist is not None:
                     left = live.next_relist - now
@@ -289,7 +299,7 @@ class LiveRun:
             for live in self.sources:
                 if self.stop.stopped:
                     break
-                self._pass(live, None, "initial")
+                self._pass(live, None, PassReason.INITIAL)
                 self._schedule_relist(live)
             if self.stop.stopped:
                 return self.run.finish()
