@@ -8,7 +8,7 @@ import datetime
 from collections.abc import Sequence
 
 from cocotui import registry
-from cocotui.engine.events import Event, Observer
+from cocotui.engine.events import ApplyChangeDone, ApplyChangeFailed, ApplyChangeStarted, Observer
 from cocotui.engine.plan import Action, Change, Plan
 from cocotui.engine.targets import ConnectorCallError, call_connector
 from cocotui.op import ConnectorKind, TargetStateCompatibility
@@ -135,8 +135,7 @@ def apply_changes(
     state = store.load()
     applied: list[Change] = []
     for change in apply_order(changes):
-        started = {"target": change.name, "action": change.action.value}
-        observer(Event("apply.change_started", started))
+        observer(ApplyChangeStarted(target=change.name, action=change.action.value))
         kind = _kind(change)
         target = _stage(state, change)
         store.save(state)
@@ -147,13 +146,8 @@ def apply_changes(
             target.last_error = exc.connector_traceback
             store.save(state)
             observer(
-                Event(
-                    "apply.change_failed",
-                    {
-                        "target": change.name,
-                        "error": str(exc),
-                        "traceback": exc.connector_traceback,
-                    },
+                ApplyChangeFailed(
+                    target=change.name, error=str(exc), traceback=exc.connector_traceback
                 )
             )
             raise ApplyError(change, str(exc), exc.connector_traceback) from exc
@@ -172,5 +166,5 @@ def apply_changes(
             target.last_error = None
         store.save(state)
         applied.append(change)
-        observer(Event("apply.change_done", {"target": change.name, "action": change.action.value}))
+        observer(ApplyChangeDone(target=change.name, action=change.action.value))
     return ApplyReport(applied)

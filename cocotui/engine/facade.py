@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cocotui import registry
 from cocotui.engine.apply import ApplyReport, apply_changes
-from cocotui.engine.events import Event, Observer, StopToken, ignore
+from cocotui.engine.events import Observer, StopToken, TrackingLost, ignore
 from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
 from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
-from cocotui.engine.update import UpdateOptions, UpdateResult, UpdateRun
+from cocotui.engine.update import LiveOptions, UpdateOptions, UpdateResult, UpdateRun
 from cocotui.flow.loader import App, app_stem, load_app
 from cocotui.state.adopt import adopt_earlier_state
 from cocotui.state.lock import WriterLock
@@ -172,39 +172,40 @@ class Engine:
         options: UpdateOptions | None = None,
         observer: Observer = ignore,
         stop: StopToken | None = None,
-        *,
-        live: bool = False,
-        on_ready: Callable[[], None] | None = None,
-        watch: bool = True,
     ) -> UpdateResult:
         """Export what changed in the sources to every target whose setup is up to date.
-        Targets with a pending setup change are skipped and listed in the result.
-
-        With ``live``, keep going after the first pass: watched file changes and interval
-        re-lists are exported as they come, until ``stop`` is set (``on_ready`` is called once
-        the initial catch-up is done). With ``watch`` false, sources are not watched for file
-        events: only their ``refresh_interval`` re-lists find changes."""
+        Targets with a pending setup change are skipped and listed in the result."""
         with self.lock:
-            self.store.remove_stale_temp_files()  # left by a writer killed mid-write
-            plan = self.plan()
-            ready = {c.identity for c in plan.changes if c.action is Action.NONE}
-            active = [t for t in self.targets if t.identity in ready]
-            skipped = [t.name for t in self.targets if t.identity not in ready]
-            self._report_lost_tracking(active, observer)
-            run = UpdateRun(
-                self.app,
-                self.tracking,
-                active,
-                skipped,
-                options or UpdateOptions(),
-                observer,
-                stop or StopToken(),
-            )
-            if not live:
-                return run.run()
-            from cocotui.engine.live import LiveRun  # imports the watcher: only for live runs
+            return self._update_run(options or UpdateOptions(), observer, stop).run()
 
-            return LiveRun(run, observer, run.stop, watch=watch).run_until_stopped(on_ready)
+    def run_live(
+        self,
+        options: LiveOptions | None = None,
+        observer: Observer = ignore,
+        stop: StopToken | None = None,
+    ) -> UpdateResult:
+        """Like :meth:`update`, then keep going: watched file changes and interval re-lists
+        are exported as they come, until ``stop`` is set."""
+        from cocotui.engine.live import LiveRun  # imports the watcher: only for live runs
+
+        options = options or LiveOptions()
+        with self.lock:
+            run = self._update_run(options, observer, stop)
+            return LiveRun(run, options.watch).run_until_stopped(options.on_ready)
+
+    def _update_run(
+        self, options: UpdateOptions, observer: Observer, stop: StopToken | None
+    ) -> UpdateRun:
+        """A run over the targets whose setup is up to date; the caller holds the lock."""
+        self.store.remove_stale_temp_files()  # left by a writer killed mid-write
+        plan = self.plan()
+        ready = {c.identity for c in plan.changes if c.action is Action.NONE}
+        active = [t for t in self.targets if t.identity in ready]
+        skipped = [t.name for t in self.targets if t.identity not in ready]
+        self._report_lost_tracking(active, observer)
+        return UpdateRun(
+            self.app, self.tracking, active, skipped, options, observer, stop or StopToken()
+        )
 
     def _report_lost_tracking(self, active: list[DesiredTarget], observer: Observer) -> None:
         """Targets whose setup is applied but whose row tracking is gone (the database was
@@ -214,12 +215,13 @@ class Engine:
         unknown = set(self.tracking.unknown_targets([t.identity for t in active]))
         lost = [t for t in active if t.identity in unknown]
         if lost:
-            data = {
-                "targets": [t.name for t in lost],
-                "flows": sorted({t.flow.name for t in lost}),
-                "tracking": str(self.paths.tracking),
-            }
-            observer(Event("tracking.lost", data))
+            observer(
+                TrackingLost(
+                    targets=tuple(t.name for t in lost),
+                    flows=tuple(sorted({t.flow.name for t in lost})),
+                    tracking=str(self.paths.tracking),
+                )
+            )
 
     def describe(self, target: DesiredTarget) -> str:
         return describe(target.kind, target.key)

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from cocotui.engine.events import Event, StopToken
-from cocotui.engine.update import SourceCounters, UpdateOptions, UpdateResult
+from cocotui.engine.events import Event, SourceFinished, StopToken
+from cocotui.engine.update import LiveOptions, SourceCounters, UpdateOptions, UpdateResult
 from cocotui.flow.builder import FlowDef, all_flows_defined
 from cocotui.runtime.binding import by_app, engine_for
 
@@ -128,14 +128,15 @@ class FlowLiveUpdater:
         await asyncio.to_thread(self.start)
 
     def _run(self) -> None:
-        options = UpdateOptions(
-            reexport=self._options.reexport_targets or self._options.full_reprocess
-        )
+        reexport = self._options.reexport_targets or self._options.full_reprocess
         try:
             with engine_for(self._flows[0], only=self._flows) as engine:
-                self._result = engine.update(
-                    options, self._observe, self._stop, live=self._options.live_mode
-                )
+                if self._options.live_mode:
+                    live = LiveOptions(reexport=reexport)
+                    self._result = engine.run_live(live, self._observe, self._stop)
+                else:
+                    once = UpdateOptions(reexport=reexport)
+                    self._result = engine.update(once, self._observe, self._stop)
         except BaseException as exc:  # handed to the caller by wait()
             self._error = exc
         finally:
@@ -144,7 +145,7 @@ class FlowLiveUpdater:
                 self._changed.notify_all()
 
     def _observe(self, event: Event) -> None:
-        if event.name != "source.finished":
+        if not isinstance(event, SourceFinished):
             return
         name = str(event.data["source"])
         with self._changed:  # update_stats() reads the counters from the caller's thread

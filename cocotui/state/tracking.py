@@ -368,14 +368,22 @@ class SqliteTracking:
                 result.setdefault(row_id, []).append(TrackedKey(target_id, key, parts, fp))
         return result
 
-    def produced_elsewhere(self, target_id: int, key: str, row_ids: set[int]) -> bool:
-        """Whether a source row other than ``row_ids`` still produces ``key``."""
-        for (row_id,) in self.db.execute(
-            "SELECT row_id FROM target_keys WHERE target_id = ? AND key = ?", (target_id, key)
-        ):
-            if row_id not in row_ids:
-                return True
-        return False
+    def produced_elsewhere(
+        self, target_id: int, keys: Iterable[str], row_ids: set[int]
+    ) -> set[str]:
+        """Those of ``keys`` that a source row other than ``row_ids`` still produces."""
+        found: set[str] = set()
+        wanted = list(keys)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, row_id in self.db.execute(
+                f"SELECT key, row_id FROM target_keys WHERE target_id = ? AND key IN ({marks})",
+                [target_id, *chunk],
+            ):
+                if row_id not in row_ids:
+                    found.add(key)
+        return found
 
     def forget_produced_value(
         self, target_id: int, key: str, exclude_row_ids: set[int]

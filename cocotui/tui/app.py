@@ -29,9 +29,10 @@ from textual.worker import Worker, WorkerState
 
 from cocotui import config, presenter
 from cocotui.display import display_line, display_text
-from cocotui.engine.events import Event, StopToken
+from cocotui.engine.event_text import describe_event, target_counts
+from cocotui.engine.events import FAILURES, RowFailed, StopToken
 from cocotui.engine.facade import Engine
-from cocotui.engine.monitor import RunMonitor, Snapshot, describe_event
+from cocotui.engine.monitor import RunMonitor, Snapshot
 from cocotui.engine.plan import Plan
 from cocotui.engine.update import UpdateOptions, UpdateResult
 from cocotui.presenter import TargetRow
@@ -94,7 +95,7 @@ class CocotuiApp(App[None]):
         self._detail_run_lines = 0
         self._status_text = ""
         #: The latest ``row.failed`` event of each flow in the current run.
-        self._row_failures: dict[str, Event] = {}
+        self._row_failures: dict[str, RowFailed] = {}
         self._log_serial = 0
         self._quitting = False
         self.sub_title = presenter.present_app(engine).name + ("  [read-only]" if read_only else "")
@@ -240,16 +241,13 @@ class CocotuiApp(App[None]):
         text = Text()
         if view is not None:
             text.append("\nlast run\n", style="bold")
-            text.append(
-                f"{view.inserted} inserted, {view.updated} updated, {view.deleted} deleted, "
-                f"{view.unchanged} unchanged, {view.errors} errors\n"
-            )
+            text.append(f"{target_counts(view)}\n")
         if failure is not None:
             text.append("\nlast row error\n", style="bold red")
-            text.append(f"{display_line(failure.data['row'])}: ")
-            text.append(f"{display_text(failure.data['error'])}\n")
-            if failure.data.get("traceback"):
-                text.append(f"{display_text(failure.data['traceback'])}\n", style="dim")
+            text.append(f"{display_line(failure.row)}: ")
+            text.append(f"{display_text(failure.error)}\n")
+            if failure.traceback:
+                text.append(f"{display_text(failure.traceback)}\n", style="dim")
         text.rstrip()
         run = self.query_one("#detail-run", Static)
         lines = len(text.plain.splitlines())
@@ -313,11 +311,11 @@ class CocotuiApp(App[None]):
         text = self.query_one("#log-filter", Input).value.lower()
         for serial, event in self.monitor.log_since(self._log_serial):
             self._log_serial = serial
-            if event.name == "row.failed":
-                self._row_failures[str(event.data["source"]).split(".", 1)[0]] = event
-            line = display_line(describe_event(event))
+            if isinstance(event, RowFailed):
+                self._row_failures[event.source.split(".", 1)[0]] = event
+            line = describe_event(event)
             if not text or text in line.lower():
-                style = "red" if "failed" in event.name else ""
+                style = "red" if isinstance(event, FAILURES) else ""
                 log.write(Text(line, style=style))
 
     @on(Input.Changed, "#log-filter")
