@@ -131,8 +131,9 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
         what = spec_name
     try:
         state = spec_state if setup_state is spec else dump(setup_state, what)
-        decode_key = key_decoder(kind.mutation_key_type, export.primary_key_fields, where)
-        decode_value = value_decoder(kind.mutation_value_type, export.value_fields, where)
+        mutate = f"{where}: {kind.connector_cls.__qualname__}.mutate()"
+        decode_key = key_decoder(kind.mutation_key_type, export.primary_key_fields, mutate)
+        decode_value = value_decoder(kind.mutation_value_type, export.value_fields, mutate)
     except ValueShapeError as exc:
         raise TargetError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
     record = SetupRecord(state, export.primary_key_fields, export.value_fields)
