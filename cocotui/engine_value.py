@@ -71,6 +71,65 @@ def as_default_key(value: Any) -> Any:
     return value
 
 
+def field_types(schemas: Sequence[Any]) -> dict[str, Any]:
+    """Field name → the v0-shaped value type (``FieldSchema.value_type.type``) of the collected
+    fields whose type is known."""
+    found = {}
+    for schema in schemas:
+        value_type = getattr(getattr(schema, "value_type", None), "type", None)
+        if value_type is not None:
+            found[schema.name] = value_type
+    return found
+
+
+#: Element kinds of vectors v0 hands over as numpy arrays when the annotation says nothing.
+_ARRAY_DTYPES = {"Float32": "float32", "Float64": "float64", "Int64": "int64"}
+
+
+def default_decoder(value_type: Any) -> Decoder:
+    """v0's default representation of a value of ``value_type`` (v0's ``engine_type`` shape,
+    ``None`` when unknown): :func:`as_default`, except that vectors of numbers become numpy
+    arrays (when numpy is installed), in structs and tables too."""
+    kind = getattr(value_type, "kind", None)
+    if kind == "Vector":
+        element = getattr(getattr(value_type, "vector", None), "element_type", None)
+        dtype = _ARRAY_DTYPES.get(getattr(element, "kind", ""))
+        numpy = _numpy()
+        if dtype is not None and numpy is not None:
+            return lambda value: numpy.asarray(value, dtype=dtype)
+    elif kind == "Struct":
+        return _struct_to_dict(value_type.fields)
+    elif kind == "LTable":
+        row = _struct_to_dict(value_type.row.fields)
+        return lambda value: [row(r) for r in value]
+    elif kind == "KTable":
+        row = _struct_to_dict(value_type.row.fields[value_type.num_key_parts or 1 :])
+        return lambda value: {as_default_key(k): row(r) for k, r in value.items()}
+    return as_default
+
+
+def _struct_to_dict(fields: Sequence[Any]) -> Decoder:
+    decoders = {f.name: default_decoder(getattr(f.value_type, "type", None)) for f in fields}
+    if all(d is as_default for d in decoders.values()):
+        return as_default
+
+    def decode(value: Any) -> Any:
+        source = value if isinstance(value, Mapping) else struct_fields(value)
+        if source is None:
+            return as_default(value)
+        return {k: decoders.get(k, as_default)(v) for k, v in source.items()}
+
+    return decode
+
+
+def _numpy() -> Any:
+    try:
+        import numpy
+    except ImportError:  # numpy is optional: vectors then stay as produced
+        return None
+    return numpy
+
+
 # ---------------------------------------------------------------------------------------------
 # One value per its annotation
 
@@ -265,11 +324,17 @@ def _struct_key_decoder(cls: type, fields: tuple[str, ...], where: str) -> KeyDe
     return lambda parts: decode(dict(zip(fields, parts, strict=True)))
 
 
-def value_decoder(value_type: Any, value_fields: Sequence[str], where: str) -> ValueDecoder:
-    """How a collected row's value fields reach ``mutate`` (``None`` is always a delete)."""
-    if is_any(value_type):
-        return lambda values: {name: as_default(v) for name, v in values.items()}
+def value_decoder(
+    value_type: Any,
+    value_fields: Sequence[str],
+    where: str,
+    types: Mapping[str, Any] | None = None,
+) -> ValueDecoder:
+    """How a collected row's value fields reach ``mutate`` (``None`` is always a delete);
+    ``types`` are the fields' value types, where known (see :func:`field_types`)."""
     kv = mapping_types(value_type)
+    if is_any(value_type) or (kv is not None and is_any(kv[1])):
+        return _default_fields_decoder(types or {})
     if kv is not None:
         decode_field = make_decoder(kv[1], f"{where}: value type {type_name(value_type)}")
         return lambda values: {name: decode_field(v) for name, v in values.items()}
@@ -290,10 +355,20 @@ def value_decoder(value_type: Any, value_fields: Sequence[str], where: str) -> V
     return _struct_decoder(cls, f"{where}: value type {cls.__qualname__}")
 
 
+def _default_fields_decoder(types: Mapping[str, Any]) -> ValueDecoder:
+    special = {name: default_decoder(t) for name, t in types.items()}
+    special = {name: d for name, d in special.items() if d is not as_default}
+    if not special:
+        return lambda values: {name: as_default(v) for name, v in values.items()}
+    return lambda values: {name: special.get(name, as_default)(v) for name, v in values.items()}
+
+
 __all__ = [
     "KeyDecoder",
     "ValueDecoder",
     "as_default",
+    "default_decoder",
+    "field_types",
     "key_decoder",
     "make_decoder",
     "value_decoder",

@@ -5,6 +5,7 @@ annotation says nothing, v0's default representation (structs as dicts, tuples i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import sys
 import uuid
@@ -16,6 +17,7 @@ import update_helpers as h
 from conftest import Workspace
 
 from cocotui.engine.targets import TargetError
+from cocotui.engine_value import field_types, value_decoder
 
 HEADER = """
 import datetime
@@ -279,3 +281,86 @@ class BadRow:
     message = str(caught.value)
     assert "Docs.t" in message and "TypedConnector.mutate()" in message
     assert "BadRow.chunks" in message and "set[str]" in message
+
+
+# -- vectors under ``Any``: v0 hands them over as numpy arrays, which takes the field's type ----
+# (v0-shaped ``engine_type`` stand-ins: the engine passes the collected fields' FieldSchema.)
+
+
+@dataclasses.dataclass
+class _Basic:
+    kind: str
+    vector: _Vector | None = None
+
+
+@dataclasses.dataclass
+class _Vector:
+    element_type: _Basic
+    dimension: int | None
+
+
+@dataclasses.dataclass
+class _Struct:
+    fields: list[_Field]
+    kind: str = "Struct"
+
+
+@dataclasses.dataclass
+class _Table:
+    kind: str
+    row: _Struct
+    num_key_parts: int | None = None
+
+
+@dataclasses.dataclass
+class _Enriched:
+    type: Any
+
+
+@dataclasses.dataclass
+class _Field:
+    name: str
+    value_type: _Enriched
+
+
+def _vector(kind: str = "Float32") -> _Enriched:
+    return _Enriched(_Basic("Vector", _Vector(_Basic(kind), 2)))
+
+
+@dataclasses.dataclass
+class _Piece:
+    text: str
+    embedding: list[float]
+
+
+def test_vectors_typed_as_vectors_reach_an_any_annotation_as_numpy_arrays() -> None:
+    piece = _Struct([_Field("text", _Enriched(_Basic("Str"))), _Field("embedding", _vector())])
+    schemas = [
+        _Field("embedding", _vector("Float64")),
+        _Field("title", _Enriched(_Basic("Str"))),
+        _Field("tags", _Enriched(_Basic("Json"))),
+        _Field("first", _Enriched(piece)),
+        _Field("pieces", _Enriched(_Table("LTable", piece))),
+        _Field(
+            "by_text",
+            _Enriched(_Table("KTable", _Struct([_Field("k", _vector()), *piece.fields]), 1)),
+        ),
+    ]
+    decode = value_decoder(Any, [f.name for f in schemas], "t", field_types(schemas))
+    row = {
+        "embedding": [1.0, 2.0],
+        "title": "x",
+        "tags": [1.0, 2.0],  # JSON, not a vector: stays a list
+        "first": _Piece("a", [0.5, 0.25]),
+        "pieces": [_Piece("b", [1.0, 0.0])],
+        "by_text": {"c": _Piece("c", [0.0, 1.0])},
+    }
+    got = decode(row)
+    assert isinstance(got["embedding"], np.ndarray) and got["embedding"].dtype == np.float64
+    assert got["tags"] == [1.0, 2.0] and type(got["tags"]) is list
+    assert got["title"] == "x"
+    assert got["first"]["text"] == "a"
+    assert got["first"]["embedding"].dtype == np.float32
+    [first_piece] = got["pieces"]
+    assert first_piece["embedding"].tolist() == [1.0, 0.0]
+    assert got["by_text"]["c"]["embedding"].dtype == np.float32

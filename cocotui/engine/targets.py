@@ -9,7 +9,13 @@ from typing import Any
 
 from cocotui import registry
 from cocotui.engine_object import dump, load
-from cocotui.engine_value import KeyDecoder, ValueDecoder, key_decoder, value_decoder
+from cocotui.engine_value import (
+    KeyDecoder,
+    ValueDecoder,
+    field_types,
+    key_decoder,
+    value_decoder,
+)
 from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Export, Flow
 from cocotui.op import ConnectorKind, FieldSchema, IndexOptions, TargetStateCompatibility
@@ -133,7 +139,9 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
         state = spec_state if setup_state is spec else dump(setup_state, what)
         mutate = f"{where}: {kind.connector_cls.__qualname__}.mutate()"
         decode_key = key_decoder(kind.mutation_key_type, export.primary_key_fields, mutate)
-        decode_value = value_decoder(kind.mutation_value_type, export.value_fields, mutate)
+        decode_value = value_decoder(
+            kind.mutation_value_type, export.value_fields, mutate, field_types(value_schema)
+        )
     except ValueShapeError as exc:
         raise TargetError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
     record = SetupRecord(state, export.primary_key_fields, export.value_fields)
