@@ -359,7 +359,10 @@ def _default_fields_decoder(types: Mapping[str, Any]) -> ValueDecoder:
     special = {name: default_decoder(t) for name, t in types.items()}
     special = {name: d for name, d in special.items() if d is not as_default}
     if not special:
-        return lambda values: {name: as_default(v) for name, v in values.items()}
+        plain = _PLAIN  # a local: this runs for every row
+        return lambda values: {
+            name: v if type(v) in plain else as_default(v) for name, v in values.items()
+        }
     return lambda values: {name: special.get(name, as_default)(v) for name, v in values.items()}
 
 
