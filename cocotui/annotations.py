@@ -80,13 +80,19 @@ def struct_class(tp: Any) -> type | None:
 
 
 @functools.cache
+def struct_type_hints(cls: type) -> dict[str, Any]:
+    """The resolved annotations of ``cls`` (none if a forward reference cannot be resolved)."""
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # an unresolvable forward reference: decode that class untyped
+        return {}
+
+
+@functools.cache
 def struct_type_fields(cls: type) -> tuple[StructField, ...]:
     """The fields ``cls`` is constructed from, with their resolved annotations (``Any`` for a
     forward reference that cannot be resolved)."""
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:  # an unresolvable forward reference: decode that class untyped
-        hints = {}
+    hints = struct_type_hints(cls)
     if dataclasses.is_dataclass(cls):
         return tuple(
             StructField(

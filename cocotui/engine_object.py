@@ -25,6 +25,7 @@ from cocotui.annotations import (
     split_optional,
     struct_class,
     struct_type_fields,
+    struct_type_hints,
     union_variants,
 )
 from cocotui.values import ValueShapeError, struct_fields
@@ -60,6 +61,8 @@ def dump(value: Any, where: str) -> Any:
         return {"secs": seconds, "nanos": micros * 1000}
     if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
         return dump(value.tolist(), where)  # an array or a numpy scalar
+    if _is_attribute_class(type(value)):
+        return {k: dump(v, f"{where}.{k}") for k, v in vars(value).items() if k[0] != "_"}
     raise ValueShapeError(
         f"{where} holds a value of type {type(value).__name__} ({value!r:.60}), which is not "
         f"JSON-serialisable; use str, int, float, bool, None, list, dict, an enum, a dataclass "
@@ -111,6 +114,8 @@ def load(tp: Any, data: Any) -> Any:
         return tp(data)
     if tp is datetime.timedelta and isinstance(data, Mapping) and "secs" in data:
         return datetime.timedelta(seconds=data["secs"], microseconds=data["nanos"] / 1000)
+    if _is_attribute_class(tp) and isinstance(data, Mapping):
+        return _load_attributes(tp, data)
     return _load_container(tp, data)
 
 
@@ -133,6 +138,26 @@ def _load_container(tp: Any, data: Any) -> Any:
     if kv is not None and isinstance(data, Mapping):
         return {load(kv[0], k): load(kv[1], v) for k, v in data.items()}
     return data
+
+
+def _is_attribute_class(cls: Any) -> bool:
+    """A plain class holding attributes, made without arguments (as LanceDB's
+    ``DatabaseOptions``): v0 stores its instances' attributes too."""
+    return (
+        isinstance(cls, type)
+        and cls.__module__ != "builtins"
+        and not issubclass(cls, type)
+        and all("__init__" not in vars(base) for base in cls.__mro__[:-1])
+        and any("__dict__" in vars(base) for base in cls.__mro__[:-1])  # instances have one
+    )
+
+
+def _load_attributes(cls: type, data: Mapping[str, Any]) -> Any:
+    hints = struct_type_hints(cls)
+    obj = cls()
+    for name, value in data.items():
+        setattr(obj, name, load(hints.get(name, Any), value))
+    return obj
 
 
 def _load_struct(cls: type, data: Any) -> Any:

@@ -19,7 +19,9 @@ import pytest
 import typed_state_connector as tsc
 from conftest import ExportDecl, Workspace
 
+import cocotui as cocoindex
 from cocotui.auth_registry import AuthEntryReference
+from cocotui.testing import ConnectorHarness
 
 CONNECTOR = Path(__file__).resolve().parent / "typed_state_connector.py"
 HEADER = """
@@ -197,3 +199,42 @@ def test_a_part_that_cannot_be_stored_is_named(ws: Workspace) -> None:
     result = ws.cli("plan", ws.app)
     assert result.returncode != 0
     assert "TypedTable.options.storage['tags'] holds a value of type set" in result.stderr
+
+
+class DatabaseOptions:
+    """A plain attribute-holding class, as LanceDB's ``DatabaseOptions``."""
+
+    storage_options: dict[str, Any] | None = None
+    retries: datetime.timedelta | None = None
+
+
+class LanceLikeTable(cocoindex.op.TargetSpec):
+    db_uri: str
+    db_options: DatabaseOptions | None = None
+
+
+@cocoindex.op.target_connector(spec_cls=LanceLikeTable)
+class _LanceLikeConnector:
+    @staticmethod
+    def get_persistent_key(spec: LanceLikeTable, target_name: str) -> str:
+        return spec.db_uri
+
+    @staticmethod
+    def apply_setup_change(key: str, previous: Any, current: Any) -> None:
+        pass
+
+    @staticmethod
+    def mutate(*all_mutations: Any) -> None:
+        pass
+
+
+def test_plain_attribute_class_in_a_spec_comes_back_as_itself() -> None:
+    options = DatabaseOptions()
+    options.storage_options = {"region": "eu"}
+    options.retries = datetime.timedelta(seconds=3)
+    spec = LanceLikeTable(db_uri="mem://x", db_options=options)
+    state = ConnectorHarness(LanceLikeTable).setup_state(spec, ["filename"], ["content"])
+    assert isinstance(state, LanceLikeTable)
+    assert isinstance(state.db_options, DatabaseOptions)
+    assert state.db_options.storage_options == {"region": "eu"}
+    assert state.db_options.retries == datetime.timedelta(seconds=3)
