@@ -147,7 +147,7 @@ def _is_attribute_class(cls: Any) -> bool:
         isinstance(cls, type)
         and cls.__module__ != "builtins"
         and not issubclass(cls, type)
-        and all("__init__" not in vars(base) for base in cls.__mro__[:-1])
+        and all("__init__" not in vars(b) and "__new__" not in vars(b) for b in cls.__mro__[:-1])
         and any("__dict__" in vars(base) for base in cls.__mro__[:-1])  # instances have one
     )
 

@@ -39,6 +39,11 @@ Decoder = Callable[[Any], Any]
 KeyDecoder = Callable[[tuple[Any, ...]], Any]
 ValueDecoder = Callable[[dict[str, Any]], Any]
 
+
+class RowDecodeError(ValueError):
+    """A produced value that cannot take the annotated shape; it fails its row."""
+
+
 _PLAIN = frozenset({str, int, float, bool, bytes, type(None)})
 _MISSING = object()
 
@@ -243,18 +248,27 @@ def _struct_decoder(cls: type, where: str) -> Decoder:
         if source is None and isinstance(value, tuple | list):
             source = dict(zip(names, value, strict=False))
         if source is None:
-            raise TypeError(f"{where}: cannot build {cls.__qualname__} from {value!r:.60}")
+            raise RowDecodeError(f"{where}: cannot build {cls.__qualname__} from {value!r:.60}")
         kwargs: dict[str, Any] = {}
         for name, decode_field, has_default, auto in fields:
             if name in source:
-                kwargs[name] = decode_field(source[name])
+                kwargs[name] = _decode_field(decode_field, source[name], f"{where}.{name}")
             elif not has_default:
                 if auto is _MISSING:
-                    raise ValueError(f"{where}: field '{name}' is missing in {value!r:.60}")
+                    raise RowDecodeError(f"{where}: field '{name}' is missing in {value!r:.60}")
                 kwargs[name] = auto() if callable(auto) else auto
         return cls(**kwargs)
 
     return decode
+
+
+def _decode_field(decode: Decoder, value: Any, where: str) -> Any:
+    try:
+        return decode(value)
+    except RowDecodeError:
+        raise
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise RowDecodeError(f"{where}: cannot decode {value!r:.60}: {exc}") from exc
 
 
 def _auto_default(hint: Any) -> Any:

@@ -147,8 +147,12 @@ def ws(workspace: Workspace, in_process_app: None, monkeypatch: pytest.MonkeyPat
     return h.prepare(workspace, monkeypatch)
 
 
-def typed_app(ws: Workspace, annotation: str, key_fields: list[str] | None = None) -> Any:
+def typed_app(
+    ws: Workspace, annotation: str, key_fields: list[str] | None = None, extra: str = ""
+) -> Any:
+    """The app; ``extra`` is Python source added to the header (classes ``annotation`` names)."""
     header = HEADER.replace("*all_mutations: ANNOTATION", f"*all_mutations: {annotation}")
+    header = header.replace("class TypedTarget", f"{extra}\n\nclass TypedTarget", 1)
     if annotation == "":
         header = header.replace("*all_mutations: ", "*all_mutations")
     h.flow_app(
@@ -266,16 +270,13 @@ def test_struct_key_part_unannotated_is_a_tuple(ws: Workspace) -> None:
 def test_unsupported_field_annotation_fails_at_load_naming_connector_and_field(
     ws: Workspace,
 ) -> None:
-    header_extra = """
+    extra = """
 
 @dataclasses.dataclass
 class BadRow:
     chunks: set[str]
 """
-    typed_app(ws, "tuple[TypedTarget, dict[str, BadRow | None]]")
-    ws.app.write_text(
-        ws.app.read_text().replace("class TypedTarget", header_extra + "\nclass TypedTarget", 1)
-    )
+    typed_app(ws, "tuple[TypedTarget, dict[str, BadRow | None]]", extra=extra)
     with pytest.raises(TargetError) as caught:
         h.open_engine(ws)
     message = str(caught.value)
@@ -364,3 +365,21 @@ def test_vectors_typed_as_vectors_reach_an_any_annotation_as_numpy_arrays() -> N
     [first_piece] = got["pieces"]
     assert first_piece["embedding"].tolist() == [1.0, 0.0]
     assert got["by_text"]["c"]["embedding"].dtype == np.float32
+
+
+def test_a_value_that_cannot_take_the_annotated_type_fails_its_row_naming_the_field(
+    ws: Workspace,
+) -> None:
+    extra = """
+
+@dataclasses.dataclass
+class WrongRow:
+    stamp: uuid.UUID
+"""
+    typed_app(ws, "tuple[TypedTarget, dict[str, WrongRow | None]]", extra=extra)
+    h.apply_all(ws)
+    run = h.update(ws)
+    assert not run.result.ok
+    [failure] = run.named("row.failed")
+    assert "WrongRow.stamp: cannot decode datetime.datetime(2024, 1, 2" in failure["error"]
+    assert h.mutate_calls() == []
