@@ -62,7 +62,8 @@ def dump(value: Any, where: str) -> Any:
     if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
         return dump(value.tolist(), where)  # an array or a numpy scalar
     if _is_attribute_class(type(value)):
-        return {k: dump(v, f"{where}.{k}") for k, v in vars(value).items() if k[0] != "_"}
+        names = _declared_attributes(type(value))
+        return {k: dump(getattr(value, k, None), f"{where}.{k}") for k in names}
     raise ValueShapeError(
         f"{where} holds a value of type {type(value).__name__} ({value!r:.60}), which is not "
         f"JSON-serialisable; use str, int, float, bool, None, list, dict, an enum, a dataclass "
@@ -141,7 +142,7 @@ def _load_container(tp: Any, data: Any) -> Any:
 
 
 def _is_attribute_class(cls: Any) -> bool:
-    """A plain class holding attributes, made without arguments (as LanceDB's
+    """A plain class declaring annotated attributes, made without arguments (as LanceDB's
     ``DatabaseOptions``): v0 stores its instances' attributes too."""
     return (
         isinstance(cls, type)
@@ -149,14 +150,20 @@ def _is_attribute_class(cls: Any) -> bool:
         and not issubclass(cls, type)
         and all("__init__" not in vars(b) and "__new__" not in vars(b) for b in cls.__mro__[:-1])
         and any("__dict__" in vars(base) for base in cls.__mro__[:-1])  # instances have one
+        and bool(_declared_attributes(cls))
     )
 
 
+def _declared_attributes(cls: type) -> list[str]:
+    return [name for name in struct_type_hints(cls) if not name.startswith("_")]
+
+
 def _load_attributes(cls: type, data: Mapping[str, Any]) -> Any:
-    hints = struct_type_hints(cls)
     obj = cls()
-    for name, value in data.items():
-        setattr(obj, name, load(hints.get(name, Any), value))
+    hints = struct_type_hints(cls)
+    for name in _declared_attributes(cls):
+        if name in data:
+            setattr(obj, name, load(hints[name], data[name]))
     return obj
 
 
