@@ -101,15 +101,23 @@ def default_decoder(value_type: Any) -> Decoder:
         dtype = _ARRAY_DTYPES.get(getattr(element, "kind", ""))
         numpy = _numpy()
         if dtype is not None and numpy is not None:
-            return lambda value: numpy.asarray(value, dtype=dtype)
+            return lambda value: None if value is None else numpy.asarray(value, dtype=dtype)
     elif kind == "Struct":
         return _struct_to_dict(value_type.fields)
     elif kind == "LTable":
         row = _struct_to_dict(value_type.row.fields)
-        return lambda value: [row(r) for r in value]
+        if row is not as_default:
+            return lambda value: (
+                [row(r) for r in value] if isinstance(value, list) else as_default(value)
+            )
     elif kind == "KTable":
         row = _struct_to_dict(value_type.row.fields[value_type.num_key_parts or 1 :])
-        return lambda value: {as_default_key(k): row(r) for k, r in value.items()}
+        if row is not as_default:
+            return lambda value: (
+                {as_default_key(k): row(r) for k, r in value.items()}
+                if isinstance(value, Mapping)
+                else as_default(value)
+            )
     return as_default
 
 
@@ -163,8 +171,7 @@ def _decoder(tp: Any, where: str) -> Decoder:
         return _ndarray_decoder(tp, where)
     element = sequence_element(tp)
     if element is not None:
-        decode_item = make_decoder(element, f"{where}[*]")
-        return lambda value: [decode_item(v) for v in value]
+        return _list_decoder(element, where)
     kv = mapping_types(tp)
     if kv is not None:
         decode_k, decode_v = make_decoder(kv[0], f"{where} key"), make_decoder(kv[1], where)
@@ -209,6 +216,19 @@ _SCALAR_DECODERS: dict[Any, Decoder] = {
     datetime.time: _parse(datetime.time.fromisoformat),
     datetime.timedelta: _identity,
 }
+
+
+def _list_decoder(element: Any, where: str) -> Decoder:
+    core, nullable = split_optional(element)
+    decode_item = _decoder(core, f"{where}[*]") if not nullable else None
+    if decode_item is _to_float or decode_item is _to_int:
+        # Vectors: a fast path (the conversion loop runs in C); numpy arrays give Python numbers.
+        kind = float if decode_item is _to_float else int
+        return lambda value: value.tolist() if hasattr(value, "tolist") else list(map(kind, value))
+    if decode_item is _identity:
+        return list
+    decode_element = make_decoder(element, f"{where}[*]")
+    return lambda value: [decode_element(v) for v in value]
 
 
 def _ndarray_decoder(tp: Any, where: str) -> Decoder:
