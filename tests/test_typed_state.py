@@ -7,13 +7,14 @@ round trip through the TOML state, and after a SIGKILL and roll-forward."""
 from __future__ import annotations
 
 import datetime
+import enum
 import json
 import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import typed_state_connector as tsc
@@ -21,6 +22,7 @@ from conftest import ExportDecl, Workspace
 
 import cocotui as cocoindex
 from cocotui.auth_registry import AuthEntryReference
+from cocotui.op import TargetStateCompatibility
 from cocotui.testing import ConnectorHarness
 
 CONNECTOR = Path(__file__).resolve().parent / "typed_state_connector.py"
@@ -238,3 +240,71 @@ def test_plain_attribute_class_in_a_spec_comes_back_as_itself() -> None:
     assert isinstance(state.db_options, DatabaseOptions)
     assert state.db_options.storage_options == {"region": "eu"}
     assert state.db_options.retries == datetime.timedelta(seconds=3)
+
+
+class Tier(enum.Enum):
+    HOT = "hot"
+    COLD = "cold"
+
+
+class _Shard(NamedTuple):
+    name: str
+    tier: Tier
+
+
+class _ShardState(NamedTuple):
+    """A NamedTuple setup state, with a nested list of NamedTuples and an enum keyed dict."""
+
+    shards: list[_Shard]
+    quotas: dict[Tier, int]
+    comment: str | None = None
+
+
+class ShardedStore(cocoindex.op.TargetSpec):
+    name: str
+    tiers: list[Tier]
+
+
+@cocoindex.op.target_connector(
+    spec_cls=ShardedStore, persistent_key_type=str, setup_state_cls=_ShardState
+)
+class _ShardedConnector:
+    @staticmethod
+    def get_persistent_key(spec: ShardedStore, target_name: str) -> str:
+        return spec.name
+
+    @staticmethod
+    def get_setup_state(spec: ShardedStore) -> _ShardState:
+        shards = [_Shard(f"{spec.name}-{i}", tier) for i, tier in enumerate(spec.tiers)]
+        return _ShardState(shards, {tier: 10 for tier in spec.tiers})
+
+    @staticmethod
+    def check_state_compatibility(
+        desired: _ShardState, existing: _ShardState
+    ) -> TargetStateCompatibility:
+        assert isinstance(desired, _ShardState) and isinstance(existing, _ShardState)
+        assert all(isinstance(s, _Shard) and isinstance(s.tier, Tier) for s in existing.shards)
+        assert all(isinstance(t, Tier) for t in existing.quotas)
+        if len(desired.shards) < len(existing.shards):
+            return TargetStateCompatibility.NOT_COMPATIBLE
+        return TargetStateCompatibility.COMPATIBLE
+
+    @staticmethod
+    def apply_setup_change(key: str, previous: Any, current: Any) -> None:
+        pass
+
+    @staticmethod
+    def mutate(*all_mutations: Any) -> None:
+        pass
+
+
+def test_namedtuple_state_with_enums_comes_back_typed() -> None:
+    harness = ConnectorHarness(ShardedStore)
+    target = harness.target(ShardedStore("s", [Tier.HOT, Tier.COLD]), ["id"], ["body"])
+    assert target.state == _ShardState(
+        [_Shard("s-0", Tier.HOT), _Shard("s-1", Tier.COLD)], {Tier.HOT: 10, Tier.COLD: 10}
+    )
+    smaller = target.changed(ShardedStore("s", [Tier.HOT]))
+    assert target.compatibility_of(smaller) is TargetStateCompatibility.NOT_COMPATIBLE
+    larger = smaller.changed(ShardedStore("s", [Tier.HOT, Tier.COLD, Tier.COLD]))
+    assert smaller.compatibility_of(larger) is TargetStateCompatibility.COMPATIBLE
