@@ -309,8 +309,12 @@ def _auto_default(hint: Any) -> Any:
 
 
 def _struct_defaults(cls: type) -> dict[str, bool]:
-    """Field name → whether it has a default."""
-    return {f.name: f.has_default for f in struct_type_fields(cls)}
+    """Field name → whether it may be left out: it has a default, or v0 gives it one (``None``
+    when optional, an empty list or dict)."""
+    return {
+        f.name: f.has_default or _auto_default(f.hint) is not _MISSING
+        for f in struct_type_fields(cls)
+    }
 
 
 def key_decoder(key_type: Any, key_fields: Sequence[str], where: str) -> KeyDecoder:

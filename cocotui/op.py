@@ -36,7 +36,8 @@ class TargetSpec(metaclass=_SpecMeta):
     """Base class of target specs: subclasses are dataclasses whose fields configure a target.
 
     Every field must hold a storable value (JSON-like, or an enum, dataclass or NamedTuple of
-    such values); that is checked when a flow is loaded."""
+    such values); that is checked when a flow is loaded.
+    """
 
 
 class TargetStateCompatibility(enum.Enum):

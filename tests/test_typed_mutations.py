@@ -383,3 +383,18 @@ class WrongRow:
     [failure] = run.named("row.failed")
     assert "WrongRow.stamp: cannot decode datetime.datetime(2024, 1, 2" in failure["error"]
     assert h.mutate_calls() == []
+
+
+def test_optional_and_table_fields_never_collected_get_v0_auto_defaults(ws: Workspace) -> None:
+    extra = """
+
+@dataclasses.dataclass
+class Sparse:
+    meta: Meta
+    summary: str | None
+    tags: list[str]
+    scores: dict[str, float]
+"""
+    typed_app(ws, "tuple[TypedTarget, dict[str, Sparse | None]]", extra=extra)
+    _, value = mutated(ws)
+    assert value == app().Sparse(app().Meta("hello", 3), None, [], {})
