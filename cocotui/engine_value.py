@@ -28,6 +28,7 @@ from cocotui.annotations import (
     ndarray_dtype,
     sequence_element,
     split_optional,
+    strip_annotated,
     struct_class,
     struct_type_fields,
     type_name,
@@ -319,6 +320,7 @@ def _struct_defaults(cls: type) -> dict[str, bool]:
 
 def key_decoder(key_type: Any, key_fields: Sequence[str], where: str) -> KeyDecoder:
     """How a target's key parts (in ``primary_key_fields`` order) reach its ``mutate``."""
+    key_type = strip_annotated(key_type)
     fields = tuple(key_fields)
     cls = struct_class(key_type)
     if cls is not None:
@@ -370,6 +372,7 @@ def value_decoder(
 ) -> ValueDecoder:
     """How a collected row's value fields reach ``mutate`` (``None`` is always a delete);
     ``types`` are the fields' value types, where known (see :func:`field_types`)."""
+    value_type = strip_annotated(value_type)
     kv = mapping_types(value_type)
     if is_any(value_type) or (kv is not None and is_any(kv[1])):
         return _default_fields_decoder(types or {})
