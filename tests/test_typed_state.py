@@ -55,6 +55,7 @@ SPEC_AS_STATE = tsc.SpecStateTable(
     bucket="b",
     prefix="p/",
     index=tsc.IndexSpec("content", tsc.Metric.L2, tsc.IvfFlat(lists=2)),
+    default_metric=tsc.Metric.L2,
     options=tsc.DbOptions(timeout=datetime.timedelta(minutes=2)),
     auth=AuthEntryReference("s3-creds"),
 )
@@ -183,6 +184,7 @@ def test_spec_as_state_with_nested_fields_and_namedtuple_key(ws: Workspace) -> N
     [stored] = ws.stored_targets()
     assert stored["key"] == {"bucket": "b", "prefix": "p/"}
     assert stored["committed"]["state"]["index"]["method"] == {"kind": "IvfFlat", "lists": 2}
+    assert stored["committed"]["state"]["default_metric"] == "L2Distance"
     assert_no_change(ws)
 
     killed(ws, "drop", kill="apply_setup_change:after")

@@ -172,6 +172,7 @@ class SpecStateTable(cocoindex.op.TargetSpec):
     bucket: str
     prefix: str
     index: IndexSpec
+    default_metric: Metric = Metric.COSINE
     options: DbOptions | None = None
     auth: AuthEntryReference[Credentials] | None = None
 
