@@ -151,6 +151,8 @@ def _value_type(found: _Annotated) -> ValueType:
         element = BasicValueType(_numpy_kind(dtype_args[0] if dtype_args else Any))
         return _vector(element, found.vector)
     if origin in (dict, collections.abc.Mapping):
+        if len(args) == 2 and args[1] is Any:
+            return _JSON  # a free-form object, as an unannotated value is
         return _ktable_type(args[0] if args else Any, args[1] if len(args) > 1 else Any)
     if origin in (typing.Union, types.UnionType):
         variants = [a for a in args if a is not type(None)]

@@ -9,6 +9,7 @@ import dataclasses
 import datetime
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import update_helpers as h
 from conftest import Workspace
 
 from cocotui.engine.targets import TargetError
+from cocotui.flow.app_modules import app_module_name
 from cocotui.engine_value import field_types, value_decoder
 
 HEADER = """
@@ -178,7 +180,8 @@ def mutated(ws: Workspace) -> tuple[Any, Any]:
 
 
 def app() -> Any:
-    return sys.modules["demo_app"]
+    """The app's module, imported under its private name."""
+    return sys.modules[app_module_name(Path("demo_app.py"))]
 
 
 def test_dataclass_value_fields_are_decoded_per_their_annotations(ws: Workspace) -> None:
@@ -235,7 +238,11 @@ def test_unannotated_values_get_v0_default_representation(ws: Workspace, annotat
         {"text": "world", "start": 2},
     ]
     assert value["by_word"]["typed"] == {"text": "typed", "start": 1}
-    assert value["embedding"] == [17.0, 0.5, 0.25]
+    # The function returns list[float], a Vector: v0 hands a vector to an unannotated mutate
+    # as a numpy array of its element type.
+    embedding = value["embedding"]
+    assert isinstance(embedding, np.ndarray) and embedding.dtype == np.float64
+    assert embedding.tolist() == [17.0, 0.5, 0.25]
     assert value["doc_id"] == DOC_ID
     assert value["stamp"] == STAMP
     assert value["payload"] == {"words": ["hello", "typed", "world"], "nested": {"n": 1}}
