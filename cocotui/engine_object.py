@@ -28,9 +28,12 @@ from cocotui.annotations import (
     struct_type_hints,
     union_variants,
 )
+from cocotui.engine_type import EnrichedValueType, FieldSchema
 from cocotui.values import ValueShapeError, struct_fields
 
 _SCALARS = (str, int, float, bool)
+#: Types stored in v0's own JSON form for value types (``{"kind": ...}``), not field by field.
+_TYPE_OBJECTS = (EnrichedValueType, FieldSchema)
 _MISSING = object()
 _MICROSECOND = datetime.timedelta(microseconds=1)
 
@@ -48,6 +51,8 @@ def dump(value: Any, where: str) -> Any:
         return dump(value.value, where)
     if isinstance(value, list):
         return [dump(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, _TYPE_OBJECTS):
+        return value.encode()  # v0's type JSON
     fields = struct_fields(value)
     if fields is not None:
         return _dump_struct(value, fields, where)
@@ -72,7 +77,11 @@ def dump(value: Any, where: str) -> Any:
 
 
 def _dump_struct(value: Any, fields: dict[str, Any], where: str) -> dict[str, Any]:
-    result = {name: dump(v, f"{where}.{name}") for name, v in fields.items()}
+    # v0 leaves out the None fields of an object (not of a NamedTuple); loading gives them back.
+    keep_none = isinstance(value, tuple)
+    result = {
+        name: dump(v, f"{where}.{name}") for name, v in fields.items() if v is not None or keep_none
+    }
     # A class-level ``kind`` tells the variants of a union apart when loading (v0 does this).
     kind = getattr(type(value), "kind", None)
     if "kind" not in result and isinstance(kind, str):
@@ -105,6 +114,8 @@ def load(tp: Any, data: Any) -> Any:
     tp, _ = split_optional(tp)
     if is_any(tp):
         return data
+    if tp in _TYPE_OBJECTS and isinstance(data, Mapping):
+        return tp.decode(data)
     variants = union_variants(tp)
     if variants is not None:
         return _load_union(variants, data)
