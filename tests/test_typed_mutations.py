@@ -18,8 +18,8 @@ import update_helpers as h
 from conftest import Workspace
 
 from cocotui.engine.targets import TargetError
-from cocotui.flow.app_modules import app_module_name
 from cocotui.engine_value import field_types, value_decoder
+from cocotui.flow.app_modules import app_module_name
 
 HEADER = """
 import datetime

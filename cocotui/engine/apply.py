@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from cocotui import registry
 from cocotui.engine.events import Event, Observer
 from cocotui.engine.plan import Action, Change, Plan
+from cocotui.engine.stored_keys import read_keys_as_today
 from cocotui.engine.targets import ConnectorCallError, call_connector
 from cocotui.engine_object import load
 from cocotui.op import ConnectorKind, TargetStateCompatibility
@@ -132,7 +133,7 @@ def apply_changes(
     refused = next((c for c in changes if c.refusal is not None), None)
     if refused is not None:
         raise ApplyError(refused, refused.refusal or "", "", staged=False)
-    state = store.load()
+    state = read_keys_as_today(store.load())  # as the plan read it
     applied: list[Change] = []
     for change in apply_order(changes):
         started = {"target": change.name, "action": change.action.value}

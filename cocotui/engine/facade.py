@@ -11,6 +11,7 @@ from cocotui import registry
 from cocotui.engine.apply import ApplyReport, apply_changes
 from cocotui.engine.events import Event, Observer, StopToken, ignore
 from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
+from cocotui.engine.stored_keys import read_keys_as_today
 from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
 from cocotui.engine.update import UpdateOptions, UpdateResult, UpdateRun
 from cocotui.flow.loader import App, app_stem, load_app
@@ -98,14 +99,14 @@ class Engine:
             self.app.name,
             fingerprint,
             self.targets,
-            self.store.load(),
+            read_keys_as_today(self.store.load()),
             self.tracking.keys_held,
             other_owners(self.paths.setup_state),
         )
 
     def plan_drop(self, flows: Iterable[str] | None = None) -> Plan:
         fingerprint = self.store.fingerprint()
-        state = self.store.load()
+        state = read_keys_as_today(self.store.load())
         owners = other_owners(self.paths.setup_state)
         return compute_drop_plan(self.app.name, fingerprint, state, flows, owners)
 
