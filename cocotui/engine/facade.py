@@ -170,6 +170,7 @@ class Engine:
         events: only their ``refresh_interval`` re-lists find changes."""
         with self.lock:
             self.store.remove_stale_temp_files()  # left by a writer killed mid-write
+            self._store_keys_as_today()
             plan = self.plan()
             ready = {c.identity for c in plan.changes if c.action is Action.NONE}
             active = [t for t in self.targets if t.identity in ready]
@@ -189,6 +190,19 @@ class Engine:
             from cocotui.engine.live import LiveRun  # imports the watcher: only for live runs
 
             return LiveRun(run, observer, run.stop, watch=watch).run_until_stopped(on_ready)
+
+    def _store_keys_as_today(self) -> None:
+        """Persistent keys stored in an earlier form are rewritten in today's, their row
+        tracking with them, before a run looks rows up by today's identities. Tracking moves
+        first: a run stopped in between renames nothing the second time, and loses no rows."""
+        state = self.store.load()
+        before = [t.identity for t in state.targets]
+        read_keys_as_today(state)
+        renames = [(b, t.identity) for b, t in zip(before, state.targets, strict=True)]
+        renames = [(old, new) for old, new in renames if old != new]
+        if renames:
+            self.tracking.rename_targets(renames)
+            self.store.save(state)
 
     def _report_lost_tracking(self, active: list[DesiredTarget], observer: Observer) -> None:
         """Targets whose setup is applied but whose row tracking is gone (the database was
