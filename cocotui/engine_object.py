@@ -77,11 +77,7 @@ def dump(value: Any, where: str) -> Any:
 
 
 def _dump_struct(value: Any, fields: dict[str, Any], where: str) -> dict[str, Any]:
-    # v0 leaves out the None fields of an object (not of a NamedTuple); loading gives them back.
-    keep_none = isinstance(value, tuple)
-    result = {
-        name: dump(v, f"{where}.{name}") for name, v in fields.items() if v is not None or keep_none
-    }
+    result = {name: dump(v, f"{where}.{name}") for name, v in fields.items()}
     # A class-level ``kind`` tells the variants of a union apart when loading (v0 does this).
     kind = getattr(type(value), "kind", None)
     if "kind" not in result and isinstance(kind, str):
