@@ -26,3 +26,8 @@ def canonical_module(name: str) -> str:
         return name
     main_file = getattr(sys.modules.get("__main__"), "__file__", None)
     return app_module_name(Path(main_file)) if main_file else name
+
+
+def user_module_name(module: str) -> str:
+    """The module name a user wrote: an app file's stem rather than its private name."""
+    return module.removeprefix(APP_MODULE_PREFIX)

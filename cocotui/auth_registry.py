@@ -26,7 +26,7 @@ TRANSIENT_PREFIX = "__transient_"
 
 @dataclasses.dataclass
 class TransientAuthEntryReference(Generic[T]):
-    """A reference to an auth entry by its key."""
+    """A reference to an auth entry, by its key."""
 
     key: str
 

@@ -193,8 +193,10 @@ def test_index_change_is_a_planned_update_with_a_diff(ws: Workspace) -> None:
     assert desired.vector_indexes[0].metric is VectorSimilarityMetric.L2_DISTANCE
     text = plan_text(present_plan(plan), Style(open("/dev/null", "w")))  # noqa: SIM115
     assert "~ update Docs.t" in text
-    assert '~ vector_indexes: [{"field_name": "embedding", "metric": "CosineSimilarity"' in text
-    assert '→ [{"field_name": "embedding", "metric": "L2Distance"' in text
+    # Each index in full (unset options as null), before → after.
+    old, new = text.split("~ vector_indexes: ")[1].split(" → ")
+    assert '"field_name": "embedding"' in old and '"metric": "CosineSimilarity"' in old
+    assert '"field_name": "embedding"' in new and '"metric": "L2Distance"' in new
     t.apply(ws)
     assert list(t.connector().TABLES["docs"]["vector_indexes"]) == ["__embedding__L2Distance__idx"]
 

@@ -11,6 +11,7 @@ from cocotui import registry
 from cocotui.engine.apply import ApplyReport, apply_changes
 from cocotui.engine.events import Observer, StopToken, TrackingLost, ignore
 from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
+from cocotui.engine.stored_keys import read_keys_as_today
 from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
 from cocotui.engine.update import LiveOptions, UpdateOptions, UpdateResult, UpdateRun
 from cocotui.flow.loader import App, app_stem, load_app
@@ -110,14 +111,14 @@ class Engine:
             self.app.name,
             fingerprint,
             self.targets,
-            self.store.load(),
+            read_keys_as_today(self.store.load()),
             self.tracking.keys_held,
             other_owners(self.paths.setup_state),
         )
 
     def plan_drop(self, flows: Iterable[str] | None = None) -> Plan:
         fingerprint = self.store.fingerprint()
-        state = self.store.load()
+        state = read_keys_as_today(self.store.load())
         owners = other_owners(self.paths.setup_state)
         return compute_drop_plan(self.app.name, fingerprint, state, flows, owners)
 
@@ -198,6 +199,7 @@ class Engine:
     ) -> UpdateRun:
         """A run over the targets whose setup is up to date; the caller holds the lock."""
         self.store.remove_stale_temp_files()  # left by a writer killed mid-write
+        self._store_keys_as_today()
         plan = self.plan()
         ready = {c.identity for c in plan.changes if c.action is Action.NONE}
         active = [t for t in self.targets if t.identity in ready]
@@ -206,6 +208,19 @@ class Engine:
         return UpdateRun(
             self.app, self.tracking, active, skipped, options, observer, stop or StopToken()
         )
+
+    def _store_keys_as_today(self) -> None:
+        """Persistent keys stored in an earlier form are rewritten in today's, their row
+        tracking with them, before a run looks rows up by today's identities. Tracking moves
+        first: a run stopped in between renames nothing the second time, and loses no rows."""
+        state = self.store.load()
+        before = [t.identity for t in state.targets]
+        read_keys_as_today(state)
+        renames = [(b, t.identity) for b, t in zip(before, state.targets, strict=True)]
+        renames = [(old, new) for old, new in renames if old != new]
+        if renames:
+            self.tracking.rename_targets(renames)
+            self.store.save(state)
 
     def _report_lost_tracking(self, active: list[DesiredTarget], observer: Observer) -> None:
         """Targets whose setup is applied but whose row tracking is gone (the database was

@@ -11,8 +11,8 @@ from typing import Any
 
 from cocotui.asyncbridge import iterate
 from cocotui.engine.evaluate import FlowEvaluator
+from cocotui.engine.queries import json_value
 from cocotui.engine.update import SourceCounters
-from cocotui.engine_object import dump_engine_object
 from cocotui.flow.builder import FlowDef
 from cocotui.runtime.updater import UpdateStats
 
@@ -43,7 +43,7 @@ def evaluate_and_dump(flow: FlowDef, options: EvaluateAndDumpOptions) -> UpdateS
                 continue
             collected = evaluator.evaluate(source, row)
             exports: dict[str, Any] = {
-                export.name: dump_engine_object(collected[export.collector.index])
+                export.name: json_value(collected[export.collector.index])
                 for export in built.exports
             }
             text = json.dumps(exports, indent=2, ensure_ascii=False, default=str)

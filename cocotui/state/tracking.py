@@ -197,6 +197,18 @@ class SqliteTracking:
                 result.append((row[0], row[1]))
         return result
 
+    def rename_targets(
+        self, renames: Sequence[tuple[tuple[str, str, str], tuple[str, str, str]]]
+    ) -> None:
+        """Move the rows tracked under each old identity to its new one (a stored persistent
+        key read in today's form). A new identity tracking already knows keeps its own rows."""
+        with self.transaction() as db:
+            for old, new in renames:
+                db.execute(
+                    "UPDATE OR IGNORE targets SET identity = ? WHERE identity = ?",
+                    (target_identity_text(new), target_identity_text(old)),
+                )
+
     def _bump(self, db: sqlite3.Connection, identity: tuple[str, str, str]) -> int | None:
         text = target_identity_text(identity)
         db.execute("INSERT OR IGNORE INTO targets(identity) VALUES (?)", (text,))
