@@ -369,9 +369,13 @@ def _is_utf8(name: str) -> bool:
 class Workspace:
     """One trial's directory: the app, its config, the source files, the state and outputs."""
 
-    def __init__(self, root: Path, rng: random.Random) -> None:
+    def __init__(self, root: Path, rng: random.Random, extras: random.Random) -> None:
         self.root = root
         self.rng = rng
+        #: Draws the edits added since cover mode was tuned (same-stamp rewrites, names that
+        #: are not UTF-8, the intruding app) so that ``rng``'s sequence, which cover mode's
+        #: choices rest on, stays as it was.
+        self.extras = extras
         self.source = root / "source"
         self.state = root / "state"
         self.app = root / "torture_app.py"
@@ -426,11 +430,9 @@ class Workspace:
         """A file whose name is not UTF-8 (one row error, the rest exported), or one such
         file renamed to a good name (then exported like any other)."""
         unnamable = self._unnamable_files()
-        if unnamable and self.rng.random() < 0.5:
-            old = self.rng.choice(unnamable)
-            new = self.source / self._new_name()
-            new.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(old, new)
+        if unnamable and self.extras.random() < 0.5:
+            old = self.extras.choice(unnamable)
+            os.rename(old, self.source / f"renamed{next(self._counter):03d}.md")
             return
         path = os.fsencode(self.source) + b"/bad" + BAD_BYTE + b"%03d.md" % next(self._counter)
         with open(path, "wb") as file:
@@ -458,10 +460,14 @@ class Workspace:
         deleted files, a deleted directory."""
         names = list(self.source_files())
         touched: set[str] = set()
+        if names and self.extras.random() < 0.4:
+            name = self.extras.choice(names)
+            self._rewrite_keeping_size_and_mtime(name)
+            touched.add(name)
+        if self.extras.random() < 0.2:
+            self._add_or_rename_unnamable()
         for _ in range(self.rng.randint(1, 6)):
-            action = self.rng.choice(
-                ["add", "add", "modify", "modify", "same-stamp", "delete", "rmdir", "unnamable"]
-            )
+            action = self.rng.choice(["add", "add", "modify", "modify", "delete", "rmdir"])
             free = [n for n in names if n not in touched]
             if action == "add" or not free:
                 name = self._new_name()
@@ -471,12 +477,6 @@ class Workspace:
             elif action == "modify":
                 name = self.rng.choice(free)
                 self._write(name)
-                touched.add(name)
-            elif action == "unnamable":
-                self._add_or_rename_unnamable()
-            elif action == "same-stamp":
-                name = self.rng.choice(free)
-                self._rewrite_keeping_size_and_mtime(name)
                 touched.add(name)
             elif action == "delete":
                 name = self.rng.choice(free)
@@ -810,7 +810,7 @@ class Trial:
         self.cover = cover
         self.turns: tuple[int, int] | None = None
         self.rng = random.Random(seed)
-        self.ws = Workspace(root, self.rng)
+        self.ws = Workspace(root, self.rng, random.Random(seed ^ 0x5EED))
         self.runner = Runner(self.ws.root, self.ws.app, self.ws.state)
         self.durations: dict[str, float] = {}
         self.victims: list[Victim] = []
@@ -892,7 +892,7 @@ class Trial:
         else:
             if self.rng.random() < 0.7:  # usually the setup is applied first, so data flows
                 self._must(self.runner.apply(), "apply before the victim")
-                if "files" in self.ws.config["exports"] and self.rng.random() < 0.3:
+                if "files" in self.ws.config["exports"] and self.ws.extras.random() < 0.3:
                     self._intrude()
             if victim == "update":
                 self._victim("update", DATA_POINTS)
@@ -907,7 +907,10 @@ class Trial:
         there and its drop removes nothing of this app's (the checks see any file it left).
         Its apply may be killed at a random moment."""
         intruder = Runner(*self.ws.intruder())
-        delay = self._delay("apply") if self.rng.random() < 0.5 else None
+        typical = self.durations.get("apply", 0.6)
+        delay = (
+            self.ws.extras.uniform(0.1, 1.3 * typical) if self.ws.extras.random() < 0.5 else None
+        )
         applied = intruder.apply(kill="delay" if delay else "none", delay=delay)
         self.victims.append(Victim("intruder", applied.kill, applied.outcome, applied.elapsed))
         if not applied.killed and "also exported by" not in applied.stdout + applied.stderr:
