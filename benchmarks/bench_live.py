@@ -1,4 +1,4 @@
-"""Benchmark of live mode (``cocotui update --live``, i.e. ``Engine.update(live=True)``).
+"""Benchmark of live mode (``cocotui update --live``, i.e. ``Engine.run_live``).
 
 For each N it generates N small text files under ``benchmarks/.work/live/`` (1,000 per
 subdirectory) and a light app: each file's first line, exported to a connector defined in the app
@@ -208,7 +208,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     from cocotui.engine import live
     from cocotui.engine.events import Event, StopToken
     from cocotui.engine.facade import Engine
-    from cocotui.engine.update import UpdateOptions
+    from cocotui.engine.update import LiveOptions
 
     if args.step is not None:
         live.WATCH_STEP_MS = args.step
@@ -244,9 +244,8 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
 
     def run() -> None:
         try:
-            result = engine.update(
-                UpdateOptions(workers=args.workers), observer, stop, live=True, on_ready=on_ready
-            )
+            options = LiveOptions(workers=args.workers, on_ready=on_ready)
+            result = engine.run_live(options, observer, stop)
             outcome["errors"] = result.errors
         except BaseException as exc:
             outcome["exception"] = repr(exc)

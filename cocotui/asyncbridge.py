@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -43,3 +43,32 @@ def await_if_needed(result: Any) -> Any:
     import asyncio
 
     return asyncio.run_coroutine_threadsafe(wrap(), _shared_loop()).result()
+
+
+#: Items an async iterator hands over per trip to the event loop thread.
+_ITERATE_CHUNK = 256
+
+
+def iterate(items: Any) -> Iterator[Any]:
+    """Iterate ``items``, an iterable or an async iterator (whose items are then fetched on the
+    shared loop, a chunk at a time, so that a long listing costs few thread hand-overs)."""
+    if not hasattr(items, "__aiter__"):
+        yield from items
+        return
+    import asyncio
+
+    source: AsyncIterator[Any] = items.__aiter__()
+
+    async def take() -> tuple[list[Any], bool]:
+        chunk: list[Any] = []
+        try:
+            while len(chunk) < _ITERATE_CHUNK:
+                chunk.append(await source.__anext__())
+        except StopAsyncIteration:
+            return chunk, True
+        return chunk, False
+
+    done = False
+    while not done:
+        chunk, done = asyncio.run_coroutine_threadsafe(take(), _shared_loop()).result()
+        yield from chunk

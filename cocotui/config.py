@@ -27,7 +27,14 @@ def load_config() -> dict[str, Any]:
         return {}
 
 
-def save_setting(name: str, value: str) -> None:
+def save_setting(name: str, value: str) -> str:
+    """Save one preference. Returns ``""``, or why it could not be saved (a read-only HOME, a
+    full disk): a preference not kept is worth a warning, not a crash."""
     config = load_config()
     config[name] = value
-    write_private_file(config_path(), tomli_w.dumps(config).encode("utf-8"))
+    path = config_path()
+    try:
+        write_private_file(path, tomli_w.dumps(config).encode("utf-8"))
+    except OSError as exc:
+        return f"cannot save the {name} setting to {path}: {exc.strerror or exc}"
+    return ""

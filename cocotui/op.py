@@ -12,33 +12,48 @@ import enum
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Any, TypeVar, dataclass_transform
+from typing import Any, TypeVar
 
 from cocotui import registry
 from cocotui.asyncbridge import await_if_needed
 from cocotui.engine_type import FieldSchema  # v0's op module has these names too
 from cocotui.index import IndexOptions
+from cocotui.op_function import (
+    FUNCTION_INFO_ATTR,
+    ArgRelationship,
+    ExecutorFunction,
+    FunctionInfo,
+    FunctionSpec,
+    OpArgs,
+    executor_class,
+    function,
+    function_info,
+)
+from cocotui.source_connector import (
+    NO_ORDINAL,
+    NON_EXISTENCE,
+    PartialSourceRow,
+    PartialSourceRowData,
+    SourceReadOptions,
+    SourceSpec,
+    source_connector,
+)
+from cocotui.specs import SpecMeta
 
 T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass_transform()
-class _SpecMeta(type):
-    """Turns every subclass of a spec base class into a dataclass when it is created."""
-
-    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> _SpecMeta:
-        cls = super().__new__(mcs, name, bases, namespace)
-        if bases:
-            dataclasses.dataclass(typing.cast(Any, cls))  # in place: no slots, same class
-        return cls
-
-
-class TargetSpec(metaclass=_SpecMeta):
+class TargetSpec(metaclass=SpecMeta):
     """Base class of target specs: subclasses are dataclasses whose fields configure a target.
 
-    Every field must hold a JSON-serialisable value; that is checked when a flow is loaded.
+    Every field must hold a storable value (JSON-like, or an enum, dataclass or NamedTuple of
+    such values); that is checked when a flow is loaded.
     """
+
+
+class DeclarationSpec(metaclass=SpecMeta):
+    """Base class of declarations (``flow_builder.declare(...)``): dataclasses whose class
+    attribute ``kind`` names the target kind whose connector receives them, as in v0."""
 
 
 class TargetStateCompatibility(enum.Enum):
@@ -50,63 +65,17 @@ class TargetStateCompatibility(enum.Enum):
 
 
 # ---------------------------------------------------------------------------------------------
-# Transform functions
-
-
-@dataclasses.dataclass(frozen=True)
-class FunctionInfo:
-    """What ``@op.function`` records on a transform function."""
-
-    behavior_version: int | str | None
-    cache: bool = False
-
-
-FUNCTION_INFO_ATTR = "__cocotui_function__"
-
-
-@typing.overload
-def function(fn: F, /) -> F: ...
-@typing.overload
-def function(
-    *, behavior_version: int | str | None = None, cache: bool = False, **_: Any
-) -> Callable[[F], F]: ...
-
-
-def function(
-    fn: F | None = None,
-    /,
-    *,
-    behavior_version: int | str | None = None,
-    cache: bool = False,
-    **_: Any,
-) -> F | Callable[[F], F]:
-    """Mark a transform function. Bump ``behavior_version`` when its output changes for the same
-    input: rows are then re-evaluated, and only values that really differ are sent to targets.
-
-    The function itself is returned unchanged, so it stays importable by worker processes.
-    """
-
-    def mark(target: F) -> F:
-        if not callable(target):
-            raise TypeError(f"@op.function can only decorate a function, got {target!r}")
-        setattr(target, FUNCTION_INFO_ATTR, FunctionInfo(behavior_version, cache))
-        return target
-
-    return mark(fn) if fn is not None else mark
-
-
-def function_info(fn: Callable[..., Any]) -> FunctionInfo:
-    """The recorded ``@op.function`` info, or defaults for a plain callable."""
-    info = getattr(fn, FUNCTION_INFO_ATTR, None)
-    return info if isinstance(info, FunctionInfo) else FunctionInfo(None)
-
-
-# ---------------------------------------------------------------------------------------------
 # Target connectors
 
 
 class ConnectorDefinitionError(ValueError):
     """A connector class breaks the contract; raised when it is decorated."""
+
+
+class TargetConfigurationError(Exception):
+    """Raise it (or a subclass) from a connector method for a problem the user fixes outside
+    the code: a missing environment variable, a setting out of range. cocotui then shows its
+    message alone, without the connector's traceback (as it does for ``OSError``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +99,8 @@ _PREFIX_METHODS: dict[str, _PrefixMethod] = {
         ("spec", "setup_state", "key_fields_schema", "value_fields_schema", "persistent_key"), 1
     ),
     "describe": _PrefixMethod(("key",), 1),
+    # Not in CocoIndex v0: the one form of keys the target stores as the same row.
+    "normalize_key": _PrefixMethod(("key",), 1),
 }
 _FIXED_ARITY_METHODS: dict[str, tuple[str, ...]] = {
     "apply_setup_change": ("key", "previous", "current"),
@@ -168,7 +139,13 @@ class ConnectorKind:
     def optional_methods(self) -> list[str]:
         return sorted(
             name
-            for name in ("describe", "prepare", "get_setup_state", "check_state_compatibility")
+            for name in (
+                "describe",
+                "prepare",
+                "get_setup_state",
+                "check_state_compatibility",
+                "normalize_key",
+            )
             if name in self.methods
         )
 
@@ -356,12 +333,29 @@ def target_connector(
 
 
 __all__ = [
+    "FUNCTION_INFO_ATTR",
+    "NON_EXISTENCE",
+    "NO_ORDINAL",
+    "ArgRelationship",
     "ConnectorDefinitionError",
     "ConnectorKind",
+    "DeclarationSpec",
+    "ExecutorFunction",
     "FieldSchema",
+    "FunctionInfo",
+    "FunctionSpec",
     "IndexOptions",
+    "OpArgs",
+    "PartialSourceRow",
+    "PartialSourceRowData",
+    "SourceReadOptions",
+    "SourceSpec",
+    "TargetConfigurationError",
     "TargetSpec",
     "TargetStateCompatibility",
+    "executor_class",
     "function",
+    "function_info",
+    "source_connector",
     "target_connector",
 ]

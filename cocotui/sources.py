@@ -1,14 +1,25 @@
 """Sources. ``LocalFile`` yields one row per file under a directory: ``filename`` (the path
 relative to the directory, ``/``-separated) and ``content`` (``str``, or ``bytes`` when binary).
 
-Listing only stats files; content is read when a row's modification time or size changed.
+Listing only stats files; content is read when a row's version stamp changed. The stamp holds
+the modification time, size, inode and status-change time (as git compares them): a file
+rewritten with the same size and mtime (``touch -r``, ``cp -p``, ``rsync -t``) still gets a new
+inode or ctime.
+
+Only regular files are rows: FIFOs, sockets and devices are skipped, and never opened (opening a
+FIFO blocks). A symlink is followed only when its target is inside the source directory, unless
+``follow_external_symlinks`` is set; a directory link that leads back into a directory being
+listed is never followed (it would list forever).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import re
+import stat as stat_module
+import struct
 from collections.abc import Iterator
 from fnmatch import translate
 from typing import Any, NamedTuple
@@ -37,14 +48,33 @@ def _compile(patterns: list[str] | None) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{a})" for a in alternatives))
 
 
+_pack_stamp = struct.Struct("<qqQq").pack
+
+
+def _stamp(st: os.stat_result) -> str:
+    # Packed then hex: as fast as formatting two of the numbers in decimal (listing speed).
+    return _pack_stamp(st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns).hex()
+
+
+#: Opening never blocks (a FIFO swapped in after listing) and never leaks into subprocesses.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+#: Where it exists, a symlink at the file's own name is noticed when opening it.
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
 @dataclasses.dataclass
 class LocalFile:
-    """Files under ``path``, recursively, filtered by glob patterns."""
+    """Files under ``path``, recursively, filtered by glob patterns. The first five fields are
+    CocoIndex v0's, in its order; files larger than ``max_file_size`` bytes are not rows."""
 
     path: str
+    binary: bool = False
     included_patterns: list[str] | None = None
     excluded_patterns: list[str] | None = None
-    binary: bool = False
+    max_file_size: int | None = None
+    #: Follow symlinks whose target is outside ``path`` (off: ``ln -s /etc/passwd`` in the
+    #: source directory must not export ``/etc/passwd``).
+    follow_external_symlinks: bool = dataclasses.field(default=False, kw_only=True)
 
     key_fields = ("filename",)
     fields = ("filename", "content")
@@ -60,7 +90,34 @@ class LocalFile:
         """The row's fields as v0 types them: ``filename`` Str, ``content`` Str or Bytes."""
         return {"filename": basic("Str"), "content": basic("Bytes" if self.binary else "Str")}
 
-    def _walk(self, directory: str, prefix: str) -> Iterator[ListedRow]:
+    # -- where a path leads -------------------------------------------------------------------
+
+    def _root(self) -> str:
+        """The source directory with every symlink resolved (looked up each time: it may be
+        replaced while watched)."""
+        return os.path.realpath(self.path)
+
+    def _leads_inside(self, real: str, root: str) -> bool:
+        return self.follow_external_symlinks or real == root or real.startswith(root + os.sep)
+
+    def _admits(self, key: str) -> bool:
+        """Whether the path of ``key`` may be read: it resolves inside the source directory (or
+        external symlinks are followed)."""
+        if self.follow_external_symlinks:
+            return True
+        root = self._root()
+        return self._leads_inside(os.path.realpath(os.path.join(root, key)), root)
+
+    def _is_row(self, st: os.stat_result) -> bool:
+        return stat_module.S_ISREG(st.st_mode) and (
+            self.max_file_size is None or st.st_size <= self.max_file_size
+        )
+
+    # -- listing ------------------------------------------------------------------------------
+
+    def _walk(self, directory: str, prefix: str, real_dirs: list[str]) -> Iterator[ListedRow]:
+        """The rows under ``directory``, whose resolved path is ``real_dirs[-1]`` (the resolved
+        paths of the directories being listed, to stop symlink loops)."""
         # Not sorted: a directory of 100,000 files would hold as many entries in memory at
         # once. The engine orders rows by key itself, so batches stay deterministic.
         try:
@@ -70,18 +127,28 @@ class LocalFile:
                 raise
             return  # a subdirectory removed while listing
         with entries:
-            yield from self._walk_entries(entries, prefix)
+            yield from self._walk_entries(entries, prefix, real_dirs)
 
     def _walk_entries(
-        self, entries: Iterator[os.DirEntry[str]], prefix: str
+        self, entries: Iterator[os.DirEntry[str]], prefix: str, real_dirs: list[str]
     ) -> Iterator[ListedRow]:
         for entry in entries:
             rel = prefix + entry.name
             if self._excluded is not None and self._excluded.match(rel):
                 continue
             try:
+                # The file type comes with the directory entry: only a symlink costs a lookup.
+                real = None
+                if entry.is_symlink():
+                    real = os.path.realpath(entry.path)
+                    if not self._leads_inside(real, real_dirs[0]):
+                        continue
                 if entry.is_dir():
-                    yield from self._walk(entry.path, rel + "/")
+                    real = real or os.path.join(real_dirs[-1], entry.name)
+                    if real not in real_dirs:
+                        real_dirs.append(real)
+                        yield from self._walk(entry.path, rel + "/", real_dirs)
+                        real_dirs.pop()
                     continue
                 if not entry.is_file() or (
                     self._included is not None and not self._included.match(rel)
@@ -90,7 +157,14 @@ class LocalFile:
                 stat = entry.stat()  # only for files that are rows: a syscall each
             except FileNotFoundError:
                 continue
-            yield ListedRow(rel, f"{stat.st_mtime_ns}:{stat.st_size}")
+            if self.max_file_size is None or stat.st_size <= self.max_file_size:
+                # _stamp, inlined: a call per file shows in the no-change run.
+                yield ListedRow(
+                    rel,
+                    _pack_stamp(
+                        stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns
+                    ).hex(),
+                )
 
     def excludes(self, key: str) -> bool:
         """Whether the excluded patterns exclude ``key`` (``/``-separated, relative to ``path``)
@@ -113,37 +187,55 @@ class LocalFile:
     def list_rows_under(self, directory: str) -> Iterator[ListedRow]:
         """The matching files under ``directory`` (a ``/``-separated path relative to
         ``path``), as :meth:`list_rows` lists them: for a directory that appeared while
-        watched. Nothing when it is excluded or no longer exists."""
-        if self.excludes(directory):
+        watched. Nothing when it is excluded, leads outside, or no longer exists."""
+        if self.excludes(directory) or not self._admits(directory):
             return
-        yield from self._walk(os.path.join(self.path, directory), directory + "/")
+        full = os.path.join(self.path, directory)
+        yield from self._walk(full, directory + "/", [self._root(), os.path.realpath(full)])
 
     def list_rows(self) -> Iterator[ListedRow]:
         """Every matching file. A missing root directory is an error, so that a vanished or
         unmounted source is never mistaken for one whose files were all deleted."""
         if not os.path.isdir(self.path):
             raise FileNotFoundError(f"source directory {self.path!r} does not exist")
-        yield from self._walk(self.path, "")
+        yield from self._walk(self.path, "", [self._root()])
+
+    # -- one row ------------------------------------------------------------------------------
 
     def stamp(self, key: str) -> str | None:
-        """The version stamp of one row, or ``None`` when it no longer exists."""
+        """The version stamp of one row, or ``None`` when it is no longer a row (gone, not a
+        regular file, too large, or leading outside)."""
         try:
-            stat = os.stat(os.path.join(self.path, key))
+            st = os.stat(os.path.join(self.path, key))
         except (FileNotFoundError, NotADirectoryError):
             return None
-        return f"{stat.st_mtime_ns}:{stat.st_size}"
+        if not self._is_row(st) or not self._admits(key):
+            return None
+        return _stamp(st)
 
-    def read_row(self, key: str) -> dict[str, Any] | None:
-        """The row's fields, or ``None`` when the file is gone."""
+    def _open(self, key: str) -> int:
         full = os.path.join(self.path, key)
         try:
-            if self.binary:
-                with open(full, "rb") as f:
-                    content: str | bytes = f.read()
-            else:
-                # newline="": the content as it is in the file (CocoIndex decodes the bytes).
-                with open(full, encoding="utf-8", errors="surrogateescape", newline="") as f:
-                    content = f.read()
+            # The listing checked where the path leads; a symlink swapped in since is checked.
+            return os.open(full, _OPEN_FLAGS | _NO_FOLLOW)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+        if not self._admits(key):
+            raise FileNotFoundError(errno.ENOENT, "leads outside the source directory", full)
+        return os.open(full, _OPEN_FLAGS)
+
+    def read_row(self, key: str) -> dict[str, Any] | None:
+        """The row's fields, or ``None`` when it is no longer a row."""
+        try:
+            fd = self._open(key)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
+        with open(fd, "rb") as f:
+            if not self._is_row(os.fstat(fd)):
+                return None
+            data = f.read()
+        # Decoded as CocoIndex does, keeping the content as it is in the file (no newline
+        # translation); undecodable bytes survive as surrogates.
+        content = data if self.binary else data.decode("utf-8", "surrogateescape")
         return {"filename": key, "content": content}

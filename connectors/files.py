@@ -10,6 +10,13 @@ string per line). A name is recorded *before* its file is written, and removed f
 after its file is deleted, so the manifest never misses a file the target may have written, even
 when the process is killed in between.
 
+The manifest is the directory's, not an app's: the connector contract gives a connector no way
+to tell two apps apart, so two apps exporting to one directory would share it, and either app's
+drop would remove the other's files. cocotui does not let that happen for apps that share a
+state directory (the default): the second app's create is refused, naming the first, and a drop
+of a directory another app also holds releases it without removing anything. Apps with state
+directories of their own cannot see each other: give each its own directory.
+
 Every method is idempotent. A file is written atomically: to ``.<name>.cocotui-tmp`` next to it,
 flushed to disk, then renamed over ``<name>``, so a reader sees the old content or the new, never
 a part. The temporary name is derived from the file's, so one left behind by a killed process is
@@ -20,6 +27,10 @@ Keys are single ``str`` paths relative to the directory (``/`` separates subdire
 as needed). The file holds the value field ``content_field``, or the only value field when it is
 omitted (with several, ``prepare`` fails, and so every row, with an error saying to set it): a
 ``str`` is written as UTF-8, ``bytes`` as they are; any other value fails its row.
+
+Keys naming the same file are one key: empty and ``.`` parts are dropped (``normalize_key``),
+so ``./notes//today/`` is ``notes/today``; the engine tracks that form, and reports two source
+rows producing two spellings of one file as a duplicate.
 
 Keys are untrusted text (e.g. file names from a source): a key that is not a non-empty string, is
 absolute, contains a ``..`` part or a NUL, resolves outside the directory (through a symlink), or
@@ -133,7 +144,7 @@ def safe_path(root: Path, key: object, suffix: str) -> Path:
     directory itself or one of the target's own files."""
     if not isinstance(key, str) or not key:
         raise UnsafeKeyError(f"key {key!r} must be a non-empty string (a relative file path)")
-    name = key + suffix
+    name = f"{normalize_key(key)}{suffix}"
     if "\x00" in name:
         raise UnsafeKeyError(f"key {key!r} contains a NUL character")
     if name.startswith(("/", "\\")) or os.path.isabs(name):
@@ -149,6 +160,18 @@ def safe_path(root: Path, key: object, suffix: str) -> Path:
     if _is_reserved(path.relative_to(root).as_posix()):
         raise UnsafeKeyError(f"key {key!r} names a file the target keeps for itself")
     return path
+
+
+def normalize_key(key: object) -> object:
+    """``key`` with its empty and ``.`` parts dropped (``./a//b/`` is ``a/b``): the spelling of
+    a file name that the engine tracks. Anything :func:`safe_path` refuses is left as it is,
+    so that its row fails with that error."""
+    if not isinstance(key, str) or key.startswith("/"):
+        return key
+    if "//" not in key and "./" not in key and not key.endswith(("/", "/.")):
+        return key  # the common case, already normal: spare the split
+    normalized = "/".join(part for part in key.split("/") if part not in ("", "."))
+    return normalized or key
 
 
 def _temp_path(path: Path) -> Path:
@@ -325,6 +348,10 @@ class DirectoryTargetConnector:
     @staticmethod
     def describe(key: str) -> str:
         return f"Files in {key}"
+
+    @staticmethod
+    def normalize_key(key: str) -> object:
+        return normalize_key(key)
 
     @staticmethod
     def check_state_compatibility(

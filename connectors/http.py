@@ -1,7 +1,6 @@
 """Rows sent to an HTTP endpoint as JSON: ``PUT {base_url}/{key}`` upserts a row, ``DELETE
 {base_url}/{key}`` deletes it, or, when the service has a batch endpoint, one ``POST`` carries up
 to ``batch_size`` rows as ``{"upsert": [{"key": ..., "value": ...}], "delete": [key, ...]}``.
-Only the standard library is used (``urllib.request``).
 
 Setup calls the optional ``provision_url``: ``PUT`` with ``{"base_url", "key_fields",
 "value_fields"}`` to **create** or **change** the remote collection, ``DELETE`` to **drop** it (a
@@ -11,14 +10,23 @@ collection is deleted and provisioned again, and every row is exported again (wi
 server). Without a ``provision_url`` setup sends nothing.
 
 Every request is idempotent: ``PUT`` replaces, ``DELETE`` of a missing row (``404``) is success,
-and provisioning is a ``PUT``. Requests answered ``429`` or ``5xx``, and failed connections, are
-retried up to ``max_attempts`` times with exponential backoff (``backoff``, doubling, at most 60
-seconds), honouring ``Retry-After``. Any other ``4xx`` fails the row: the error names the key and
-the status, the engine isolates the row and retries it on the next run.
+and provisioning is a ``PUT``. ``timeout`` bounds each request as a whole. Requests answered
+``429`` or ``5xx``, timeouts and failed connections are retried up to ``max_attempts`` times with
+exponential backoff (``backoff``, doubling, at most 60 seconds), honouring ``Retry-After``; once
+the endpoint has failed for good, the run's remaining rows fail at once instead of retrying (see
+``connectors.http_client``). A redirect (``3xx``) or any other ``4xx`` fails the row: redirects
+are never followed, so a write is never turned into a ``GET`` and headers never reach another
+origin. The error names the key and the status; the engine isolates the row and retries it on the
+next run. ``timeout``, ``max_attempts`` and ``backoff`` only shape the data path: changing them is
+not a setup change (provisioning uses their defaults).
 
 Keys are a single field's value, or a tuple for several fields; in a URL each part is one
 percent-encoded path segment (``a/b.md`` -> ``a%2Fb.md``), in a batch a composite key is a JSON
-list. Values are JSON objects of the value fields (dicts, lists, numbers, strings, dataclasses;
+list. In a URL, a part that is empty or has an empty, ``.`` or ``..`` segment between slashes
+(``""``, ``..``, ``a//b``, ``../x``) is refused as a bad key (a row error naming it): servers
+normalise such paths into another row's or another resource's URL.
+
+Values are JSON objects of the value fields (dicts, lists, numbers, strings, dataclasses;
 ``bytes`` are refused). Header values come from environment variables (``headers_env`` maps a
 header name to a variable name), so tokens are never written in the app or the state.
 
@@ -35,28 +43,29 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
-import email.utils
-import http.client
 import json
 import os
 import re
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import cocotui
+from connectors.http_client import HttpClient, HttpStatusError, HttpTargetError
 
-#: How the client waits between attempts; tests replace it (or pass ``sleep=`` to the client).
-SLEEP: Callable[[float], None] = time.sleep
-
-MAX_DELAY = 60.0
-_EXCERPT = 300
+__all__ = [
+    "HttpClient",
+    "HttpEndpoint",
+    "HttpEndpointConnector",
+    "HttpEndpointState",
+    "HttpStatusError",
+    "HttpTargetError",
+    "row_url",
+]
 
 
 class HttpEndpoint(cocotui.op.TargetSpec):
@@ -72,7 +81,7 @@ class HttpEndpoint(cocotui.op.TargetSpec):
     batch_endpoint: str | None = None
     #: ``PUT`` on create/update and ``DELETE`` on drop, when given.
     provision_url: str | None = None
-    #: Seconds to wait for each response.
+    #: Seconds each request may take as a whole (connecting, sending, the full answer).
     timeout: float = 30.0
     #: Attempts per request, the first included.
     max_attempts: int = 5
@@ -82,128 +91,16 @@ class HttpEndpoint(cocotui.op.TargetSpec):
 
 @dataclasses.dataclass(frozen=True)
 class HttpEndpointState:
-    """The setup state: what provisioning sends and needs. Batch settings are not part of it:
-    changing them is not a setup change."""
+    """The setup state: what provisioning sends and needs. Data-path settings (batches,
+    timeout, retries) are not part of it: changing them is not a setup change. States stored
+    before these fields left still plan cleanly: the engine reads a stored state through this
+    class, so fields it no longer has are not compared."""
 
     base_url: str
     provision_url: str | None
     headers_env: dict[str, str] | None
     key_fields: list[str]
     value_fields: list[str]
-    timeout: float
-    max_attempts: int
-    backoff: float
-
-
-class HttpTargetError(RuntimeError):
-    """A request that failed for good, or a spec or row that cannot be sent."""
-
-
-class HttpStatusError(HttpTargetError):
-    """The service answered a status that is neither success nor worth retrying."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-# ---------------------------------------------------------------------------------------------
-# The client: retries, backoff, Retry-After
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait per a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.UTC)
-    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
-
-
-def _excerpt(data: bytes) -> str:
-    text = data[:_EXCERPT].decode("utf-8", "replace").strip()
-    return f": {text}" if text else ""
-
-
-class HttpClient:
-    """JSON requests with bounded retries on ``429``/``5xx`` and connection failures."""
-
-    def __init__(
-        self,
-        headers: dict[str, str],
-        *,
-        timeout: float = 30.0,
-        max_attempts: int = 5,
-        backoff: float = 0.5,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        self._headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "User-Agent": f"cocotui/{cocotui.__version__}",
-            **headers,
-        }
-        self.timeout = timeout
-        self.max_attempts = max(1, max_attempts)
-        self.backoff = backoff
-        self.sleep = sleep
-
-    def __repr__(self) -> str:  # header values are secrets: never shown
-        return f"HttpClient(headers={sorted(self._headers)}, max_attempts={self.max_attempts})"
-
-    def delay(self, attempt: int, retry_after: str | None) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        asked = _retry_after(retry_after)
-        if asked is not None:
-            return min(asked, MAX_DELAY)
-        return float(min(self.backoff * 2 ** (attempt - 1), MAX_DELAY))
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        body: bytes | None,
-        *,
-        what: str,
-        accept: Sequence[int] = (),
-    ) -> int:
-        """Send until a ``2xx`` (or a status in ``accept``) arrives; return the status.
-        ``what`` names the row or resource in errors."""
-        problem = ""
-        for attempt in range(1, self.max_attempts + 1):
-            retry_after: str | None = None
-            request = urllib.request.Request(url, body, self._headers, method=method)
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    response.read()
-                    return int(response.status)
-            except urllib.error.HTTPError as exc:
-                status, reason = exc.code, exc.reason
-                detail = _excerpt(exc.read())
-                retry_after = exc.headers.get("Retry-After")
-                exc.close()
-                if status in accept:
-                    return status
-                problem = f"HTTP {status} {reason}{detail}"
-                if status != 429 and status < 500:
-                    raise HttpStatusError(
-                        f"{method} {url}: {what} failed: {problem}", status
-                    ) from None
-            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-                cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-                problem = f"{type(exc).__name__}: {cause}"
-            if attempt < self.max_attempts:
-                (self.sleep or SLEEP)(self.delay(attempt, retry_after))
-        raise HttpTargetError(
-            f"{method} {url}: {what} failed after {self.max_attempts} attempt(s); last: {problem}"
-        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,9 +184,26 @@ def _key_parts(key: Any, key_fields: Sequence[str]) -> list[Any]:
     return list(parts)
 
 
+_SLASHES = re.compile(r"[/\\]")
+
+
+def _segment(key: Any, part: Any) -> str:
+    """One key part as a percent-encoded path segment. Servers merge empty segments and resolve
+    ``.``/``..`` (some after decoding ``%2F`` or ``%2E``, or reading ``\\`` as ``/``), which
+    would send the row to another URL: such parts are refused."""
+    text = str(part)
+    if any(piece in ("", ".", "..") for piece in _SLASHES.split(text)):
+        raise HttpTargetError(
+            f"bad key {key!r}: the part {text!r} cannot be a URL path segment (empty, '.' and "
+            f"'..' segments are normalised into another path); use a batch_endpoint or change "
+            f"the key"
+        )
+    return urllib.parse.quote(text, safe="")
+
+
 def row_url(base_url: str, key: Any, key_fields: Sequence[str]) -> str:
     """``{base_url}/{part}/{part}...``, each key part one percent-encoded path segment."""
-    segments = [urllib.parse.quote(str(p), safe="") for p in _key_parts(key, key_fields)]
+    segments = [_segment(key, p) for p in _key_parts(key, key_fields)]
     return f"{base_url}/{'/'.join(segments)}"
 
 
@@ -327,8 +241,10 @@ def _send_batches(target: PreparedHttpEndpoint, rows: dict[Any, Any]) -> None:
 
 
 def _send_rows(target: PreparedHttpEndpoint, rows: dict[Any, Any]) -> None:
+    # Every URL first: a bad key fails the call before anything is sent.
+    urls = {key: row_url(target.base_url, key, target.key_fields) for key in rows}
     for key, value in rows.items():
-        url = row_url(target.base_url, key, target.key_fields)
+        url = urls[key]
         what = f"row {key!r}"
         if value is None:
             target.client.request("DELETE", url, None, what=what, accept=(404,))
@@ -336,13 +252,18 @@ def _send_rows(target: PreparedHttpEndpoint, rows: dict[Any, Any]) -> None:
             target.client.request("PUT", url, _json(value, what), what=what)
 
 
-def _client(state: HttpEndpointState | HttpEndpoint) -> HttpClient:
+def _data_client(spec: HttpEndpoint) -> HttpClient:
     return HttpClient(
-        _headers(state.headers_env),
-        timeout=state.timeout,
-        max_attempts=state.max_attempts,
-        backoff=state.backoff,
+        _headers(spec.headers_env),
+        timeout=spec.timeout,
+        max_attempts=spec.max_attempts,
+        backoff=spec.backoff,
     )
+
+
+def _setup_client(state: HttpEndpointState) -> HttpClient:
+    """Provisioning has only the setup state: the default timeout and retries apply."""
+    return HttpClient(_headers(state.headers_env))
 
 
 @cocotui.op.target_connector(spec_cls=HttpEndpoint, setup_state_cls=HttpEndpointState)
@@ -379,9 +300,6 @@ class HttpEndpointConnector:
             headers_env=dict(spec.headers_env) if spec.headers_env else None,
             key_fields=[f.name for f in key_fields_schema],
             value_fields=[f.name for f in value_fields_schema],
-            timeout=float(spec.timeout),
-            max_attempts=spec.max_attempts,
-            backoff=float(spec.backoff),
         )
 
     @staticmethod
@@ -415,13 +333,14 @@ class HttpEndpointConnector:
             )
         ):
             # Dropped, moved, or keyed differently: the old collection goes (404: already gone).
-            _client(previous).request(
-                "DELETE",
-                previous.provision_url,
-                None,
-                what=f"the collection of {key}",
-                accept=(404,),
-            )
+            with contextlib.closing(_setup_client(previous)) as client:
+                client.request(
+                    "DELETE",
+                    previous.provision_url,
+                    None,
+                    what=f"the collection of {key}",
+                    accept=(404,),
+                )
         if current is not None and current.provision_url is not None:
             body = {
                 "base_url": current.base_url,
@@ -429,7 +348,8 @@ class HttpEndpointConnector:
                 "value_fields": current.value_fields,
             }
             what = f"the collection of {key}"
-            _client(current).request("PUT", current.provision_url, _json(body, what), what=what)
+            with contextlib.closing(_setup_client(current)) as client:
+                client.request("PUT", current.provision_url, _json(body, what), what=what)
 
     @staticmethod
     def prepare(spec: HttpEndpoint, setup_state: HttpEndpointState) -> PreparedHttpEndpoint:
@@ -439,7 +359,7 @@ class HttpEndpointConnector:
             batch_url=_batch_url(base_url, spec.batch_endpoint) if spec.batch_endpoint else None,
             batch_size=spec.batch_size,
             key_fields=tuple(setup_state.key_fields),
-            client=_client(spec),
+            client=_data_client(spec),
         )
 
     @staticmethod

@@ -122,6 +122,10 @@ class PreparedPostgresTable:
     url: str = dataclasses.field(repr=False)
 
 
+class PostgresSettingError(PostgresTargetError, cocotui.op.TargetConfigurationError):
+    """A setting the user must provide (the URL's environment variable) is missing."""
+
+
 DEFAULT_KEY_TYPE = "text"
 DEFAULT_VALUE_TYPE = "jsonb"
 _TYPE = re.compile(
@@ -151,9 +155,9 @@ def _spec_url(spec: PostgresTable) -> str:
 def _env_url(name: str) -> str:
     url = os.environ.get(name)
     if not url:
-        raise PostgresTargetError(
+        raise PostgresSettingError(
             f"environment variable {name} (PostgresTable.url_env) is not set; it must hold "
-            f"the database URL"
+            f"the database URL, e.g. export {name}=postgresql://user@host:5432/dbname"
         )
     return url
 

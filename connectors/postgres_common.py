@@ -50,6 +50,9 @@ def mask_password(text: str, url: str | None) -> str:
     return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", r"\1***", text)
 
 
+#: libpq parameters that are secrets: the password, the client key's passphrase, an OAuth
+#: client secret. None is stored in the state; this process keeps them in memory only.
+_SECRET_PARAMS = frozenset({"password", "sslpassword", "oauth_client_secret"})
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<netloc>[^/?#]*)(?P<rest>.*)$", re.S)
 _PASSWORD_PARAM = re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)")
 
@@ -79,13 +82,21 @@ def parse_url(url: str) -> dict[str, str]:
         raise PostgresTargetError(
             f"invalid PostgreSQL URL {mask_password(url, url)}: {mask_password(str(exc), url)}"
         ) from None
+    if _URL.match(url) and "@" in str(params.get("host") or ""):
+        # libpq ends the password at its first '@' and takes the rest for the host name:
+        # the tail of the password would become part of the persistent key and of messages.
+        raise PostgresTargetError(
+            "invalid PostgreSQL URL: its user name or password contains an '@'; write it as "
+            "%40 (the URL is not shown: it holds a password)"
+        )
     return {k: str(v) for k, v in params.items() if v is not None}
 
 
 def without_password(url: str) -> str:
-    """``url`` with any password removed (user, host, options and the form are kept)."""
+    """``url`` without its secrets (``password``, ``sslpassword``...); user, host, options and
+    the form are kept."""
     params = parse_url(url)
-    if "password" not in params:
+    if not _SECRET_PARAMS & params.keys():
         return url
     match = _URL.match(url)
     if match is not None:
@@ -98,13 +109,13 @@ def without_password(url: str) -> str:
         kept = [
             item
             for item in query.split("&")
-            if item and urllib.parse.unquote(item.partition("=")[0]) != "password"
+            if item and urllib.parse.unquote(item.partition("=")[0]) not in _SECRET_PARAMS
         ]
         query = "&".join(kept)
         return f"{match['scheme']}{netloc}{path}{'?' if query else ''}{query}"
     return str(
         psycopg_driver().conninfo.make_conninfo(
-            **{k: v for k, v in params.items() if k != "password"}
+            **{k: v for k, v in params.items() if k not in _SECRET_PARAMS}
         )
     )
 

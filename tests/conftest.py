@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from cocotui.flow.loader import default_app_name
+
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
 RECORDING_MODULE = TESTS_DIR / "recording_connector.py"
@@ -178,16 +180,21 @@ class Workspace:
         return self.root / f"{self.app_name}.py"
 
     @property
+    def state_name(self) -> str:
+        """The app's default state name (its file stem plus a digest of its path)."""
+        return default_app_name(str(self.app))
+
+    @property
     def state_file(self) -> Path:
-        return self.state_dir / f"{self.app_name}.toml"
+        return self.state_dir / f"{self.state_name}.toml"
 
     @property
     def tracking_file(self) -> Path:
-        return self.state_dir / f"{self.app_name}.tracking.sqlite"
+        return self.state_dir / f"{self.state_name}.tracking.sqlite"
 
     @property
     def lock_file(self) -> Path:
-        return self.state_dir / f"{self.app_name}.lock"
+        return self.state_dir / f"{self.state_name}.lock"
 
     def env(self, **overrides: str | None) -> dict[str, str]:
         return base_env(
@@ -295,7 +302,7 @@ class Workspace:
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh state directory, also set as ``COCOTUI_STATE_DIR`` for in-process engines."""
     directory = tmp_path / "state"
-    directory.mkdir()
+    directory.mkdir(mode=0o700)  # as cocotui creates it: it refuses one others can write to
     monkeypatch.setenv("COCOTUI_STATE_DIR", str(directory))
     for name in (LOG_ENV, RESOURCES_ENV, FAIL_ENV, KILL_ENV):
         monkeypatch.delenv(name, raising=False)

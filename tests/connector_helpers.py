@@ -10,13 +10,15 @@ import os
 import textwrap
 import threading
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from cocotui.testing import AppRunner, read_call_log
 
 POSTGRES_URL_ENV = "COCOTUI_TEST_POSTGRES_URL"
 
@@ -88,6 +90,36 @@ def write_sources(source: Path, files: Mapping[str, str | None]) -> None:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content)
+
+
+#: What changes under a crash test's source after its first update: an edit, a delete, an edit
+#: in a folder and two new files (with ``--batch-rows 2``, more than one ``mutate`` call).
+CRASH_CHANGES: dict[str, str | None] = {
+    "a.txt": "ALPHA",
+    "b.txt": None,
+    "docs/e.txt": "ECHO",
+    "g.txt": "golf",
+    "h.txt": "hotel",
+}
+
+
+def update_killed_inside_mutate(runner: AppRunner, source: Path, kill: str, log: Path) -> None:
+    """Make :data:`CRASH_CHANGES` under ``source``, then an update in batches of two rows that
+    is SIGKILLed at ``kill`` (``mutate:...``), the last call logged to ``log`` being ``mutate``."""
+    write_sources(source, CRASH_CHANGES)
+    killed = runner.update("--batch-rows", "2", kill=kill, record=log)
+    assert killed.killed, killed.result.stderr
+    assert read_call_log(log)[-1]["method"] == "mutate"
+
+
+def assert_rolls_forward(runner: AppRunner, assert_equal_to_source: Callable[[], None]) -> None:
+    """The next update succeeds and leaves the target equal to its source; the one after it
+    has nothing left to send."""
+    again = runner.update()
+    assert again.ok, again.result.stderr
+    assert_equal_to_source()
+    assert runner.update().mutations == 0
+    assert_equal_to_source()
 
 
 def source_files(source: Path) -> dict[str, str]:

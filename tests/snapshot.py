@@ -4,7 +4,9 @@ the real app in-process against temporary directories.
 Snapshots: pytest-textual-snapshot needs pytest < 9, so screens are compared here with
 ``App.export_screenshot()``, normalised, against ``tests/tui_snapshots/<name>.svg``. Run with
 ``UPDATE_SNAPSHOTS=1`` to (re)write the stored files, then look at them before committing
-(convert to PNG with ``cairosvg`` to view them).
+(convert to PNG with ``cairosvg`` to view them). CI refuses ``UPDATE_SNAPSHOTS``: there it would
+turn every snapshot test into a pass. A screen that differs is saved as ``<name>.failed.svg``
+under the temporary directory (outside the source tree), and its path is in the failure.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import difflib
 import os
 import re
 import sys
+import tempfile
 import textwrap
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -30,6 +33,7 @@ from cocotui.engine.monitor import RunMonitor
 from cocotui.flow import builder
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "tui_snapshots"
+FAILED_DIR = Path(tempfile.gettempdir()) / "cocotui-failed-snapshots"
 UPDATE_ENV = "UPDATE_SNAPSHOTS"
 SIZE = (160, 45)
 
@@ -65,6 +69,8 @@ def assert_snapshot(name: str, svg: str) -> None:
     or when it does not exist yet, failing in the latter case so that it gets reviewed)."""
     path = SNAPSHOT_DIR / f"{name}.svg"
     if os.environ.get(UPDATE_ENV) == "1":
+        if os.environ.get("CI"):
+            raise AssertionError(f"{UPDATE_ENV}=1 is refused under CI: it would pass anything")
         SNAPSHOT_DIR.mkdir(parents=True, exist_ok=True)
         path.write_text(svg, encoding="utf-8")
         return
@@ -75,22 +81,23 @@ def assert_snapshot(name: str, svg: str) -> None:
     stored = path.read_text(encoding="utf-8")
     if stored == svg:
         return
-    failed = path.with_suffix(".failed.svg")
+    FAILED_DIR.mkdir(parents=True, exist_ok=True)
+    failed = FAILED_DIR / f"{name}.failed.svg"
     failed.write_text(svg, encoding="utf-8")
     diff = "".join(
         list(
             difflib.unified_diff(
-                _text_lines(stored), _text_lines(svg), "stored", "actual", n=1, lineterm="\n"
+                text_lines(stored), text_lines(svg), "stored", "actual", n=1, lineterm="\n"
             )
         )[:60]
     )
     raise AssertionError(
-        f"screen differs from {path.name} (actual saved as {failed.name}; "
+        f"screen differs from {path.name} (actual saved as {failed}; "
         f"rerun with {UPDATE_ENV}=1 to accept it)\ntext that differs:\n{diff}"
     )
 
 
-def _text_lines(svg: str) -> list[str]:
+def text_lines(svg: str) -> list[str]:
     """The visible text of an exported screen, one line per <text> element (for diffs)."""
     texts = re.findall(r"<text[^>]*>(.*?)</text>", svg)
     return [t.replace("&#160;", " ") + "\n" for t in texts]

@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import sqlite3
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,12 @@ from conftest import (
     app_source,
     export,
 )
+from connector_source import connector_source, spec_source, static
+
+import cocotui
+from cocotui import registry
+from cocotui.op import ConnectorDefinitionError
+from cocotui.sources import LocalFile
 
 # ---------------------------------------------------------------------------------------------
 # Workspaces: a template applied and updated once per module, copied for each test. Apps read
@@ -200,10 +205,24 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return built
 
 
+def _restamp(ws: Workspace) -> None:
+    """Row stamps hold each file's inode and ctime, which a copy does not keep: record the
+    copies' stamps, as if the template had been built here."""
+    source = LocalFile(str(ws.source_dir))
+    with contextlib.closing(sqlite3.connect(ws.tracking_file)) as db, db:
+        for row_id, key in db.execute("SELECT id, row_key FROM source_rows").fetchall():
+            db.execute("UPDATE source_rows SET stamp = ? WHERE id = ?", (source.stamp(key), row_id))
+
+
 def _copy(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     root = tmp_path / "w"
     shutil.copytree(template, root, symlinks=True)
     ws = _workspace(root)
+    # The state is named after the app's path: give the copy's app the template's state.
+    template_name = _workspace(template).state_name
+    for path in ws.state_dir.glob(f"{template_name}.*"):
+        path.rename(ws.state_dir / f"{ws.state_name}{path.name[len(template_name) :]}")
+    _restamp(ws)
     monkeypatch.setenv(LOG_ENV, str(ws.log))
     monkeypatch.setenv(RESOURCES_ENV, str(ws.resources))
     return ws
@@ -284,6 +303,16 @@ def untouched(ws: Workspace) -> Iterator[None]:
     assert snapshot(ws) == before
 
 
+def assert_refused(ws: Workspace, *parts: str) -> str:
+    """The app does not load: ``plan`` and ``apply`` both stop with one clear error naming
+    ``parts`` (nothing on stdout), and leave everything as it was. Returns apply's stderr."""
+    with untouched(ws):
+        for result in (ws.cli("plan", ws.app), ws.apply()):
+            stderr = assert_clear_error(result, *parts)
+            assert result.stdout == "", result.stdout
+    return stderr
+
+
 def pending(ws: Workspace, **env: str | None) -> list[tuple[str, str]]:
     plan = ws.plan_json(**env)
     return sorted((c["target"], c["action"]) for c in plan["changes"] if c["action"] != "none")
@@ -292,200 +321,78 @@ def pending(ws: Workspace, **env: str | None) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # Malformed connectors (the app does not import: nothing runs)
 
-CONNECTOR_HEAD = """
-class BadSpec(cocoindex.op.TargetSpec):
-    resource: str
+BAD_SPEC = spec_source("BadSpec")
 
-"""
-
+#: case -> (the connector's source, what the error says). Each case breaks one member.
 MALFORMED = {
     "no mutate": (
-        """
-        @cocoindex.op.target_connector(spec_cls=BadSpec)
-        class BadConnector:
-            @staticmethod
-            def get_persistent_key(spec, name):
-                return spec.resource
-
-            @staticmethod
-            def apply_setup_change(key, previous, current):
-                pass
-        """,
+        connector_source("BadSpec", "BadConnector", mutate=None),
         "BadConnector.mutate() is required",
     ),
     "no get_persistent_key": (
-        """
-        @cocoindex.op.target_connector(spec_cls=BadSpec)
-        class BadConnector:
-            @staticmethod
-            def apply_setup_change(key, previous, current):
-                pass
-
-            @staticmethod
-            def mutate(*all_mutations):
-                pass
-        """,
+        connector_source("BadSpec", "BadConnector", get_persistent_key=None),
         "BadConnector.get_persistent_key() is required",
     ),
     "no apply_setup_change": (
-        """
-        @cocoindex.op.target_connector(spec_cls=BadSpec)
-        class BadConnector:
-            @staticmethod
-            def get_persistent_key(spec, name):
-                return spec.resource
-
-            @staticmethod
-            def mutate(*all_mutations):
-                pass
-        """,
+        connector_source("BadSpec", "BadConnector", apply_setup_change=None),
         "BadConnector.apply_setup_change() is required",
     ),
     "mutate not variadic": (
-        """
-        @cocoindex.op.target_connector(spec_cls=BadSpec)
-        class BadConnector:
-            @staticmethod
-            def get_persistent_key(spec, name):
-                return spec.resource
-
-            @staticmethod
-            def apply_setup_change(key, previous, current):
-                pass
-
-            @staticmethod
-            def mutate(spec, rows):
-                pass
-        """,
+        connector_source(
+            "BadSpec", "BadConnector", mutate=static("def mutate(spec, rows):\n    pass")
+        ),
         "BadConnector.mutate(*all_mutations) must have exactly one parameter",
     ),
     "instance method": (
-        """
-        @cocoindex.op.target_connector(spec_cls=BadSpec)
-        class BadConnector:
-            @staticmethod
-            def get_persistent_key(spec, name):
-                return spec.resource
-
-            def apply_setup_change(self, key, previous, current):
-                pass
-
-            @staticmethod
-            def mutate(*all_mutations):
-                pass
-        """,
+        connector_source(
+            "BadSpec",
+            "BadConnector",
+            apply_setup_change="def apply_setup_change(self, key, previous, current):\n    pass",
+        ),
         "@staticmethod missing?",
     ),
     "spec_cls not a TargetSpec": (
-        """
-        @cocoindex.op.target_connector(spec_cls=dict)
-        class BadConnector:
-            @staticmethod
-            def get_persistent_key(spec, name):
-                return spec.resource
-
-            @staticmethod
-            def apply_setup_change(key, previous, current):
-                pass
-
-            @staticmethod
-            def mutate(*all_mutations):
-                pass
-        """,
+        connector_source("dict", "BadConnector"),
         "expects a subclass of cocotui.op.TargetSpec",
     ),
     "required keyword-only parameter": (
-        """
-        @cocoindex.op.target_connector(spec_cls=BadSpec)
-        class BadConnector:
-            @staticmethod
-            def get_persistent_key(spec, name):
-                return spec.resource
-
-            @staticmethod
-            def apply_setup_change(key, previous, current, *, force):
-                pass
-
-            @staticmethod
-            def mutate(*all_mutations):
-                pass
-        """,
+        connector_source(
+            "BadSpec",
+            "BadConnector",
+            apply_setup_change=static(
+                "def apply_setup_change(key, previous, current, *, force):\n    pass"
+            ),
+        ),
         "required keyword-only parameter 'force'",
     ),
     "optional method with too many parameters": (
-        """
-        @cocoindex.op.target_connector(spec_cls=BadSpec)
-        class BadConnector:
-            @staticmethod
-            def get_persistent_key(spec, name):
-                return spec.resource
-
-            @staticmethod
-            def describe(key, extra, more):
-                return key
-
-            @staticmethod
-            def apply_setup_change(key, previous, current):
-                pass
-
-            @staticmethod
-            def mutate(*all_mutations):
-                pass
-        """,
+        connector_source(
+            "BadSpec",
+            "BadConnector",
+            describe=static("def describe(key, extra, more):\n    return key"),
+        ),
         "BadConnector.describe() declares 3 parameters",
     ),
     "method that is not a function": (
-        """
-        @cocoindex.op.target_connector(spec_cls=BadSpec)
-        class BadConnector:
-            get_persistent_key = "resource"
-
-            @staticmethod
-            def apply_setup_change(key, previous, current):
-                pass
-
-            @staticmethod
-            def mutate(*all_mutations):
-                pass
-        """,
+        connector_source("BadSpec", "BadConnector", get_persistent_key='get_persistent_key = "r"'),
         "BadConnector.get_persistent_key() is not a function",
     ),
     "all_mutations annotation not a tuple": (
-        """
-        @cocoindex.op.target_connector(spec_cls=BadSpec)
-        class BadConnector:
-            @staticmethod
-            def get_persistent_key(spec, name):
-                return spec.resource
-
-            @staticmethod
-            def apply_setup_change(key, previous, current):
-                pass
-
-            @staticmethod
-            def mutate(*all_mutations: int):
-                pass
-        """,
+        connector_source(
+            "BadSpec",
+            "BadConnector",
+            mutate=static("def mutate(*all_mutations: int):\n    pass"),
+        ),
         "BadConnector.mutate(*all_mutations): the annotation must be tuple[",
     ),
     "two connectors for one spec class": (
-        """
-        class Twice:
-            @staticmethod
-            def get_persistent_key(spec, name):
-                return spec.resource
-
-            @staticmethod
-            def apply_setup_change(key, previous, current):
-                pass
-
-            @staticmethod
-            def mutate(*all_mutations):
-                pass
-
-        cocoindex.op.target_connector(spec_cls=BadSpec)(Twice)
-        cocoindex.op.target_connector(spec_cls=BadSpec)(type("Again", (Twice,), {}))
-        """,
+        connector_source("BadSpec", "Twice").replace(
+            "@cocoindex.op.target_connector(spec_cls=BadSpec)\n", ""
+        )
+        + """
+cocoindex.op.target_connector(spec_cls=BadSpec)(Twice)
+cocoindex.op.target_connector(spec_cls=BadSpec)(type("Again", (Twice,), {}))
+""",
         "BadSpec",
     ),
 }
@@ -498,11 +405,41 @@ def test_malformed_connector(ws: Workspace, case: str) -> None:
         app_source(
             {"Docs": [ExportDecl("out", "BadSpec(resource='a')")]},
             source_dir=SOURCE,
-            header=CONNECTOR_HEAD + textwrap.dedent(body),
+            header=BAD_SPEC + "\n" + body,
         )
     )
-    with untouched(ws):
-        assert_clear_error(ws.apply(), message, str(ws.app))
+    # The user's traceback points at the line that registers the connector.
+    lines = ws.app.read_text().splitlines()
+    culprit = max(n for n, line in enumerate(lines, 1) if "target_connector(" in line)
+    assert_refused(ws, message, str(ws.app), f'File "{ws.app}", line {culprit}')
+
+
+@pytest.fixture
+def own_registry() -> Iterator[None]:
+    """Kinds registered by the test are forgotten afterwards."""
+    kinds = dict(registry._kinds)
+    yield
+    registry._kinds.clear()
+    registry._kinds.update(kinds)
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_connector_is_refused_when_decorated(own_registry: None, case: str) -> None:
+    """The same cases in-process: the decorator raises (a ``ValueError``, the contract's own
+    ``ConnectorDefinitionError`` unless a second class claims a spec class) and registers
+    nothing it refused."""
+    body, message = MALFORMED[case]
+    namespace: dict[str, Any] = {"__name__": "malformed_app", "cocoindex": cocotui}
+    exec(compile(BAD_SPEC, "<spec>", "exec", dont_inherit=True), namespace)
+    twice = case == "two connectors for one spec class"
+    with pytest.raises(ValueError if twice else ConnectorDefinitionError) as caught:
+        exec(compile(body, "<connector>", "exec", dont_inherit=True), namespace)
+    assert message in str(caught.value)
+    registered = registry.get("BadSpec")
+    if twice:
+        assert registered is not None and registered.connector_cls.__name__ == "Twice"
+    else:
+        assert registered is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -517,22 +454,6 @@ class StateSpec(cocoindex.op.TargetSpec):
 @dataclasses.dataclass
 class Declared:
     resource: str
-
-@cocoindex.op.target_connector(spec_cls=StateSpec, setup_state_cls=Declared)
-class StateConnector:
-    @staticmethod
-    def get_persistent_key(spec, name):
-        return spec.resource
-
-    {get_setup_state}
-
-    @staticmethod
-    def apply_setup_change(key, previous, current):
-        pass
-
-    @staticmethod
-    def mutate(*all_mutations):
-        pass
 """
 
 
@@ -540,23 +461,27 @@ class StateConnector:
     ("method", "message"),
     [
         (
-            "@staticmethod\n    def get_setup_state(spec):\n        return {'resource': 1}",
+            static("def get_setup_state(spec):\n    return {'resource': 1}"),
             "get_setup_state() must return an instance of Declared, got dict",
         ),
-        ("", "declares setup_state_cls=Declared but has no get_setup_state()"),
+        (None, "declares setup_state_cls=Declared but has no get_setup_state()"),
     ],
     ids=["get_setup_state returns the wrong type", "setup_state_cls without get_setup_state"],
 )
-def test_declared_setup_state_not_delivered(ws: Workspace, method: str, message: str) -> None:
+def test_declared_setup_state_not_delivered(
+    ws: Workspace, method: str | None, message: str
+) -> None:
+    connector = connector_source(
+        "StateSpec", "StateConnector", setup_state_cls="Declared", get_setup_state=method
+    )
     ws.write_raw_app(
         app_source(
             {"Docs": [ExportDecl("out", "StateSpec(resource='s')")]},
             source_dir=SOURCE,
-            header=SETUP_STATE_HEADER.replace("{get_setup_state}", method),
+            header=SETUP_STATE_HEADER + connector,
         )
     )
-    with untouched(ws):
-        assert_clear_error(ws.apply(), "Docs.out", message)
+    assert_refused(ws, "Docs.out", message)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -566,12 +491,15 @@ def test_declared_setup_state_not_delivered(ws: Workspace, method: str, message:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ("{'when': datetime.datetime(2024, 1, 2)}", "holds a value of type datetime"),
-        ("{'s': {1, 2}}", "holds a value of type set"),
-        ("{'b': b'raw'}", "holds a value of type bytes"),
-        ("{'o': object()}", "holds a value of type object"),
-        ("{(1, 2): 'tuple key'}", "has a dict key (1, 2) of type tuple"),
-        ("{'f': print}", "holds a value of type builtin_function_or_method"),
+        (
+            "{'when': datetime.datetime(2024, 1, 2)}",
+            "options['when'] holds a value of type datetime",
+        ),
+        ("{'s': {1, 2}}", "options['s'] holds a value of type set"),
+        ("{'b': b'raw'}", "options['b'] holds a value of type bytes"),
+        ("{'o': object()}", "options['o'] holds a value of type object"),
+        ("{(1, 2): 'tuple key'}", "options has a dict key (1, 2) of type tuple"),
+        ("{'f': print}", "options['f'] holds a value of type builtin_function_or_method"),
     ],
     ids=["datetime", "set", "bytes", "object", "tuple dict key", "function"],
 )
@@ -583,8 +511,24 @@ def test_spec_field_that_is_not_json(ws: Workspace, options: str, message: str) 
             header="import datetime",
         )
     )
-    with untouched(ws):
-        assert_clear_error(ws.apply(), "Docs.out", "RecordingTarget.options", message)
+    assert_refused(ws, "Docs.out", f"RecordingTarget.{message}")
+
+
+def test_spec_class_field_that_is_not_json(ws: Workspace) -> None:
+    ws.write_raw_app(
+        app_source(
+            {"Docs": [export("out", "WhenTarget", resource="a")]},
+            source_dir=SOURCE,
+            header="import datetime\n\n"
+            + spec_source(
+                "WhenTarget",
+                "resource: str",
+                "when: datetime.datetime = datetime.datetime(2024, 1, 2)",
+            )
+            + connector_source("WhenTarget", "WhenConnector"),
+        )
+    )
+    assert_refused(ws, "Docs.out", "WhenTarget.when holds a value of type datetime")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -608,8 +552,7 @@ def test_invalid_names(ws: Workspace, flow: str, target: str, message: str) -> N
         "'placeholder'", repr(target)
     )
     ws.write_raw_app(text)
-    with untouched(ws):
-        assert_clear_error(ws.apply(), message, str(ws.app))
+    assert_refused(ws, message, str(ws.app))
 
 
 def test_invalid_app_name(ws: Workspace) -> None:
@@ -623,71 +566,83 @@ def test_invalid_app_name(ws: Workspace) -> None:
 # Flow declarations that cannot be exported
 
 
-def test_primary_key_field_never_collected(ws: Workspace) -> None:
-    ws.write_raw_app(
-        app_source(
-            {
-                "Docs": [
-                    ExportDecl("out", "RecordingTarget(resource='a')", primary_key_fields=["id"])
-                ]
-            },
-            source_dir=SOURCE,
-        )
+ROWS_CONNECTOR = (
+    """
+import dataclasses
+
+@dataclasses.dataclass
+class Row:
+    content: str
+    title: str
+
+"""
+    + spec_source("RowsTarget")
+    + connector_source(
+        "RowsTarget",
+        "RowsConnector",
+        mutate=static(
+            "def mutate(*all_mutations: tuple[RowsTarget, dict[str, Row | None]]):\n    pass"
+        ),
     )
-    with untouched(ws):
-        assert_clear_error(ws.apply(), "Docs.out", "primary key field 'id' is not collected")
+)
+
+COLLECTS_NOTHING = """\
+import cocotui as cocoindex
+from recording_connector import RecordingTarget
+
+@cocoindex.flow_def(name="Docs")
+def docs(flow_builder, data_scope):
+    data_scope["documents"] = flow_builder.add_source(
+        cocoindex.sources.LocalFile(path="../source"))
+    out = data_scope.add_collector()
+    out.export("out", RecordingTarget(resource="a"), primary_key_fields=["filename"])
+"""
+
+#: case -> (the app's flows, extra definitions, what the error says)
+DECLARATIONS: dict[str, tuple[dict[str, list[ExportDecl]], str, tuple[str, ...]]] = {
+    "primary key field never collected": (
+        {"Docs": [ExportDecl("out", "RecordingTarget(resource='a')", primary_key_fields=["id"])]},
+        "",
+        ("Docs.out", "primary key field 'id' is not collected"),
+    ),
+    "no primary key fields": (
+        {"Docs": [ExportDecl("out", "RecordingTarget(resource='a')", primary_key_fields=[])]},
+        "",
+        ("primary_key_fields must be given",),
+    ),
+    "one target exported twice in a flow": (
+        {"Docs": [export("out", resource="a"), export("again", resource="a")]},
+        "",
+        ("Docs.out and Docs.again", "exported once", '"a"'),
+    ),
+    "one target exported by two flows": (
+        {"A": [export("one", resource="same")], "B": [export("two", resource="same")]},
+        "",
+        ("A.one and B.two", "exported once", '"same"'),
+    ),
+    "spec class without a connector": (
+        {"Docs": [ExportDecl("out", "Orphan(resource='a')")]},
+        spec_source("Orphan"),
+        ("no connector is registered for spec class Orphan",),
+    ),
+    "value dataclass field never collected": (
+        {"Docs": [export("out", "RowsTarget", resource="a")]},
+        ROWS_CONNECTOR,
+        ("Docs.out", "'title'", "Row"),
+    ),
+}
 
 
-def test_no_primary_key_fields(ws: Workspace) -> None:
-    ws.write_raw_app(
-        app_source(
-            {"Docs": [ExportDecl("out", "RecordingTarget(resource='a')", primary_key_fields=[])]},
-            source_dir=SOURCE,
-        )
-    )
-    with untouched(ws):
-        assert_clear_error(ws.apply(), "primary_key_fields must be given")
-
-
-def test_one_target_exported_twice(ws: Workspace) -> None:
-    ws.write_raw_app(
-        app_source(
-            {"Docs": [export("out", resource="a"), export("again", resource="a")]},
-            source_dir=SOURCE,
-        )
-    )
-    with untouched(ws):
-        assert_clear_error(ws.apply(), "Docs.out and Docs.again", "exported once")
-
-
-def test_spec_class_without_a_connector(ws: Workspace) -> None:
-    ws.write_raw_app(
-        app_source(
-            {"Docs": [ExportDecl("out", "Orphan(resource='a')")]},
-            source_dir=SOURCE,
-            header="class Orphan(cocoindex.op.TargetSpec):\n    resource: str\n",
-        )
-    )
-    with untouched(ws):
-        assert_clear_error(ws.apply(), "no connector is registered for spec class Orphan")
+@pytest.mark.parametrize("case", list(DECLARATIONS))
+def test_flow_declaration_that_cannot_be_exported(ws: Workspace, case: str) -> None:
+    flows, header, parts = DECLARATIONS[case]
+    ws.write_raw_app(app_source(flows, source_dir=SOURCE, header=header))
+    assert_refused(ws, *parts)
 
 
 def test_collector_that_collects_nothing(ws: Workspace) -> None:
-    ws.write_raw_app(
-        """\
-        import cocotui as cocoindex
-        from recording_connector import RecordingTarget
-
-        @cocoindex.flow_def(name="Docs")
-        def docs(flow_builder, data_scope):
-            data_scope["documents"] = flow_builder.add_source(
-                cocoindex.sources.LocalFile(path="../source"))
-            out = data_scope.add_collector()
-            out.export("out", RecordingTarget(resource="a"), primary_key_fields=["filename"])
-        """
-    )
-    with untouched(ws):
-        assert_clear_error(ws.apply(), "Docs.out")
+    ws.write_raw_app(COLLECTS_NOTHING)
+    assert_refused(ws, "Docs.out")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -743,42 +698,63 @@ def test_duplicate_key_within_one_source_row(ws: Workspace) -> None:
 # Apps that fail to load
 
 
-@pytest.mark.parametrize(
-    ("source", "message"),
-    [
-        ("import cocotui\nraise OSError('no disk')\n", "OSError: no disk"),
-        ("import cocotui\n\ndef broken(:\n    pass\n", "SyntaxError"),
-        ("import cocotui\n", "defines no flow"),
-        ("import no_such_module_anywhere\n", "No module named 'no_such_module_anywhere'"),
-        ("import sys\nsys.exit(3)\n", "called sys.exit(3) while being imported"),
-        ("import sys\nsys.exit()\n", "called sys.exit(None) while being imported"),
+USER_TRACEBACK = """\
+import cocotui as cocoindex
+
+
+def load_settings():
+    return {}["missing"]
+
+
+SETTINGS = load_settings()
+"""
+
+#: case -> (the app's source, what the error says; ``{app}`` is the app's path)
+LOAD_FAILURES = {
+    "raises": ("import cocotui\nraise OSError('no disk')\n", ("OSError: no disk",)),
+    "raises in a function": (
+        USER_TRACEBACK,
         (
-            "import cocotui\n\n@cocotui.flow_def(name='Docs')\ndef docs(fb, ds):\n"
-            "    raise ValueError('cannot build')\n",
-            "error while building flow 'Docs'",
+            "KeyError: 'missing'",
+            'File "{app}", line 5, in load_settings',
+            'File "{app}", line 8, in <module>',
         ),
-    ],
-    ids=[
-        "raises",
-        "syntax error",
-        "no flows",
-        "missing import",
-        "sys.exit",
-        "bare sys.exit",
-        "flow raises",
-    ],
-)
-def test_app_that_fails_to_load(ws: Workspace, source: str, message: str) -> None:
+    ),
+    "syntax error": (
+        "import cocotui\n\ndef broken(:\n    pass\n",
+        ("SyntaxError", "{app}", "line 3"),
+    ),
+    "no flows": ("import cocotui\n", ("defines no flow",)),
+    "missing import": (
+        "import no_such_module_anywhere\n",
+        ("No module named 'no_such_module_anywhere'",),
+    ),
+    "sys.exit": ("import sys\nsys.exit(3)\n", ("called sys.exit(3) while being imported",)),
+    "bare sys.exit": ("import sys\nsys.exit()\n", ("called sys.exit(None) while being imported",)),
+    "flow raises": (
+        "import cocotui\n\n@cocotui.flow_def(name='Docs')\ndef docs(fb, ds):\n"
+        "    raise ValueError('cannot build')\n",
+        ("error while building flow 'Docs'",),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LOAD_FAILURES))
+def test_app_that_fails_to_load(ws: Workspace, case: str) -> None:
+    source, parts = LOAD_FAILURES[case]
     ws.write_raw_app(source)
-    with untouched(ws):
-        assert_clear_error(ws.apply(), message)
+    stderr = assert_refused(ws, *(part.format(app=ws.app) for part in parts))
+    # Only the user's frames are shown, not the import machinery that ran the app.
+    assert "importlib" not in stderr and "loader.py" not in stderr, stderr
 
 
-def test_app_file_missing_or_module_unknown(ws: Workspace) -> None:
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_app_file_missing_or_module_unknown(ws: Workspace, command: str) -> None:
+    yes = ["--yes"] if command == "apply" else []
     with untouched(ws):
-        assert_clear_error(ws.cli("apply", ws.root / "nope.py", "--yes"), "nope.py")
+        assert_clear_error(ws.cli(command, ws.root / "nope.py", *yes), str(ws.root / "nope.py"))
         assert_clear_error(
-            ws.cli("apply", "no_such_app_module", "--yes"), "cannot find app 'no_such_app_module'"
+            ws.cli(command, "no_such_app_module", *yes), "cannot find app 'no_such_app_module'"
         )
 
 
@@ -910,8 +886,10 @@ def test_connector_fails_while_the_app_loads(faulty: Workspace, fault: str, mess
         for command in ("plan", "apply", "update"):
             args = [command, faulty.app] + (["--yes"] if command == "apply" else [])
             stderr = assert_clear_error(faulty.cli(*args, FAULT=fault), "Docs.out", message)
-            if ":" not in fault:
-                assert "broke on purpose" in stderr  # the connector's own traceback follows
+            assert stderr.startswith("error: target Docs.out: "), stderr
+            if ":" not in fault:  # the connector's own traceback follows, in the app's file
+                assert "broke on purpose" in stderr
+                assert f'File "{faulty.app}"' in stderr, stderr
 
 
 @pytest.mark.parametrize(
@@ -1025,40 +1003,37 @@ def test_key_too_long_for_the_filesystem(files_ws: Workspace) -> None:
 # ---------------------------------------------------------------------------------------------
 # A source directory that is missing, or vanishes during a run: nothing is deleted
 
-VANISHING = """
+VANISHING = (
+    """
 import os
 from pathlib import Path
 
-class VanishTarget(cocoindex.op.TargetSpec):
-    resource: str
-
-@cocoindex.op.target_connector(spec_cls=VanishTarget)
-class VanishConnector:
-    @staticmethod
-    def get_persistent_key(spec, name):
-        return spec.resource
-
-    @staticmethod
-    def apply_setup_change(key, previous, current):
-        pass
-
-    @staticmethod
-    def mutate(*all_mutations):
-        path = Path(os.environ["COCOTUI_TEST_RESOURCES"]) / "vanish.json"
-        rows = json.loads(path.read_text()) if path.exists() else {}
-        for _, mutations in all_mutations:
-            for key, value in mutations.items():
-                if value is None:
-                    rows.pop(key, None)
-                else:
-                    rows[key] = value
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(rows))
-        if os.environ.get("VANISH"):  # the source is unmounted under the running update
-            source = Path("../source")
-            if source.exists():
-                source.rename("../source-unmounted")
 """
+    + spec_source("VanishTarget")
+    + connector_source(
+        "VanishTarget",
+        "VanishConnector",
+        mutate=static(
+            """
+            def mutate(*all_mutations):
+                path = Path(os.environ["COCOTUI_TEST_RESOURCES"]) / "vanish.json"
+                rows = json.loads(path.read_text()) if path.exists() else {}
+                for _, mutations in all_mutations:
+                    for key, value in mutations.items():
+                        if value is None:
+                            rows.pop(key, None)
+                        else:
+                            rows[key] = value
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(rows))
+                if os.environ.get("VANISH"):  # the source is unmounted under the running update
+                    source = Path("../source")
+                    if source.exists():
+                        source.rename("../source-unmounted")
+            """
+        ),
+    )
+)
 
 
 def test_source_directory_missing(ws: Workspace) -> None:

@@ -50,7 +50,12 @@ def _run(runner: AppRunner) -> None:
     assert [c["action"] for c in applied["applied"]] == ["create"]
     outcome = runner.update()
     assert outcome.ok, outcome.result.stderr
-    assert runner.update().finished is not None
+    [first] = outcome.finished["targets"].values() if outcome.finished else [None]
+    assert first is not None and first["inserted"] == len(GUIDES)
+    # Nothing changed: the second update sends nothing.
+    again = runner.update()
+    assert again.ok, again.result.stderr
+    assert again.mutations == 0
 
 
 def test_sqlite_example(tmp_path: Path) -> None:
@@ -64,6 +69,9 @@ def test_sqlite_example(tmp_path: Path) -> None:
     assert ("writing-connectors.md", "Writing a connector") in {(r[0], r[1]) for r in rows}
     assert all(isinstance(r[2], int) and r[3].startswith("[") for r in rows)
     runner.drop()
+    with sqlite3.connect(tmp_path / "guides.db") as conn:
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert ("guides",) not in tables
 
 
 def test_files_example(tmp_path: Path) -> None:
@@ -142,6 +150,9 @@ def test_postgres_example(tmp_path: Path) -> None:
         assert {r[0] for r in rows} == GUIDES
         assert all(isinstance(r[2], int) and isinstance(r[3], list) for r in rows)
         runner.drop()
+        with psycopg.connect(url) as conn:
+            found = conn.execute("SELECT to_regclass(%s)", [table]).fetchone()
+        assert found == (None,)
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))

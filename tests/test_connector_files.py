@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from connector_helpers import SAMPLE_FILES, source_files, write_app, write_sources
+from connector_helpers import (
+    SAMPLE_FILES,
+    assert_rolls_forward,
+    source_files,
+    update_killed_inside_mutate,
+    write_app,
+    write_sources,
+)
 
 from cocotui.op import TargetStateCompatibility
 from cocotui.testing import (
@@ -22,7 +29,6 @@ from cocotui.testing import (
     assert_idempotent,
     assert_unchanged,
     check_idempotency,
-    read_call_log,
 )
 from connectors.files import (
     MANIFEST,
@@ -195,23 +201,11 @@ def test_a_run_killed_inside_mutate_rolls_forward(
     runner.apply()
     assert runner.update().ok
     before = files(out)
-    write_sources(
-        source,
-        {"a.txt": "ALPHA", "b.txt": None, "docs/e.txt": "ECHO", "g.txt": "golf", "h.txt": "hotel"},
-    )
-    log = tmp_path / "calls.jsonl"
-    killed = runner.update("--batch-rows", "2", kill=kill, record=log)
-    assert killed.killed, killed.result.stderr
-    assert read_call_log(log)[-1]["method"] == "mutate"
+    update_killed_inside_mutate(runner, source, kill, tmp_path / "calls.jsonl")
     assert files(out) != expected_files(source)
     if kill == "mutate:rows=3":  # killed after 3 files: the first call, and one row of the next
         assert files(out) != before
-
-    again = runner.update()
-    assert again.ok, again.result.stderr
-    assert_equals_source(out, source)
-    assert runner.update().finished is not None
-    assert_equals_source(out, source)
+    assert_rolls_forward(runner, lambda: assert_equals_source(out, source))
 
 
 HOSTILE_APP = """\

@@ -13,7 +13,15 @@ from typing import Any
 
 import psycopg
 import pytest
-from connector_helpers import SAMPLE_FILES, expected_rows, postgres_url, write_app, write_sources
+from connector_helpers import (
+    SAMPLE_FILES,
+    assert_rolls_forward,
+    expected_rows,
+    postgres_url,
+    update_killed_inside_mutate,
+    write_app,
+    write_sources,
+)
 from psycopg import sql
 
 from cocotui.op import TargetStateCompatibility
@@ -173,7 +181,7 @@ def test_lifecycle_through_the_cli(tmp_path: Path, url: str, password: str, tabl
 
     runner.drop()
     assert dump(url, table) is None
-    assert password not in (tmp_path / "state" / "app.toml").read_text()
+    assert password not in runner.state_file.read_text()
 
 
 def test_a_password_in_the_spec_is_never_stored_or_shown(
@@ -191,7 +199,7 @@ def test_a_password_in_the_spec_is_never_stored_or_shown(
     assert runner.update().ok
     assert table_rows(url, table) == expected_rows(source)
     outputs.append(runner.command("ls", "--json").expect().stdout)
-    state = (tmp_path / "state" / "app.toml").read_text()
+    state = runner.state_file.read_text()
     for text in [*outputs, state]:
         assert password not in text
         assert urllib.parse.quote(password, safe="") not in text
@@ -209,10 +217,11 @@ def test_a_password_in_the_spec_is_never_stored_or_shown(
     failed = runner.command("apply", "--yes", env={"PGPASSWORD": None})
     assert failed.returncode == 1
     assert "password" in failed.stderr.lower() and password not in failed.stderr
-    assert password not in (tmp_path / "state" / "app.toml").read_text()
+    assert password not in runner.state_file.read_text()
     runner.command("apply", "--yes", env={"PGPASSWORD": password}).expect()
     assert dump(url, table) is None
     runner.drop()
+    assert dump(url, f"other_{table}") is None
 
 
 def test_connection_errors_mask_the_password(tmp_path: Path, url: str, table: str) -> None:
@@ -226,7 +235,7 @@ def test_connection_errors_mask_the_password(tmp_path: Path, url: str, table: st
     assert result.returncode == 1
     assert "authentication failed" in result.stderr or "password" in result.stderr
     assert wrong not in result.stderr + result.stdout
-    assert wrong not in (tmp_path / "state" / "app.toml").read_text()
+    assert wrong not in runner.state_file.read_text()
     assert mask_password(f"connect to {bad} failed", bad) == (
         f"connect to {parts.scheme}://{parts.username}:***@{parts.hostname}:{parts.port}"
         f"{parts.path} failed"
@@ -399,17 +408,15 @@ def test_a_run_killed_inside_mutate_rolls_forward(
     runner = make_runner(tmp_path, url, table)
     runner.apply()
     assert runner.update().ok
-    write_sources(
-        source,
-        {"a.txt": "ALPHA", "b.txt": None, "docs/e.txt": "ECHO", "g.txt": "golf", "h.txt": "hotel"},
-    )
-    killed = runner.update("--batch-rows", "2", kill=kill)
-    assert killed.killed, killed.result.stderr
+    update_killed_inside_mutate(runner, source, kill, tmp_path / "calls.jsonl")
     assert table_rows(url, table) != expected_rows(source)
-    again = runner.update()
-    assert again.ok, again.result.stdout
-    assert table_rows(url, table) == expected_rows(source)
+
+    def assert_equal_to_source() -> None:
+        assert table_rows(url, table) == expected_rows(source)
+
+    assert_rolls_forward(runner, assert_equal_to_source)
     runner.drop()
+    assert dump(url, table) is None
 
 
 def test_passwords_are_removed_and_masked_without_a_server() -> None:

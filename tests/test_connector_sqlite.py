@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from connector_helpers import SAMPLE_FILES, expected_rows, write_app, write_sources
+from connector_helpers import (
+    SAMPLE_FILES,
+    assert_rolls_forward,
+    expected_rows,
+    update_killed_inside_mutate,
+    write_app,
+    write_sources,
+)
 
 from cocotui.op import TargetStateCompatibility
 from cocotui.testing import (
@@ -18,7 +25,6 @@ from cocotui.testing import (
     assert_idempotent,
     assert_unchanged,
     check_idempotency,
-    read_call_log,
 )
 from connectors.sqlite import SqliteTable, SqliteTargetError, quote_identifier
 
@@ -303,17 +309,10 @@ def test_a_run_killed_inside_mutate_rolls_forward(
     runner, source, database = setup
     runner.apply()
     assert runner.update().ok
-    write_sources(
-        source,
-        {"a.txt": "ALPHA", "b.txt": None, "docs/e.txt": "ECHO", "g.txt": "golf", "h.txt": "hotel"},
-    )
-    log = tmp_path / "calls.jsonl"
-    killed = runner.update("--batch-rows", "2", kill=kill, record=log)
-    assert killed.killed, killed.result.stderr
-    assert read_call_log(log)[-1]["method"] == "mutate"
+    update_killed_inside_mutate(runner, source, kill, tmp_path / "calls.jsonl")
     assert table_rows(database, "docs") != expected_rows(source)
 
-    again = runner.update()
-    assert again.ok, again.result.stderr
-    assert table_rows(database, "docs") == expected_rows(source)
-    assert runner.update().finished is not None
+    def assert_equal_to_source() -> None:
+        assert table_rows(database, "docs") == expected_rows(source)
+
+    assert_rolls_forward(runner, assert_equal_to_source)

@@ -291,3 +291,25 @@ def test_a_nullable_argument_to_a_non_nullable_parameter_makes_the_result_nullab
     )
     ws.app.write_text(app)
     assert t.field_types(ws) == {"filename": "Str", "shouted": "Str?", "kept": "Str"}
+
+
+def test_an_executor_call_annotation_types_the_field(ws: Workspace) -> None:
+    """``transform(SomeSpec(...))``: the field's type is the executor's ``__call__`` return."""
+    header = """
+class Measure(cocoindex.op.FunctionSpec):
+    unit: str
+
+@cocoindex.op.executor_class()
+class MeasureExecutor:
+    spec: Measure
+
+    def __call__(self, text: str) -> cocoindex.Vector[cocoindex.Float32, 3]:
+        return [float(len(text)), 0.0, 1.0]
+"""
+    t.typed_app(
+        ws,
+        header=header,
+        rows='doc["value"] = doc["content"].transform(Measure(unit="chars"))',
+        collect='filename=doc["filename"], value=doc["value"]',
+    )
+    assert t.field_types(ws) == {"filename": "Str", "value": "Vector[Float32, 3]"}

@@ -19,16 +19,8 @@ CHANGE_FIELDS = {
     "compatibility",
     "reason",
 }
-LS_FIELDS = {
-    "flow",
-    "target",
-    "kind",
-    "key",
-    "action",
-    "previous",
-    "current",
-    "description",
-    "reason",
+#: A listed target: its pending change (without the compatibility verdict) and its status.
+LS_FIELDS = CHANGE_FIELDS - {"compatibility"} | {
     "status",
     "interrupted",
     "orphaned",
@@ -65,7 +57,7 @@ def test_plan_json(workspace: Workspace) -> None:
     ws.write_app(export("out", resource="a", version=1), export("gone", resource="g"))
     created = parse(ws.cli("plan", ws.app, "--json"))
     assert set(created) >= {"format_version", "app", "fingerprint", "changes", "summary"}
-    assert created["app"] == "demo_app"
+    assert created["app"] == ws.state_name
     assert isinstance(created["fingerprint"], str) and created["fingerprint"]
     for change in created["changes"]:
         check_change(change)
@@ -106,7 +98,9 @@ def test_ls_json(workspace: Workspace) -> None:
     ws.write_app(export("out", resource="a"), export("later", resource="l"))
     assert ws.apply("--target", "out").returncode == 0
     document = parse(ws.cli("ls", ws.app, "--json"))
-    assert document["app"] == "demo_app"
+    assert document["app"] == ws.state_name
+    assert document["app_file"] == str(ws.app.resolve())
+    assert document["state_file"] == str(ws.state_file)
     rows = {row["target"]: row for row in document["targets"]}
     for row in rows.values():
         assert set(row) >= LS_FIELDS, row
@@ -158,13 +152,17 @@ def test_drop_json(workspace: Workspace) -> None:
     assert change["action"] == "drop"
     assert change["previous"] == [{"resource": "a", "version": 1, "options": None}]
     assert change["current"] is None
-    assert dropped["pending"] == [] or all(c["action"] == "create" for c in dropped["pending"])
+    # The export is still in the app: once dropped, it is pending creation again.
+    [pending] = dropped["pending"]
+    check_change(pending)
+    assert (pending["target"], pending["action"]) == (change["target"], "create")
 
 
 def test_connectors_json(workspace: Workspace) -> None:
     document = parse(workspace.cli("connectors", "--json"))
-    assert isinstance(document["connectors"], list)
-    assert isinstance(document["failed"], list)
+    assert document["failed"] == []
+    kinds = {connector["kind"] for connector in document["connectors"]}
+    assert {"DirectoryTarget", "SqliteTable", "PostgresTable", "HttpEndpoint"} <= kinds
     for connector in document["connectors"]:
         assert set(connector) >= {"kind", "connector", "optional_methods", "doc"}
         assert isinstance(connector["optional_methods"], list)

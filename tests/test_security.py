@@ -5,10 +5,15 @@ state file, which the connector needs); ``serve`` binds loopback unless told oth
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
+import socket
 import stat
+import subprocess
 import sys
+import time
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,11 +27,11 @@ from rich.text import Text
 from cocotui.cli import serve_command
 from cocotui.cli.main import build_parser
 from cocotui.config import config_path, save_setting
+from cocotui.display import MASK, is_secret_name, mask_secrets
 from cocotui.engine.facade import Engine
 from cocotui.engine.update import UpdateOptions
-from cocotui.tui.app import CocotuiApp
-from cocotui.tui.plan_screen import change_detail
-from cocotui.values import MASK, is_secret_name, mask_secrets
+from cocotui.presenter import present_change, present_target
+from cocotui.tui.detail import change_detail, setup_text
 
 
 def mode(path: Path) -> int:
@@ -58,7 +63,8 @@ def test_state_files_are_owner_only_even_with_a_permissive_umask(
         assert result.returncode == 0, result.stderr
     assert mode(fresh) == 0o700
     files = sorted(fresh.iterdir())
-    assert {p.name for p in files} >= {"demo_app.toml", "demo_app.tracking.sqlite", "demo_app.lock"}
+    name = ws.state_name
+    assert {p.name for p in files} >= {f"{name}.toml", f"{name}.tracking.sqlite", f"{name}.lock"}
     for path in files:
         assert mode(path) == 0o600, path
 
@@ -293,11 +299,11 @@ def test_secrets_are_masked_in_the_terminal_ui(workspace: Workspace, in_process_
     engine = Engine.open(str(ws.app), state_dir=ws.state_dir)
     try:
         [change] = engine.plan().pending
-        detail = change_detail(change).plain
+        detail = change_detail(present_change(change)).plain
         assert_masked(detail)
         assert f'+ password = "{MASK}"' in detail
         [row] = engine.status()
-        setup = CocotuiApp._setup_text(row).plain
+        setup = setup_text(present_target(row)).plain
         assert_masked(setup)
         assert "password" in setup and MASK in setup
         engine.apply(engine.plan())
@@ -307,11 +313,11 @@ def test_secrets_are_masked_in_the_terminal_ui(workspace: Workspace, in_process_
     engine = Engine.open(str(ws.app), state_dir=ws.state_dir)
     try:
         [change] = engine.plan().pending
-        detail = change_detail(change).plain
+        detail = change_detail(present_change(change)).plain
         assert_masked(detail)
         assert f'~ password: "{MASK}" → "{MASK}"' in detail
         [row] = engine.status()
-        setup: Any = CocotuiApp._setup_text(row)
+        setup: Any = setup_text(present_target(row))
         assert isinstance(setup, Text)
         assert_masked(setup.plain)
         assert "committed setup" in setup.plain and "desired setup" in setup.plain
@@ -344,13 +350,67 @@ def test_is_loopback(host: str, loopback: bool) -> None:
     assert serve_command.is_loopback(host) is loopback
 
 
-def test_serve_binds_loopback_by_default() -> None:
+def test_serve_binds_loopback_by_default(tmp_path: Path) -> None:
     args = build_parser().parse_args(["serve", "app.py"])
     assert args.host == "127.0.0.1"
     assert not args.allow_write
     command = serve_command.tui_command_line(args)
     assert command.startswith(f"{sys.executable} -m cocotui tui app.py")
     assert "--read-only" not in command
+
+    # Started for real, it listens on 127.0.0.1 only.
+    port = _free_port()
+    env = {**os.environ, "COCOTUI_STATE_DIR": str(tmp_path / "state")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cocotui", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        listening = _wait_for_listener(port, server)
+        assert listening == {"127.0.0.1"}, listening
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_listener(port: int, server: subprocess.Popen[bytes]) -> set[str]:
+    """The local addresses of the sockets listening on ``port`` (from /proc/net/tcp*), once
+    there is one; fails if the server exits first or nothing listens within 30 s."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        addresses = _listening_addresses(port)
+        if addresses:
+            return addresses
+        if server.poll() is not None:
+            assert server.stderr is not None
+            raise AssertionError(f"serve exited: {server.stderr.read().decode()}")
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+def _listening_addresses(port: int) -> set[str]:
+    listen_state = "0A"
+    found: set[str] = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        with contextlib.suppress(FileNotFoundError), open(table) as lines:
+            for line in list(lines)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, _, hexport = local.partition(":")
+                if state == listen_state and int(hexport, 16) == port:
+                    raw = bytes.fromhex(address)
+                    # /proc prints each 32-bit word in host (little-endian) order.
+                    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                    found.add(socket.inet_ntop(family, words))
+    return found
 
 
 @pytest.mark.parametrize(

@@ -199,7 +199,7 @@ def test_apply_one_target_leaves_the_rest_pending(workspace: Workspace) -> None:
     result = ws.apply("--target", "second")
     assert result.returncode == 0, result.stderr
     assert ws.take_setup_calls() == [["b", None, spec("b")]]
-    assert "Still pending: Docs.first" in result.stdout
+    assert "waiting for approval: Docs.first (to create)" in result.stdout
     actions = {c["target"]: c["action"] for c in ws.plan_json()["changes"]}
     assert actions == {"first": "create", "second": "none"}
 
@@ -397,8 +397,11 @@ def test_output_without_a_terminal_or_with_no_color_has_no_ansi(workspace: Works
     assert not ANSI.search(_run_on_terminal(ws, ["plan", str(ws.app)], NO_COLOR="1"))
 
 
-def _run_on_terminal(ws: Workspace, args: list[str], answer: str | None = None, **env: str) -> str:
-    """Run the CLI with stdin and stdout on a pseudo-terminal; return what it printed."""
+def _run_on_terminal(
+    ws: Workspace, args: list[str], answer: str | None = None, exit_code: int = 0, **env: str
+) -> str:
+    """Run the CLI with stdin and stdout on a pseudo-terminal; check that it exits with
+    ``exit_code`` and return what it printed."""
     import pty
 
     main, secondary = pty.openpty()
@@ -423,14 +426,15 @@ def _run_on_terminal(ws: Workspace, args: list[str], answer: str | None = None, 
             break
         chunks.append(data)
     os.close(main)
-    assert proc.wait(timeout=60) is not None
-    return b"".join(chunks).decode(errors="replace")
+    output = b"".join(chunks).decode(errors="replace")
+    assert proc.wait(timeout=60) == exit_code, output
+    return output
 
 
 def test_apply_on_a_terminal_asks_and_needs_yes(workspace: Workspace) -> None:
     ws = workspace
     ws.write_app(export("out", resource="a"))
-    output = _run_on_terminal(ws, ["apply", str(ws.app)], answer="no\n")
+    output = _run_on_terminal(ws, ["apply", str(ws.app)], answer="no\n", exit_code=1)
     assert "Only 'yes' will be accepted" in output
     assert "Nothing applied" in output
     assert ws.side_effect_calls() == []
@@ -442,19 +446,20 @@ def test_apply_on_a_terminal_asks_and_needs_yes(workspace: Workspace) -> None:
 
 
 def test_status_words_in_ls(workspace: Workspace) -> None:
+    """`ls` prints the app and its state file, then the table (header, one line per target)."""
     ws = workspace
     ws.write_app(export("out", resource="a"), export("new", resource="n"))
     assert ws.apply("--target", "out").returncode == 0
     ws.write_app(export("out", resource="a", version=2), export("new", resource="n"))
     listing = ws.cli("ls", ws.app)
     assert listing.returncode == 0, listing.stderr
-    lines = {line.split()[0]: line for line in listing.stdout.splitlines()[1:]}
+    lines = {line.split()[0]: line for line in listing.stdout.splitlines()[2:]}
     assert "TO UPDATE" in lines["Docs.out"]
     assert "TO CREATE" in lines["Docs.new"]
     assert "recording resource a" in lines["Docs.out"]
     assert ws.apply().returncode == 0
     listing = ws.cli("ls", ws.app)
-    assert all("READY" in line for line in listing.stdout.splitlines()[1:])
+    assert all("READY" in line for line in listing.stdout.splitlines()[2:])
 
 
 def test_module_app_and_app_name(workspace: Workspace) -> None:
@@ -488,5 +493,5 @@ def test_state_dir_option_overrides_environment(workspace: Workspace, tmp_path: 
     elsewhere = tmp_path / "elsewhere"
     result = ws.cli("apply", ws.app, "--yes", "--state-dir", str(elsewhere))
     assert result.returncode == 0, result.stderr
-    assert (elsewhere / "demo_app.toml").exists()
+    assert (elsewhere / ws.state_file.name).exists()
     assert not ws.state_file.exists()

@@ -29,7 +29,7 @@ from connector_helpers import write_sources
 from psycopg import sql
 from snapshot import SIZE, StillMonitor, cells, detail_text, isolated_imports, run
 
-from cocotui import registry
+from cocotui import auth_registry, registry
 from cocotui.auth_registry import AuthEntryReference, add_auth_entry
 from cocotui.engine.facade import Engine
 from cocotui.engine_type import (
@@ -413,8 +413,12 @@ def vector_type(dim: int | None, element: str = "Float32") -> EnrichedValueType:
 
 
 @pytest.fixture
-def database(db_url: str) -> Iterator[AuthEntryReference[DatabaseConnectionSpec]]:
-    """An auth entry for the test database, with the password given apart from the URL."""
+def database(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[AuthEntryReference[DatabaseConnectionSpec]]:
+    """An auth entry for the test database, with the password given apart from the URL (in a
+    registry of its own: each test has its own database, and a key takes one value)."""
+    monkeypatch.setattr(auth_registry, "_entries", {})
     info = psycopg.conninfo.conninfo_to_dict(db_url)
     password = str(info.pop("password"))
     user = str(info.pop("user"))
@@ -624,7 +628,7 @@ def test_missing_credentials_are_a_clear_setup_error(tmp_path: Path) -> None:
     )
     result = AppRunner(missing, tmp_path / "state2").command("apply", "--yes")
     assert result.returncode != 0
-    assert "no auth entry is registered under key 'prod'" in result.stderr
+    assert "auth entry 'prod' is not registered" in result.stderr
 
 
 def test_server_down_fails_the_setup_without_showing_the_password(tmp_path: Path) -> None:

@@ -168,12 +168,10 @@ def test_approving_one_create_calls_the_connector_once(
             assert app.focused is app.screen.query_one("#cancel", Button)  # defaults to Cancel
             await pilot.press("tab", "enter")  # focus Apply and press it
             await finish_work(pilot)
-            assert isinstance(app.screen, PlanScreen)
+            assert not isinstance(app.screen, PlanScreen)  # back to the targets
             assert setup_calls(module) == [("apply_setup_change", "alpha", True, False)]
             assert ("information", "Apply finished", "Applied 1 change(s).") in notifications(app)
-            await pilot.press("escape")
-            assert not isinstance(app.screen, PlanScreen)
-            assert statuses(app) == {"Docs.first": "in sync", "Docs.second": "+ to create"}
+            assert statuses(app) == {"Docs.first": "ready", "Docs.second": "+ to create"}
         assert [c.name for c in engine.plan().pending] == ["Docs.second"]
         assert len(setup_calls(module)) == 1
 
@@ -210,7 +208,7 @@ def test_a_drop_needs_the_typed_name(dirs: dict[str, Path], engines: list[Engine
     async def scenario() -> None:
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             await pilot.pause()
-            assert statuses(app) == {"DemoDocs.pages": "in sync", "DemoDocs.outline": "in sync"}
+            assert statuses(app) == {"DemoDocs.pages": "ready", "DemoDocs.outline": "ready"}
             await pilot.press("d")  # the cursor is on DemoDocs.pages
             assert isinstance(app.screen, PlanScreen)
             assert [c.name for c in app.screen.pending] == ["DemoDocs.pages"]
@@ -234,12 +232,11 @@ def test_a_drop_needs_the_typed_name(dirs: dict[str, Path], engines: list[Engine
             assert not apply.disabled
             await pilot.press("enter")
             await finish_work(pilot)
-            assert isinstance(app.screen, PlanScreen)
-            await pilot.press("escape")
+            assert not isinstance(app.screen, PlanScreen)
             # Still in the app, so it is to be created again; its files are gone.
             assert statuses(app) == {
                 "DemoDocs.pages": "+ to create",
-                "DemoDocs.outline": "in sync",
+                "DemoDocs.outline": "ready",
             }
         assert not html.exists()
         assert (dirs["demo"] / "outline").is_dir()
@@ -671,7 +668,10 @@ def test_the_theme_choice_is_persisted(dirs: dict[str, Path], engines: list[Engi
     assert run(reopen) == "nord"
 
 
-def test_f8_saves_an_svg_screenshot(dirs: dict[str, Path], engines: list[Engine]) -> None:
+def test_f8_saves_an_svg_screenshot(
+    dirs: dict[str, Path], engines: list[Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(dirs["app"] / "data"))
     app = make_app(open_engine(engines, DEMO))
 
     async def scenario() -> None:
@@ -680,5 +680,5 @@ def test_f8_saves_an_svg_screenshot(dirs: dict[str, Path], engines: list[Engine]
             await pilot.pause()
 
     run(scenario)
-    saved = list(Path.cwd().glob("*.svg"))
+    saved = list((dirs["app"] / "data" / "cocotui" / "screenshots").glob("*.svg"))
     assert len(saved) == 1 and "DemoDocs.pages" in saved[0].read_text().replace("&#160;", " ")

@@ -1,16 +1,22 @@
 """Snapshot tests of the TUI's main screens against ``tests/tui_snapshots/*.svg``.
 
-The demo app runs against fixed directories (paths appear on screen), wiped first; rates are
-held at 0 and elapsed times and timestamps are masked (see ``snapshot.normalise``). To accept
-a change on purpose: ``UPDATE_SNAPSHOTS=1 pytest tests/test_tui_snapshots.py``, then review the
-SVGs (``git diff``, or convert them to PNG).
+The demo app runs against a new directory per test, ``/tmp/cocotui-snap-XXXXXXXX`` (paths
+appear on screen): its random part is replaced by ``snapshot-demo`` (same width) before the
+comparison, so tests never share a directory and the stored screens stay the same. Rates are
+held at 0 and elapsed times and timestamps are masked (see ``snapshot.normalise``). Each
+snapshot comes with text assertions on what the screen must say, which hold whatever the
+stored SVG is. To accept a change on purpose: ``UPDATE_SNAPSHOTS=1 pytest
+tests/test_tui_snapshots.py``, then review the SVGs (``git diff``, or convert them to PNG).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from snapshot import (
@@ -20,32 +26,50 @@ from snapshot import (
     isolated_imports,
     no_blinking_cursor,
     run,
-    screenshot,
+    text_lines,
 )
+from snapshot import screenshot as raw_screenshot
+from textual.pilot import Pilot
 
 from cocotui.engine.facade import Engine
 from cocotui.tui.app import CocotuiApp
 from cocotui.tui.help import HelpScreen
 from cocotui.tui.plan_screen import ConfirmModal, PlanScreen
 
-#: Fixed, so that the paths shown on screen are the same in every run.
-ROOT = Path("/tmp/cocotui-snapshot-demo")
+#: The on-screen name of every test's root: ``/tmp/cocotui-snap-XXXXXXXX`` has the same width.
+STORED_NAME = "cocotui-snapshot-demo"
+ROOT_PREFIX = "cocotui-snap-"
+#: Also matches a name cut short by a table cell ("cocotui-snap-ab12…").
+ROOT_NAME = re.compile(re.escape(ROOT_PREFIX) + r"[a-z0-9_]{1,8}")
 
 
 @pytest.fixture
 def demo(monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    shutil.rmtree(ROOT, ignore_errors=True)
-    monkeypatch.setenv("COCOTUI_STATE_DIR", str(ROOT / "state"))
-    monkeypatch.setenv("COCOTUI_CONFIG_DIR", str(ROOT / "config"))
-    monkeypatch.setenv("COCOTUI_DEMO_OUTPUT", str(ROOT / "out"))
+    root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir="/tmp"))
+    assert len(root.name) == len(STORED_NAME), root
+    monkeypatch.setenv("COCOTUI_STATE_DIR", str(root / "state"))
+    monkeypatch.setenv("COCOTUI_CONFIG_DIR", str(root / "config"))
+    monkeypatch.setenv("COCOTUI_DEMO_OUTPUT", str(root / "out"))
     no_blinking_cursor(monkeypatch)
-    with isolated_imports():
-        engine = Engine.open("cocotui.demo.app")
-        try:
-            yield engine
-        finally:
-            engine.close()
-    shutil.rmtree(ROOT, ignore_errors=True)
+    try:
+        with isolated_imports():
+            engine = Engine.open("cocotui.demo.app")
+            try:
+                yield engine
+            finally:
+                engine.close()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def screenshot(pilot: Pilot[Any]) -> str:
+    """The screen, with this test's root directory under its stored name."""
+    svg = await raw_screenshot(pilot)
+    return ROOT_NAME.sub(lambda m: STORED_NAME[: len(m.group())], svg)
+
+
+def screen_text(svg: str) -> str:
+    return "".join(text_lines(svg))
 
 
 def make_app(engine: Engine) -> CocotuiApp:
@@ -59,7 +83,11 @@ def test_targets_with_a_pending_plan(demo: Engine) -> None:
         async with make_app(demo).run_test(size=SIZE) as pilot:
             return await screenshot(pilot)
 
-    assert_snapshot("targets_pending", run(scenario))
+    svg = run(scenario)
+    text = screen_text(svg)
+    assert "DemoDocs.pages" in text and "DemoDocs.outline" in text
+    assert text.count("DirectoryTarget") >= 2
+    assert_snapshot("targets_pending", svg)
 
 
 def test_plan_review_and_confirmation(demo: Engine) -> None:
@@ -74,6 +102,9 @@ def test_plan_review_and_confirmation(demo: Engine) -> None:
             return review, await screenshot(pilot)
 
     review, confirm = run(scenario)
+    assert "Plan: 2 to create, 0 to update, 0 to drop." in screen_text(review)
+    assert screen_text(review).count("+ create") >= 2
+    assert "Apply these setup changes?" in screen_text(confirm)
     assert_snapshot("plan_review", review)
     assert_snapshot("confirm_modal", confirm)
 
@@ -88,7 +119,10 @@ def test_drop_confirmation(demo: Engine) -> None:
             assert isinstance(app.screen, ConfirmModal)
             return await screenshot(pilot)
 
-    assert_snapshot("drop_confirm", run(scenario))
+    svg = run(scenario)
+    assert "Plan: 0 to create, 0 to update, 1 to drop." in screen_text(svg)
+    assert "Dropping removes data." in screen_text(svg)
+    assert_snapshot("drop_confirm", svg)
 
 
 def test_after_an_update(demo: Engine) -> None:
@@ -103,7 +137,9 @@ def test_after_an_update(demo: Engine) -> None:
             app.poll_run()
             return await screenshot(pilot)
 
-    assert_snapshot("after_update", run(scenario))
+    svg = run(scenario)
+    assert "4/4 rows" in screen_text(svg) and "0 error(s)" in screen_text(svg)
+    assert_snapshot("after_update", svg)
 
 
 def test_help(demo: Engine) -> None:
@@ -114,4 +150,6 @@ def test_help(demo: Engine) -> None:
             assert isinstance(app.screen, HelpScreen)
             return await screenshot(pilot)
 
-    assert_snapshot("help", run(scenario))
+    svg = run(scenario)
+    assert "review pending setup changes" in screen_text(svg)
+    assert_snapshot("help", svg)

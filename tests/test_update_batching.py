@@ -279,7 +279,7 @@ def test_parallel_workers_give_the_same_result_as_one(ws: Workspace) -> None:
     parallel_store = h.store()
 
     # The same app from scratch in this process.
-    for path in ws.state_dir.glob("demo_app.tracking.sqlite*"):
+    for path in ws.state_dir.glob(f"{ws.tracking_file.name}*"):
         path.unlink()
     h.mem().STORE.clear()
     single = h.update(ws, workers=1, batch_rows=64)
@@ -300,12 +300,7 @@ def test_failing_function_in_a_worker_fails_only_its_row(ws: Workspace) -> None:
             raise ValueError("bad row " + text)
         return len(text)
     """
-    h.flow_app(
-        ws,
-        rows='doc["n"] = doc["content"].transform(check)',
-        collect='filename=doc["filename"], n=doc["n"]',
-        header=header,
-    )
+    h.content_transform_app(ws, "n", "check", header=header)
     h.apply_all(ws)
     run = h.update(ws, workers=2)
     assert run.result.errors == 1

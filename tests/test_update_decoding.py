@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import update_helpers as h
 from conftest import Workspace
+from connector_source import connector_source, spec_source, static
 
 from cocotui.engine.targets import TargetError
 
@@ -55,24 +56,15 @@ class ContentOnly:
     note: str = "default note"
 
 
-class DecodeTarget(cocoindex.op.TargetSpec):
-    resource: str
-
-
-@cocoindex.op.target_connector(spec_cls=DecodeTarget)
-class DecodeConnector:
-    @staticmethod
-    def get_persistent_key(spec, target_name):
-        return spec.resource
-
-    @staticmethod
-    def apply_setup_change(key, previous, current):
-        pass
-
-    @staticmethod
-    def mutate(*all_mutations: ANNOTATION):
-        mem_connector.CALLS.append(("mutate", all_mutations))
 '''
+DECODING_HEADER += spec_source("DecodeTarget") + connector_source(
+    "DecodeTarget",
+    "DecodeConnector",
+    mutate=static(
+        "def mutate(*all_mutations: ANNOTATION):\n"
+        '    mem_connector.CALLS.append(("mutate", all_mutations))'
+    ),
+)
 
 
 def decoding_app(ws: Workspace, annotation: str, key_fields: list[str]) -> None:
@@ -93,8 +85,10 @@ def ws(workspace: Workspace, in_process_app: None, monkeypatch: pytest.MonkeyPat
     return h.prepare(workspace, monkeypatch)
 
 
-def app_module() -> Any:
-    return sys.modules["demo_app"]
+def app_module(ws: Workspace) -> Any:
+    """The loaded app (under a private module name: an app file never shadows a module)."""
+    app = str(ws.app.resolve())
+    return next(m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == app)
 
 
 Expect = Callable[[Any], Any]
@@ -200,7 +194,7 @@ def test_mutate_receives_keys_and_values_as_annotated(
     assert run.result.ok
     [call] = h.mutate_calls()
     [(spec, mutations)] = call
-    module = app_module()
+    module = app_module(ws)
     assert spec == module.DecodeTarget(resource="r")  # no prepare: the spec itself
     key, value = expected_key(module), expected_value(module)
     assert mutations == {key: value}
@@ -214,7 +208,7 @@ def test_mutate_receives_keys_and_values_as_annotated(
     h.update(ws)
     [call] = h.mutate_calls()
     [(_, mutations)] = call
-    key = expected_key(app_module())
+    key = expected_key(app_module(ws))
     assert mutations == {key: None}
     assert type(next(iter(mutations))) is type(key)
 
@@ -230,24 +224,16 @@ class WithTitle:
     title: str
 
 
-class TitleTarget(cocoindex.op.TargetSpec):
-    resource: str
-
-
-@cocoindex.op.target_connector(spec_cls=TitleTarget)
-class TitleConnector:
-    @staticmethod
-    def get_persistent_key(spec, target_name):
-        return spec.resource
-
-    @staticmethod
-    def apply_setup_change(key, previous, current):
-        pass
-
-    @staticmethod
-    def mutate(*all_mutations: tuple[TitleTarget, dict[str, WithTitle | None]]):
-        pass
 """
+        + spec_source("TitleTarget")
+        + connector_source(
+            "TitleTarget",
+            "TitleConnector",
+            mutate=static(
+                "def mutate(*all_mutations: tuple[TitleTarget, dict[str, WithTitle | None]]):\n"
+                "    pass"
+            ),
+        )
     )
     h.flow_app(
         ws,

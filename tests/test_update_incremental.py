@@ -198,12 +198,7 @@ def behavior_app(ws: Workspace, version: int, changed: bool) -> None:
     header = BEHAVIOR_HEADER.replace("VERSION", str(version)).replace(
         "OUTPUT_CHANGED", str(changed)
     )
-    h.flow_app(
-        ws,
-        rows='doc["html"] = doc["content"].transform(render)',
-        collect='filename=doc["filename"], html=doc["html"]',
-        header=header,
-    )
+    h.content_transform_app(ws, "html", "render", header=header)
 
 
 def test_behavior_version_bump_reevaluates_but_sends_only_differences(ws: Workspace) -> None:

@@ -230,12 +230,7 @@ def test_failing_function_fails_only_its_row_with_its_traceback(ws: Workspace) -
             raise ValueError("cannot digest " + text)
         return text
     """
-    h.flow_app(
-        ws,
-        rows='doc["checked"] = doc["content"].transform(check)',
-        collect='filename=doc["filename"], checked=doc["checked"]',
-        header=header,
-    )
+    h.content_transform_app(ws, "checked", "check", header=header)
     h.apply_all(ws)
 
     run = h.update(ws)

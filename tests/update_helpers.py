@@ -186,3 +186,14 @@ def store(resource: str = "a") -> dict[Any, Any]:
 def content_rows(files: dict[str, str]) -> dict[str, dict[str, str]]:
     """The rows a default flow app exports for ``files``."""
     return {name: {"content": content} for name, content in files.items()}
+
+
+def content_transform_app(ws: Workspace, field: str, transform: str, *, header: str = "") -> Path:
+    """:func:`flow_app` with one transformed field per file: ``field`` is
+    ``content.transform(transform)`` (Python source), collected beside the file name."""
+    return flow_app(
+        ws,
+        rows=f'doc["{field}"] = doc["content"].transform({transform})',
+        collect=f'filename=doc["filename"], {field}=doc["{field}"]',
+        header=header,
+    )

@@ -3,35 +3,56 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import os
+import sys
+
+from cocotui.cli.command import Command, add_app_arguments
+from cocotui.cli.output import Output
 
 DEMO_APP = "cocotui.demo.app"
 
-CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
+
+def _terminal_missing() -> str:
+    """Which of stdin/stdout is not a terminal ('' when both are). Without one, Textual's
+    input thread reads an endless EOF and the UI spins at full CPU. textual-serve runs the UI
+    through pipes with its web driver (named by $TEXTUAL_DRIVER): that needs no terminal."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return ""
+    streams = (("stdin", sys.stdin), ("stdout", sys.stdout))
+    return " and ".join(name for name, stream in streams if not stream.isatty())
 
 
-def add_parser(command: CommandFactory) -> None:
-    from cocotui.cli.main import _add_app
-
-    tui = command(
-        "tui",
-        "Open the terminal UI on APP (the bundled demo app when APP is omitted).",
-        """
+class TuiCommand(Command):
+    name = "tui"
+    summary = "Open the terminal UI on APP (the bundled demo app when APP is omitted)."
+    example = """
         `cocotui APP` is the same as `cocotui tui APP`.
         examples:
           cocotui                       the demo: markdown guides rendered to HTML files
           cocotui app.py --read-only    look, but never apply, drop or update
-        """,
-    )
-    _add_app(tui, optional=True)
-    tui.add_argument(
-        "--read-only", action="store_true", help="disable apply, drop and update in the UI"
-    )
+        """
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        add_app_arguments(parser, optional=True)
+        parser.add_argument(
+            "--read-only", action="store_true", help="disable apply, drop and update in the UI"
+        )
+
+    def run(self, args: argparse.Namespace, output: Output) -> int:
+        return run(args)
 
 
 def run(args: argparse.Namespace) -> int:
     from cocotui.engine.facade import Engine
 
+    missing = _terminal_missing()
+    if missing:
+        print(
+            f"error: the terminal UI needs a terminal, but {missing} is not one; in scripts "
+            f"use `cocotui ls`, `plan`, `apply --yes` or `update` instead",
+            file=sys.stderr,
+        )
+        return 1
     engine = Engine.open(
         args.app or DEMO_APP,
         app_name=getattr(args, "app_name", None),
@@ -45,6 +66,3 @@ def run(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     return 0
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"tui": run}

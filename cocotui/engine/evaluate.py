@@ -9,8 +9,11 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from cocotui.engine.batching import batched_calls, call_in_batches
+from cocotui.engine.call_cache import CallCache
 from cocotui.flow.model import (
     Assign,
+    Call,
     Collect,
     Collector,
     Const,
@@ -24,7 +27,13 @@ from cocotui.flow.model import (
     Source,
     SubField,
 )
-from cocotui.op import function_info
+from cocotui.op_function import (
+    FunctionInfo,
+    NoneArguments,
+    function_identity,
+    function_info,
+    invoke,
+)
 from cocotui.typing import KEY_FIELD_NAME
 from cocotui.values import fingerprint_fields, struct_fields
 
@@ -34,6 +43,13 @@ Collected = list[list[dict[str, Any]]]
 
 class RowEvaluationError(RuntimeError):
     """A flow could not be evaluated for a row (the message names the field or function)."""
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message`` of an exception raised by user code; a ``sys.exit()`` says so."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: sys.exit({exc.code!r}) was called"
+    return f"{type(exc).__name__}: {exc}"
 
 
 class _Env:
@@ -54,6 +70,38 @@ def _row_fields(item: Any) -> dict[str, Any]:
             f"NamedTuples or dicts"
         )
     return fields
+
+
+def _calls(ops: Iterable[Op]) -> Iterable[Call]:
+    """Every transform call in ``ops`` and their nested scopes."""
+
+    def in_expr(e: Expr) -> Iterable[Call]:
+        if isinstance(e, SubField):
+            yield from in_expr(e.base)
+        elif isinstance(e, Call):
+            yield e
+            for arg in (*e.args, *(v for _, v in e.kwargs)):
+                yield from in_expr(arg)
+
+    for op in ops:
+        if isinstance(op, Assign):
+            yield from in_expr(op.expr)
+        elif isinstance(op, ForEach):
+            yield from in_expr(op.items)
+            yield from _calls(op.scope.ops)
+        else:
+            for _, expr in op.fields:
+                yield from in_expr(expr)
+
+
+def flow_functions(flow: Flow) -> list[FunctionInfo]:
+    """The options of every transform the flow calls."""
+    return [
+        function_info(call.fn)
+        for source in flow.sources
+        for scope in source.row_scopes
+        for call in _calls(scope.ops)
+    ]
 
 
 @functools.cache
@@ -102,9 +150,53 @@ def _ktable_rows(table: dict[Any, Any]) -> Iterator[dict[str, Any]]:
         yield fields
 
 
+def _with_new_fields(table: Any, rows: list[dict[str, Any]]) -> Any:
+    """A table rebuilt from its evaluated rows: a list of field dicts, or for a ``dict``
+    (KTable) the same keys mapping to the rows' value fields."""
+    if not isinstance(table, dict):
+        return rows
+    rebuilt: dict[Any, Any] = {}
+    for key, row in zip(table, rows, strict=True):
+        key_fields = struct_fields(key)
+        key_names = {KEY_FIELD_NAME} if key_fields is None else set(key_fields)
+        rebuilt[key] = {k: v for k, v in row.items() if k not in key_names}
+    return rebuilt
+
+
 class FlowEvaluator:
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
+        infos = flow_functions(flow)
+        #: Whether some function keeps results across runs (``cache=True``).
+        self.caches = any(info.cache for info in infos)
+        #: Whether some function runs on a GPU (rows are then evaluated in this process only).
+        self.uses_gpu = any(info.gpu for info in infos)
+        self._call_info: dict[int, tuple[str, FunctionInfo, NoneArguments]] = {}
+        self._cache: CallCache | None = None
+        #: Per row scope (by id), its batching calls made for all the rows of a table at once.
+        self._batched: dict[int, tuple[Call, ...]] = {}
+
+    def _known(self, expr: Call) -> tuple[str, FunctionInfo, NoneArguments]:
+        known = self._call_info.get(id(expr))
+        if known is None:
+            fn = expr.fn
+            known = (function_identity(fn), function_info(fn), NoneArguments.of(fn))
+            self._call_info[id(expr)] = known
+        return known
+
+    def _call(self, expr: Call, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        identity, info, nones = self._known(expr)
+        if nones.skips(args, kwargs):
+            return None
+        if info.cache and self._cache is not None:
+            return self._cache.call(
+                identity,
+                info.behavior_version,
+                args,
+                kwargs,
+                lambda: invoke(expr.fn, info, args, kwargs),
+            )
+        return invoke(expr.fn, info, args, kwargs)
 
     def _eval(self, expr: Expr, envs: dict[int, _Env]) -> Any:
         if isinstance(expr, FieldRef):
@@ -130,7 +222,7 @@ class FlowEvaluator:
         if key not in env.memo:
             args = [self._eval(a, envs) for a in expr.args]
             kwargs = {k: self._eval(v, envs) for k, v in expr.kwargs}
-            env.memo[key] = expr.fn(*args, **kwargs)
+            env.memo[key] = self._call(expr, args, kwargs)
         return env.memo[key]
 
     def _collect(
@@ -155,8 +247,13 @@ class FlowEvaluator:
         envs: dict[int, _Env],
         out: Collected,
         uuids: _GeneratedUuids,
-    ) -> None:
+        memo: dict[int, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Run ``scope`` for one row; returns the row's fields, assigned ones included.
+        ``memo`` holds results already computed for the row (see :meth:`_prefetch`)."""
         env = _Env(dict(fields))
+        if memo:
+            env.memo.update(memo)
         envs[id(scope)] = env
         for op in scope.ops:
             if isinstance(op, Assign):
@@ -165,19 +262,96 @@ class FlowEvaluator:
                 items = self._eval(op.items, envs)
                 if items is None:
                     continue
-                rows = _ktable_rows(items) if isinstance(items, dict) else map(_row_fields, items)
-                for row in rows:
-                    self._run(op.scope, row, envs, out, uuids)
+                rows = list(
+                    _ktable_rows(items) if isinstance(items, dict) else map(_row_fields, items)
+                )
+                memos = self._prefetch(op.scope, rows, envs)
+                done = [
+                    self._run(op.scope, row, envs, out, uuids, memo)
+                    for row, memo in zip(rows, memos, strict=True)
+                ]
+                if op.write_back:
+                    self._write_back(op.items, _with_new_fields(items, done), envs)
             else:
                 out[op.collector.index].append(self._collect(op, envs, uuids))
         del envs[id(scope)]
+        return env.fields
 
-    def evaluate(self, source: Source, row: dict[str, Any]) -> Collected:
-        """Everything collected from one source row."""
+    def _prefetch(
+        self, scope: RowScope, rows: list[dict[str, Any]], envs: dict[int, _Env]
+    ) -> list[dict[int, Any]]:
+        """Per row of a table, the results of ``scope``'s batching calls, each function
+        called once for all the rows (see :mod:`cocotui.engine.batching`)."""
+        memos: list[dict[int, Any]] = [{} for _ in rows]
+        calls = self._batched.get(id(scope))
+        if calls is None:
+            calls = self._batched[id(scope)] = batched_calls(scope)
+        for call in calls if len(rows) > 1 else ():
+            arguments = []
+            for row in rows:
+                envs[id(scope)] = _Env(row)
+                args = [self._eval(a, envs) for a in call.args]
+                kwargs = {k: self._eval(v, envs) for k, v in call.kwargs}
+                arguments.append((args, kwargs))
+            del envs[id(scope)]
+            for memo, result in zip(memos, self._call_many(call, arguments), strict=True):
+                memo[id(call)] = result
+        return memos
+
+    def _call_many(self, expr: Call, calls: list[tuple[list[Any], dict[str, Any]]]) -> list[Any]:
+        """``_call`` for many argument lists of a batching function: skipped and cached calls
+        as there, the others in as few calls of the function as its batch size allows."""
+        identity, info, nones = self._known(expr)
+        results: list[Any] = [None] * len(calls)
+        pending: list[tuple[int, bytes | None]] = []
+        for index, (args, kwargs) in enumerate(calls):
+            if nones.skips(args, kwargs):
+                continue
+            if info.cache and self._cache is not None:
+                key, found, result = self._cache.lookup(
+                    identity, info.behavior_version, args, kwargs
+                )
+                if found:
+                    results[index] = result
+                    continue
+                pending.append((index, key))
+            else:
+                pending.append((index, None))
+        computed = call_in_batches(expr.fn, info, [calls[i] for i, _ in pending])
+        for (index, key), result in zip(pending, computed, strict=True):
+            results[index] = result
+            if info.cache and self._cache is not None:
+                self._cache.store(key, result)
+        return results
+
+    def _write_back(self, expr: Expr, value: Any, envs: dict[int, _Env]) -> None:
+        """Make ``expr`` read ``value`` for the rest of the row (a table whose rows gained
+        fields, or a struct holding it)."""
+        if isinstance(expr, FieldRef):
+            envs[id(expr.scope)].fields[expr.name] = value
+        elif isinstance(expr, SubField):
+            base = self._eval(expr.base, envs)
+            fields = dict(base) if isinstance(base, dict) else struct_fields(base)
+            if fields is None:
+                raise RowEvaluationError(f"field '{expr.name}' of a {type(base).__name__}")
+            fields[expr.name] = value
+            self._write_back(expr.base, fields, envs)
+        elif isinstance(expr, Call):
+            envs[id(expr.scope)].memo[id(expr)] = value
+
+    def evaluate(
+        self, source: Source, row: dict[str, Any], cache: CallCache | None = None
+    ) -> Collected:
+        """Everything collected from one source row; ``cache=True`` functions go through
+        ``cache`` (the row's cached results) when given."""
         out: Collected = [[] for _ in self.flow.collectors]
+        self._cache = cache
         uuids = _GeneratedUuids(self.flow.name, source, row)
-        for scope in source.row_scopes:
-            self._run(scope, row, {}, out, uuids)
+        try:
+            for scope in source.row_scopes:
+                self._run(scope, row, {}, out, uuids)
+        finally:
+            self._cache = None
         return out
 
 
@@ -192,7 +366,7 @@ def _describe_ops(ops: Iterable[Op], parts: list[str]) -> None:
         if isinstance(e, Generated):
             return f"generated({e.field.value})"
         info = function_info(e.fn)
-        name = f"{getattr(e.fn, '__module__', '?')}.{getattr(e.fn, '__qualname__', repr(e.fn))}"
+        name = function_identity(e.fn)
         args = ",".join(expr(a) for a in e.args)
         kwargs = ",".join(f"{k}={expr(v)}" for k, v in e.kwargs)
         return f"call({name}@{info.behavior_version!r};{args};{kwargs})"

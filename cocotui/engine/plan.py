@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cocotui import registry
 from cocotui.engine.targets import DesiredTarget, compatibility, describe, worst
+from cocotui.engine_object import dump
 from cocotui.op import TargetStateCompatibility
+from cocotui.state.owners import KindKey, Owner
 from cocotui.state.setup_store import AppState, SetupRecord, TargetState
 from cocotui.values import canonical_json
 
@@ -49,10 +51,31 @@ class Change:
     description: str
     compatibility: TargetStateCompatibility | None
     reason: str
+    #: Other apps whose setup states hold this target too (see cocotui.state.owners).
+    shared_with: tuple[str, ...] = ()
 
     @property
     def identity(self) -> tuple[str, str, str]:
         return (self.flow, self.kind, canonical_json(self.key))
+
+    @property
+    def refusal(self) -> str | None:
+        """Why this change may not be applied: it would create or change a target that other
+        apps hold, whose rows it would overwrite or remove. A drop of such a target releases
+        it instead (the connector is not called)."""
+        if not self.shared_with or self.action not in (Action.CREATE, Action.UPDATE):
+            return None
+        return (
+            f"target {self.name} ({self.description}) is also exported by "
+            f"{'; '.join(self.shared_with)}. Two apps writing one target overwrite and delete "
+            f"each other's rows: give this export another persistent key (another directory, "
+            f"table, ...), or drop the target from the other app first"
+        )
+
+    @property
+    def releases(self) -> bool:
+        """A drop of a target other apps hold: forgotten here, its data left to them."""
+        return self.action is Action.DROP and bool(self.shared_with)
 
     @property
     def name(self) -> str:
@@ -126,20 +149,53 @@ def _fields_reason(desired: SetupRecord, stored: SetupRecord) -> list[str]:
     return reasons
 
 
+def _as_read_today(target: DesiredTarget, version: SetupRecord) -> SetupRecord:
+    """``version`` as the connector's setup-state class reads it now. A field since removed
+    from the class (a data-path setting moved out of the setup state) means nothing to the
+    connector any more, so a stored state still holding it is not a setup change."""
+    state = target.state_object(version.state)
+    if state is version.state:
+        return version
+    return dataclasses.replace(version, state=dump(state, "stored setup state"))
+
+
 def _stale(target: DesiredTarget, stored: TargetState | None) -> list[SetupRecord | None]:
     stale: list[SetupRecord | None] = []
     if stored is None or not stored.surely_exists:
         stale.append(None)
     for version in stored.versions if stored is not None else []:
-        if not version.same_as(target.record) and not any(
+        if not _as_read_today(target, version).same_as(target.record) and not any(
             s is not None and s.same_as(version) for s in stale
         ):
             stale.append(version)
     return stale
 
 
+def _create_verdict(
+    target: DesiredTarget, stored: TargetState | None, moved_from: str | None, tracked: int
+) -> tuple[TargetStateCompatibility | None, str]:
+    """What a create means for rows the target may already hold (``None``: it holds none, row
+    tracking starts empty), and why it is created."""
+    if stored is not None and stored.versions:
+        # An interrupted drop or create: the target may still hold rows. What they mean for
+        # the desired setup decides whether row tracking keeps them (apply.py).
+        verdict = worst([compatibility(target, r) for r in stored.versions])
+        if stored.committed is None:
+            return verdict, "an earlier create did not finish; creating again"
+        return verdict, "an earlier drop may have been applied; creating again"
+    if tracked:
+        # A drop forgets the target's rows, so rows still tracked were exported under a setup
+        # the state no longer records (its file was removed): the target may hold them.
+        # Keeping their keys lets the next update delete those no longer produced.
+        return TargetStateCompatibility.PARTIALLY_COMPATIBLE, (
+            f"the setup state does not record this target, but row tracking holds {tracked} "
+            f"key(s) exported to it (was the state file removed?); they are kept"
+        )
+    return None, f"persistent key changed (was {moved_from})" if moved_from else "new"
+
+
 def _desired_change(
-    target: DesiredTarget, stored: TargetState | None, moved_from: str | None
+    target: DesiredTarget, stored: TargetState | None, moved_from: str | None, tracked: int
 ) -> Change:
     stale = _stale(target, stored)
     verdict: TargetStateCompatibility | None = None
@@ -149,16 +205,8 @@ def _desired_change(
         verdict = TargetStateCompatibility.COMPATIBLE
     elif None in stale:
         action = Action.CREATE
-        if stored is not None and stored.versions:
-            # An interrupted drop or create: the target may still hold rows. What they mean
-            # for the desired setup decides whether row tracking keeps them (apply.py).
-            verdict = worst([compatibility(target, r) for r in stored.versions])
-        if stored is None or not stored.versions:
-            reasons.append(f"persistent key changed (was {moved_from})" if moved_from else "new")
-        elif stored.committed is None:
-            reasons.append("an earlier create did not finish; creating again")
-        else:
-            reasons.append("an earlier drop may have been applied; creating again")
+        verdict, reason = _create_verdict(target, stored, moved_from, tracked)
+        reasons.append(reason)
     else:
         action = Action.UPDATE
         records = [r for r in stale if r is not None]
@@ -204,8 +252,22 @@ def _drop_change(stored: TargetState, reason: str) -> Change:
     )
 
 
-def compute_plan(app: str, fingerprint: str, desired: list[DesiredTarget], state: AppState) -> Plan:
-    """The setup plan that brings ``state`` to ``desired``."""
+def _none_tracked(identity: tuple[str, str, str]) -> int:
+    return 0
+
+
+def compute_plan(
+    app: str,
+    fingerprint: str,
+    desired: list[DesiredTarget],
+    state: AppState,
+    tracked_keys: Callable[[tuple[str, str, str]], int] = _none_tracked,
+    owners: Mapping[KindKey, Sequence[Owner]] | None = None,
+) -> Plan:
+    """The setup plan that brings ``state`` to ``desired``. ``tracked_keys`` counts the keys row
+    tracking holds for a target identity; it is asked only about targets the state lacks.
+    ``owners`` are the other apps holding targets: creating or changing one of theirs is
+    refused, dropping one only releases it."""
     wanted = {t.identity: t for t in desired}
     flows = {t.flow.name for t in desired}
     # Stored targets whose export still exists under another key: that key changed.
@@ -214,7 +276,9 @@ def compute_plan(app: str, fingerprint: str, desired: list[DesiredTarget], state
     for target in desired:
         old = by_export.get((target.flow.name, target.export.name))
         moved_from = canonical_json(old.key) if old is not None else None
-        changes.append(_desired_change(target, state.find(target.identity), moved_from))
+        stored = state.find(target.identity)
+        tracked = tracked_keys(target.identity) if stored is None or not stored.versions else 0
+        changes.append(_desired_change(target, stored, moved_from, tracked))
     desired_exports = {(t.flow.name, t.export.name): t for t in desired}
     for stored in state.targets:
         if stored.identity in wanted:
@@ -229,20 +293,51 @@ def compute_plan(app: str, fingerprint: str, desired: list[DesiredTarget], state
         if not stored.versions:
             reason += "; it was never created"
         changes.append(_drop_change(stored, reason))
-    return Plan(app, fingerprint, tuple(changes))
+    return Plan(app, fingerprint, _with_owners(changes, owners or {}))
 
 
 def compute_drop_plan(
-    app: str, fingerprint: str, state: AppState, flows: Iterable[str] | None
+    app: str,
+    fingerprint: str,
+    state: AppState,
+    flows: Iterable[str] | None,
+    owners: Mapping[KindKey, Sequence[Owner]] | None = None,
 ) -> Plan:
     """Drops of every stored target of ``flows`` (all flows when ``None``)."""
     selected = None if flows is None else set(flows)
-    changes = tuple(
+    changes = [
         _drop_change(t, "dropped on request")
         for t in state.targets
         if selected is None or t.flow in selected
-    )
-    return Plan(app, fingerprint, changes)
+    ]
+    return Plan(app, fingerprint, _with_owners(changes, owners or {}))
+
+
+def _with_owners(
+    changes: list[Change], owners: Mapping[KindKey, Sequence[Owner]]
+) -> tuple[Change, ...]:
+    """``changes`` with the other apps holding each target, and what that means in the reason."""
+    result = []
+    for change in changes:
+        shared = owners.get((change.kind, canonical_json(change.key)), ())
+        if shared:
+            names = "; ".join(str(o) for o in shared)
+            note = {
+                Action.DROP: (
+                    f"also exported by {names}: released, not removed (its data is left to "
+                    f"that app)"
+                ),
+                Action.NONE: (
+                    f"also exported by {names}: the two apps overwrite and delete each other's "
+                    f"rows; drop it from one of them"
+                ),
+            }.get(change.action, f"refused: also exported by {names}")
+            reason = f"{change.reason}; {note}" if change.reason else note
+            change = dataclasses.replace(
+                change, shared_with=tuple(str(o) for o in shared), reason=reason
+            )
+        result.append(change)
+    return tuple(result)
 
 
 def spec_diff(before: Any, after: Any) -> list[tuple[str, Any, Any]]:

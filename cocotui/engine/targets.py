@@ -8,22 +8,21 @@ import traceback
 from typing import Any
 
 from cocotui import registry
+from cocotui.engine.evaluate import describe_exception
+from cocotui.engine_object import dump, load
 from cocotui.engine_type import FieldSchema
-from cocotui.flow.loader import App, user_traceback
-from cocotui.flow.model import Export, Flow
-from cocotui.op import ConnectorKind, TargetStateCompatibility
-from cocotui.state.setup_store import SetupRecord
-from cocotui.values import (
+from cocotui.engine_value import (
     KeyDecoder,
     ValueDecoder,
-    ValueShapeError,
-    canonical_json,
-    check_json,
-    from_state,
+    field_types,
     key_decoder,
-    to_state,
     value_decoder,
 )
+from cocotui.flow.loader import App, user_traceback
+from cocotui.flow.model import Export, Flow
+from cocotui.op import ConnectorKind, TargetConfigurationError, TargetStateCompatibility
+from cocotui.state.setup_store import SetupRecord
+from cocotui.values import ValueShapeError, canonical_json
 
 
 class TargetError(ValueError):
@@ -33,19 +32,29 @@ class TargetError(ValueError):
 class ConnectorCallError(RuntimeError):
     """A connector method raised; carries the connector's own traceback."""
 
-    def __init__(self, message: str, connector_traceback: str) -> None:
+    def __init__(self, message: str, connector_traceback: str, deliberate: bool = False) -> None:
         super().__init__(message)
         self.connector_traceback = connector_traceback
+        #: The message is meant for the user (a missing setting, an unreachable host): the
+        #: traceback is only noise for them.
+        self.deliberate = deliberate
+
+
+def _deliberate(exc: BaseException) -> bool:
+    """Whether ``exc`` states a problem to fix outside the code (any other error may be a bug
+    in the connector: its traceback shows where)."""
+    return isinstance(exc, (OSError, TargetConfigurationError))
 
 
 def call_connector(kind: ConnectorKind, method: str, what: str, *args: Any) -> Any:
     try:
         return kind.methods[method].call(*args)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a connector's sys.exit() must not end cocotui
         raise ConnectorCallError(
             f"{what}: {kind.connector_cls.__qualname__}.{method}() raised "
-            f"{type(exc).__name__}: {exc}",
+            f"{describe_exception(exc)}",
             user_traceback(exc),
+            _deliberate(exc),
         ) from exc
 
 
@@ -68,7 +77,40 @@ class DesiredTarget:
         return (self.flow.name, self.kind.kind, canonical_json(self.key))
 
     def state_object(self, state: Any) -> Any:
-        return from_state(self.kind.setup_state_cls, state)
+        return load(self.kind.setup_state_cls, state)
+
+    def mutate_key(self, parts: tuple[Any, ...]) -> Any:
+        """The key ``mutate`` receives for key parts: decoded, then in the connector's
+        ``normalize_key`` form (so that a key tracked under another spelling is deleted as
+        the one the target stores). Raises what decoding or the connector raises."""
+        key = self.decode_key(parts)
+        normalize = self.kind.methods.get("normalize_key")
+        return key if normalize is None else normalize.call(key)
+
+    def canonical_parts(self, parts: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Key parts in the connector's ``normalize_key`` form: two spellings of one stored row
+        become one tracked key. Parts the connector cannot take stay as they are (``mutate``
+        then fails their row with its own error)."""
+        normalize = self.kind.methods.get("normalize_key")
+        if normalize is None:
+            return parts
+        try:
+            key = self.decode_key(parts)
+            normalized = normalize.call(key)
+        except Exception:
+            return parts
+        if normalized == key:
+            return parts
+        return _parts_of(normalized, self.export.primary_key_fields)
+
+
+def _parts_of(key: Any, fields: tuple[str, ...]) -> tuple[Any, ...]:
+    """The key parts (in ``fields`` order) of a key as ``mutate`` receives it."""
+    if isinstance(key, tuple) and not hasattr(key, "_fields"):
+        return key
+    if len(fields) > 1 or dataclasses.is_dataclass(key) or hasattr(key, "_fields"):
+        return tuple(getattr(key, name) for name in fields)
+    return (key,)
 
 
 def schemas(export: Export) -> tuple[list[FieldSchema], list[FieldSchema]]:
@@ -104,16 +146,16 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
             f"connector {kind.origin} was registered for"
         )
     try:
-        spec_state = to_state(spec, spec_name)
+        spec_state = dump(spec, spec_name)
     except ValueShapeError as exc:
         raise TargetError(f"{where}: {exc}") from None
     collected = export.collector.field_names
     if collected is None:
         raise TargetError(f"{where}: its collector never collects anything")
     _check_fields(where, export, collected)
-    key = call_connector(kind, "get_persistent_key", where, spec, export.name, flow.name)
+    key_object = call_connector(kind, "get_persistent_key", where, spec, export.name, flow.name)
     try:
-        check_json(key, f"{kind.connector_cls.__qualname__}.get_persistent_key() result")
+        key = dump(key_object, f"{kind.connector_cls.__qualname__}.get_persistent_key() result")
     except ValueShapeError as exc:
         raise TargetError(f"{where}: {exc}") from None
     key_schema, value_schema = schemas(export)
@@ -144,9 +186,12 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
         setup_state = spec
         what = spec_name
     try:
-        state = spec_state if setup_state is spec else to_state(setup_state, what)
-        decode_key = key_decoder(kind.mutation_key_type, export.primary_key_fields, where)
-        decode_value = value_decoder(kind.mutation_value_type, export.value_fields, where)
+        state = spec_state if setup_state is spec else dump(setup_state, what)
+        mutate = f"{where}: {kind.connector_cls.__qualname__}.mutate()"
+        decode_key = key_decoder(kind.mutation_key_type, export.primary_key_fields, mutate)
+        decode_value = value_decoder(
+            kind.mutation_value_type, export.value_fields, mutate, field_types(value_schema)
+        )
     except ValueShapeError as exc:
         raise TargetError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
     record = SetupRecord(
@@ -155,12 +200,27 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
     return DesiredTarget(flow, export, kind, key, record, decode_key, decode_value)
 
 
+def _check_declarations(flow: Flow) -> None:
+    """v0 hands each ``declare()``d spec to the connector of the target kind its ``kind``
+    names; a custom (``@op.target_connector``) connector takes none, as in v0."""
+    for spec in flow.declarations:
+        kind = getattr(spec, "kind", None) or type(spec).__name__
+        where = f"flow {flow.name}: declaration {type(spec).__name__}"
+        if registry.get(kind) is None:
+            raise TargetError(f"{where}: no target connector of kind {kind} is registered")
+        raise TargetError(
+            f"{where}: the target connector of kind {kind} is a custom connector, and custom "
+            f"target connectors take no declarations (as in CocoIndex v0)"
+        )
+
+
 def resolve_targets(app: App) -> list[DesiredTarget]:
     """Every export of every flow, validated; duplicates of one (kind, key) are an error, also
     across flows (a target's identity does not include its flow or export name)."""
     targets: list[DesiredTarget] = []
     seen: dict[tuple[str, str], DesiredTarget] = {}
     for flow in app.flows:
+        _check_declarations(flow)
         for export in flow.exports:
             target = _resolve(flow, export)
             kind_key = (target.kind.kind, target.identity[2])
@@ -221,7 +281,7 @@ def describe(kind: ConnectorKind | None, key: Any) -> str:
     if kind is None or "describe" not in kind.methods:
         return str(key)
     try:
-        return str(kind.methods["describe"].call(from_state(kind.persistent_key_type, key)))
+        return str(kind.methods["describe"].call(load(kind.persistent_key_type, key)))
     except Exception as exc:
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return f"{key} (describe() failed: {last})"

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import enum
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from cocotui.engine.evaluate import Collected, FlowEvaluator, content_fingerprint
+from cocotui.engine.call_cache import CallCache
+from cocotui.engine.evaluate import (
+    Collected,
+    FlowEvaluator,
+    content_fingerprint,
+    describe_exception,
+)
 from cocotui.flow.loader import App, load_app, user_traceback
 from cocotui.flow.model import Flow, Source
+from cocotui.state.function_cache import FunctionCacheStore
 
 if TYPE_CHECKING:
     # multiprocessing and concurrent.futures are imported when workers start (~12 ms that a
@@ -32,17 +40,30 @@ class RowTask:
     key: str
     #: The stored content fingerprint when the row may be unchanged, else ``None``.
     known_content_fp: bytes | None
+    #: The row's cached function results (flows with ``cache=True`` functions only).
+    cache: bytes | None = None
+
+
+class RowStatus(enum.Enum):
+    EVALUATED = "evaluated"
+    #: the content did not change since it was last exported
+    SAME = "same"
+    #: the row is no longer in the source
+    GONE = "gone"
+    FAILED = "failed"
 
 
 @dataclasses.dataclass(frozen=True)
 class RowOutcome:
     key: str
-    status: str  # "evaluated", "same" (content unchanged), "gone", "failed"
+    status: RowStatus
     content_fp: bytes | None = None
     collected: Collected | None = None
     size: int = 0
     error: str = ""
     traceback: str = ""
+    #: The cached function results to keep for the row (``None``: none).
+    cache: bytes | None = None
 
 
 def evaluate_rows(
@@ -52,32 +73,44 @@ def evaluate_rows(
     for task in tasks:
         try:
             row = source.spec.read_row(task.key)
-        except OSError as exc:
-            outcomes.append(RowOutcome(task.key, "failed", error=f"cannot read: {exc}"))
-            continue
-        if row is None:
-            outcomes.append(RowOutcome(task.key, "gone"))
-            continue
-        content = row.get("content", row)
-        fp = content_fingerprint(content)
-        size = len(content) if isinstance(content, str | bytes) else 0
-        if fp == task.known_content_fp:
-            outcomes.append(RowOutcome(task.key, "same", fp, size=size))
-            continue
-        try:
-            collected = evaluator.evaluate(source, row)
-        except Exception as exc:
+        except Exception as exc:  # a custom source's get_value() may raise anything
             outcomes.append(
                 RowOutcome(
                     task.key,
-                    "failed",
-                    fp,
-                    error=f"{type(exc).__name__}: {exc}",
+                    RowStatus.FAILED,
+                    error=f"cannot read: {exc}",
                     traceback=user_traceback(exc),
                 )
             )
             continue
-        outcomes.append(RowOutcome(task.key, "evaluated", fp, collected, size))
+        if row is None:
+            outcomes.append(RowOutcome(task.key, RowStatus.GONE))
+            continue
+        content = row.get("content", row)
+        row_fingerprint = getattr(source.spec, "row_fingerprint", None)
+        fp = content_fingerprint(content) if row_fingerprint is None else row_fingerprint(row)
+        size = len(content) if isinstance(content, str | bytes) else 0
+        if fp == task.known_content_fp:
+            outcomes.append(RowOutcome(task.key, RowStatus.SAME, fp, size=size))
+            continue
+        cache = CallCache(task.cache) if evaluator.caches else None
+        try:
+            collected = evaluator.evaluate(source, row, cache)
+        except (Exception, SystemExit) as exc:
+            # A transform's sys.exit() fails its row: it must not end the run, silently.
+            # KeyboardInterrupt is not caught: it is Ctrl-C pressed twice, an abort.
+            outcomes.append(
+                RowOutcome(
+                    task.key,
+                    RowStatus.FAILED,
+                    fp,
+                    error=describe_exception(exc),
+                    traceback=user_traceback(exc),
+                )
+            )
+            continue
+        kept = None if cache is None else cache.dump()
+        outcomes.append(RowOutcome(task.key, RowStatus.EVALUATED, fp, collected, size, cache=kept))
     return outcomes
 
 
@@ -87,6 +120,11 @@ _worker_flows: dict[str, tuple[Flow, FlowEvaluator]] = {}
 
 
 def _init_worker(app_ref: str, app_name: str) -> None:
+    import signal
+
+    # Ctrl-C reaches the whole process group: the parent stops at a batch boundary, so a
+    # worker must not die mid-row (its KeyboardInterrupt would abort the parent at once).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     app = load_app(app_ref, app_name)
     for flow in app.flows:
         _worker_flows[flow.name] = (flow, FlowEvaluator(flow))
@@ -100,9 +138,12 @@ def _work(flow_name: str, source_index: int, tasks: list[RowTask]) -> list[RowOu
 class RowEvaluator:
     """Evaluates rows of an app's flows, in parallel when that pays off."""
 
-    def __init__(self, app: App, workers: int) -> None:
+    def __init__(
+        self, app: App, workers: int, cache_store: FunctionCacheStore | None = None
+    ) -> None:
         self.app = app
         self.workers = max(1, workers)
+        self.cache_store = cache_store
         self._evaluators = {flow.name: FlowEvaluator(flow) for flow in app.flows}
         self._pool: Executor | None = None
 
@@ -121,18 +162,33 @@ class RowEvaluator:
             )
         return self._pool
 
+    def caches(self, flow: Flow) -> bool:
+        """Whether ``flow`` has functions whose results are cached."""
+        return self._evaluators[flow.name].caches
+
+    def _with_cache(self, flow: Flow, source: Source, chunk: list[RowTask]) -> list[RowTask]:
+        """``chunk`` with each row's cached function results, when its flow caches some.
+        Loaded chunk by chunk: only the rows being evaluated have theirs in memory."""
+        if self.cache_store is None or not self._evaluators[flow.name].caches:
+            return chunk
+        stored = self.cache_store.load(flow.name, source.name, (t.key for t in chunk))
+        return [dataclasses.replace(t, cache=stored.get(t.key)) for t in chunk]
+
     def run(self, flow: Flow, source: Source, tasks: list[RowTask]) -> Iterator[RowOutcome]:
-        """Outcomes for ``tasks``, in order."""
+        """Outcomes for ``tasks``, in order. A flow with a ``gpu=True`` function is evaluated
+        in this process only, so that one copy of its model is loaded."""
         evaluator = self._evaluators[flow.name]
-        if self.workers == 1 or len(tasks) < MIN_ROWS_FOR_WORKERS:
+        if self.workers == 1 or len(tasks) < MIN_ROWS_FOR_WORKERS or evaluator.uses_gpu:
             for start in range(0, len(tasks), CHUNK_ROWS):
-                yield from evaluate_rows(evaluator, source, tasks[start : start + CHUNK_ROWS])
+                chunk = self._with_cache(flow, source, tasks[start : start + CHUNK_ROWS])
+                yield from evaluate_rows(evaluator, source, chunk)
             return
         pool = self._executor()
         window: collections.deque[tuple[list[RowTask], Future[list[RowOutcome]]]]
         window = collections.deque()
         chunks = [tasks[i : i + CHUNK_ROWS] for i in range(0, len(tasks), CHUNK_ROWS)]
         for number, chunk in enumerate(chunks):
+            chunk = self._with_cache(flow, source, chunk)
             window.append((chunk, pool.submit(_work, flow.name, source.index, chunk)))
             if len(window) < self.workers * 4 and number + 1 < len(chunks):
                 continue
@@ -151,6 +207,7 @@ class RowEvaluator:
                     for rest, _ in window:
                         yield from evaluate_rows(evaluator, source, rest)
                     for rest in chunks[number + 1 :]:
+                        rest = self._with_cache(flow, source, rest)
                         yield from evaluate_rows(evaluator, source, rest)
                     return
 

@@ -14,6 +14,8 @@ _NAMES = {
     "FlowBuilder": "builder",
     "flow_def": "builder",
     "GeneratedField": "model",
+    "TransformFlow": "transform_flows",
+    "transform_flow": "transform_flows",
 }
 
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from cocotui.engine_type import EnrichedValueType
 from cocotui.flow.field_types import (
@@ -18,6 +18,7 @@ from cocotui.flow.field_types import (
     source_field_types,
     sub_field_type,
 )
+from cocotui.flow.flow_runtime import FlowRuntimeMethods
 from cocotui.flow.model import (
     Assign,
     Call,
@@ -36,7 +37,9 @@ from cocotui.flow.model import (
     SubField,
 )
 from cocotui.index import FtsIndexDef, VectorIndexDef, VectorSimilarityMetric
-from cocotui.op import TargetSpec
+from cocotui.op import DeclarationSpec, TargetSpec
+from cocotui.op_function import resolve_transform
+from cocotui.source_connector import as_source
 from cocotui.value_types import constant_type
 
 
@@ -79,6 +82,19 @@ def _expr_of(value: Any) -> Expr:
     return Const(value)
 
 
+def _path(expr: Expr) -> tuple[Any, ...] | None:
+    """Where a value lives (a field of a scope, maybe a struct's field in it, or a call's
+    result), to tell whether one value holds another."""
+    if isinstance(expr, FieldRef):
+        return (id(expr.scope), expr.name)
+    if isinstance(expr, SubField):
+        base = _path(expr.base)
+        return None if base is None else (*base, expr.name)
+    if isinstance(expr, Call):
+        return (id(expr),)
+    return None
+
+
 def _type_of(value: Any) -> EnrichedValueType:
     return value._type if isinstance(value, DataSlice) else constant_type(value)
 
@@ -94,8 +110,13 @@ def _scope_of(expr: Expr) -> RowScope | None:
     return None
 
 
-class DataSlice:
-    """A value in a flow: a source table, a row field, or a transform's output."""
+T = TypeVar("T")
+S = TypeVar("S")
+
+
+class DataSlice(Generic[T]):
+    """A value in a flow: a source table, a row field, or a transform's output.
+    ``DataSlice[T]`` annotates a slice of values of type ``T`` (transform flows read it)."""
 
     def __init__(
         self,
@@ -114,41 +135,59 @@ class DataSlice:
         """The value's type, as connectors see it in a ``FieldSchema``."""
         return self._type
 
-    def __getitem__(self, field: str) -> DataSlice:
+    def __getitem__(self, field: str) -> DataSlice[Any]:
         expr = _expr_of(self)
         return DataSlice(
             self._builder, SubField(expr, field), value_type=sub_field_type(self._type, field)
         )
 
-    def transform(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> DataSlice:
+    def transform(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> DataSlice[Any]:
         """``fn(this value, *args, **kwargs)``, run once per row."""
         return self._builder._call(fn, (self, *args), kwargs)
 
-    def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> DataSlice:
-        return self.transform(fn, *args, **kwargs)
+    def call(self, fn: Callable[..., S], /, *args: Any, **kwargs: Any) -> S:
+        """``fn(self, *args, **kwargs)``, called once, now, while the flow is defined (as in
+        v0): ``fn`` builds on this slice, e.g. a ``@transform_flow`` or a helper that calls
+        ``.transform()``. Use :meth:`transform` to run a function on every row."""
+        return fn(self, *args, **kwargs)
 
     @contextmanager
-    def row(self) -> Iterator[DataScope]:
-        """Open a scope run once per row of this table or list value."""
+    def row(
+        self, *, max_inflight_rows: int | None = None, max_inflight_bytes: int | None = None
+    ) -> Iterator[DataScope]:
+        """Open a scope run once per row of this table or list value. The v0 concurrency
+        bounds are accepted; the engine bounds concurrency by its worker count."""
         child: RowScope
+        for_each: ForEach | None = None
         if self._table is not None:
             child = RowScope(depth=1, field_types=source_field_types(self._table.spec))
             self._table.row_scopes.append(child)
         else:
-            items = _expr_of(self)
+            items = self._builder._use(self)
             parent = _scope_of(items)
             if parent is None:
                 raise FlowDefinitionError("row() needs a table or a list computed per row")
             child = RowScope(parent.depth + 1, field_types=row_field_types(self._type))
-            parent.ops.append(ForEach(items, child))
+            for_each = ForEach(items, child)
+            parent.ops.append(for_each)
         self._builder._scopes.append(child)
         try:
             yield DataScope(self._builder, child)
         finally:
             self._builder._scopes.pop()
+        if for_each is not None and any(isinstance(op, Assign) for op in child.ops):
+            self._builder._tables_with_new_fields.append(for_each)
 
-    def for_each(self, fn: Callable[[DataScope], None]) -> None:
-        with self.row() as row:
+    def for_each(
+        self,
+        fn: Callable[[DataScope], None],
+        /,
+        *,
+        max_inflight_rows: int | None = None,
+        max_inflight_bytes: int | None = None,
+    ) -> None:
+        bounds = {"max_inflight_rows": max_inflight_rows, "max_inflight_bytes": max_inflight_bytes}
+        with self.row(**bounds) as row:
             fn(row)
 
 
@@ -175,8 +214,10 @@ class DataCollector:
                 f"collect() called with fields {', '.join(names)} but this collector already "
                 f"collects {', '.join(self._collector.field_names)}"
             )
+        if sum(isinstance(v, GeneratedField) for v in fields.values()) > 1:
+            raise FlowDefinitionError("collect() takes at most one GeneratedField.UUID field")
         exprs = tuple(
-            (name, Generated(v) if isinstance(v, GeneratedField) else _expr_of(v))
+            (name, Generated(v) if isinstance(v, GeneratedField) else self._builder._use(v))
             for name, v in fields.items()
         )
         scope.ops.append(Collect(self._collector, exprs))
@@ -236,7 +277,7 @@ class DataScope:
         self._builder = builder
         self._scope = scope
 
-    def __getitem__(self, name: str) -> DataSlice:
+    def __getitem__(self, name: str) -> DataSlice[Any]:
         if self._scope is None:
             for source in self._builder._flow.sources:
                 if source.name == name:
@@ -245,7 +286,7 @@ class DataScope:
         value_type = self._scope.field_types.get(name, UNKNOWN)
         return DataSlice(self._builder, FieldRef(self._scope, name), value_type=value_type)
 
-    def __setitem__(self, name: str, value: DataSlice) -> None:
+    def __setitem__(self, name: str, value: DataSlice[Any]) -> None:
         if self._scope is None:
             if not (isinstance(value, DataSlice) and value._table is not None):
                 raise FlowDefinitionError(
@@ -257,7 +298,7 @@ class DataScope:
                 raise FlowDefinitionError(f"two sources are named {name!r}")
             source.name = name
             return
-        self._scope.ops.append(Assign(name, _expr_of(value)))
+        self._scope.ops.append(Assign(name, self._builder._use(value)))
         self._scope.field_types[name] = _type_of(value)
 
     def add_collector(self, name: str | None = None) -> DataCollector:
@@ -273,6 +314,8 @@ class FlowBuilder:
     def __init__(self, flow_name: str) -> None:
         self._flow = Flow(check_name("Flow", flow_name), [], [], [])
         self._scopes: list[RowScope] = []
+        #: Row scopes over nested tables that add fields to the table's rows.
+        self._tables_with_new_fields: list[ForEach] = []
 
     def add_source(
         self,
@@ -281,9 +324,12 @@ class FlowBuilder:
         *,
         name: str | None = None,
         refresh_interval: timedelta | None = None,
-        **_ignored: Any,
-    ) -> DataSlice:
-        """Add a source (e.g. ``sources.LocalFile``); assign it to ``data_scope["name"]``."""
+        max_inflight_rows: int | None = None,
+        max_inflight_bytes: int | None = None,
+    ) -> DataSlice[Any]:
+        """Add a source (e.g. ``sources.LocalFile``, or an ``op.SourceSpec`` with a registered
+        ``@op.source_connector``); assign it to ``data_scope["name"]``."""
+        spec = as_source(spec)
         if not hasattr(spec, "list_rows"):
             raise FlowDefinitionError(
                 f"add_source() needs a source spec such as cocotui.sources.LocalFile, got "
@@ -292,9 +338,43 @@ class FlowBuilder:
         if refresh_interval is not None and not isinstance(refresh_interval, timedelta):
             raise FlowDefinitionError("refresh_interval must be a datetime.timedelta")
         index = len(self._flow.sources)
-        source = Source(index, name or f"source{index}", spec, refresh_interval)
+        source = Source(
+            index,
+            name or f"source{index}",
+            spec,
+            refresh_interval,
+            max_inflight_rows=max_inflight_rows,
+            max_inflight_bytes=max_inflight_bytes,
+        )
         self._flow.sources.append(source)
         return DataSlice(self, table=source)
+
+    def transform(self, fn: Any, /, *args: Any, **kwargs: Any) -> DataSlice[Any]:
+        """``fn(*args, **kwargs)`` run once per row of the innermost scope its inputs read."""
+        if not args and not kwargs:
+            raise FlowDefinitionError("flow_builder.transform() needs at least one input")
+        return self._call(fn, args, kwargs)
+
+    def declare(self, spec: Any, /) -> None:
+        """Add a declaration (an ``op.DeclarationSpec``, e.g. v0's ``Neo4jDeclaration``): it
+        goes to the connector of the target kind its ``kind`` names, as in v0."""
+        if not isinstance(spec, DeclarationSpec):
+            raise FlowDefinitionError(
+                f"declare() needs a cocotui.op.DeclarationSpec instance, got {type(spec).__name__}"
+            )
+        self._flow.declarations.append(spec)
+
+    def _use(self, value: Any) -> Expr:
+        """The expression of ``value`` where the flow reads it: a table read again after a
+        row scope added fields to its rows is read with those fields."""
+        expr = _expr_of(value)
+        read = _path(expr)
+        if read is not None:
+            for for_each in self._tables_with_new_fields:
+                table = _path(for_each.items)
+                if table is not None and table[: len(read)] == read:
+                    for_each.write_back = True
+        return expr
 
     def _current_scope(self, what: str) -> RowScope:
         if not self._scopes:
@@ -305,11 +385,19 @@ class FlowBuilder:
 
     def _call(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> DataSlice:
+    ) -> DataSlice[Any]:
+        from cocotui.flow.transform_flows import TransformFlow  # it builds on this module
+
+        if isinstance(fn, TransformFlow):
+            raise FlowDefinitionError(
+                f"{fn!r} builds slices: call it on a slice, `text.call(flow)`, not per row "
+                f"with transform()"
+            )
+        fn = resolve_transform(fn)  # an op.FunctionSpec instance: its executor
         if not callable(fn):
             raise FlowDefinitionError(f"transform() needs a function, got {fn!r}")
-        arg_exprs = tuple(_expr_of(a) for a in args)
-        kwarg_exprs = tuple((k, _expr_of(v)) for k, v in kwargs.items())
+        arg_exprs = tuple(self._use(a) for a in args)
+        kwarg_exprs = tuple((k, self._use(v)) for k, v in kwargs.items())
         scopes = [s for e in (*arg_exprs, *(v for _, v in kwarg_exprs)) if (s := _scope_of(e))]
         scope = max(scopes, key=lambda s: s.depth) if scopes else self._current_scope("transform()")
         value_type = call_type(
@@ -321,16 +409,19 @@ class FlowBuilder:
 FlowFunction = Callable[[FlowBuilder, DataScope], None]
 
 
-class FlowDef:
-    """What ``@flow_def`` returns: a named flow function, built when its app is loaded."""
+class FlowDef(FlowRuntimeMethods):
+    """What ``@flow_def`` returns: a named flow function, built when its app is loaded. Its
+    runtime methods (``setup()``, ``update()``, ``query_handler()``...) are v0's."""
 
     def __init__(self, name: str, fn: FlowFunction) -> None:
+        super().__init__()
         self.name = name
         self.fn = fn
 
     def build(self) -> Flow:
         builder = FlowBuilder(self.name)
         self.fn(builder, DataScope(builder, None))
+        builder._flow.query_handlers = self.query_handlers
         return builder._flow
 
     def __repr__(self) -> str:
@@ -355,3 +446,14 @@ def flow_def(name: str | None = None) -> Callable[[FlowFunction], FlowDef]:
 
 def flows_defined_in(module: str) -> list[FlowDef]:
     return list(_defined.get(module, []))
+
+
+def all_flows_defined() -> list[FlowDef]:
+    """Every flow defined in this process, module by module."""
+    return [flow for flows in list(_defined.values()) for flow in flows]
+
+
+def forget_flow(flow: FlowDef) -> None:
+    """Remove ``flow`` from its module's flows (v0's ``Flow.close()``)."""
+    flows = _defined.get(flow.fn.__module__, [])
+    flows[:] = [f for f in flows if f is not flow]

@@ -7,6 +7,7 @@ of the import machinery are left out.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 
 from cocotui import cocoindex_alias
+from cocotui.app_modules import app_module_name
 from cocotui.flow.builder import FlowDef, flows_defined_in
 from cocotui.flow.model import Flow
 
@@ -61,19 +63,46 @@ class App:
     ref: str
     flows: list[Flow]
 
+    @property
+    def file(self) -> str | None:
+        """The app's resolved ``.py`` path (``None`` for a module app)."""
+        return self.ref if os.path.isabs(self.ref) else None
+
+
+def is_app_file(app: str) -> bool:
+    """Whether APP names a ``.py`` file (else it is an importable module)."""
+    return app.endswith(".py") or os.path.isfile(app)
+
+
+def _path_digest(path: Path) -> str:
+    return hashlib.sha256(str(path).encode("utf-8", "surrogateescape")).hexdigest()[:8]
+
 
 def default_app_name(app: str) -> str:
-    if app.endswith(".py") or os.sep in app or "/" in app:
-        return Path(app).stem
+    """The name that namespaces an app's state when ``--app-name`` is not given: for a file,
+    its stem plus a digest of its resolved path, so that ``p1/app.py`` and ``p2/app.py`` never
+    share state; for a module, the module name."""
+    if is_app_file(app):
+        path = Path(app).resolve()
+        return f"{path.stem}-{_path_digest(path)}"
     return app
 
 
+def app_stem(app: str) -> str | None:
+    """A file app's stem (its default name before names carried a digest)."""
+    return Path(app).stem if is_app_file(app) else None
+
+
 def _import(app: str) -> ModuleType:
-    if app.endswith(".py") or os.path.isfile(app):
+    if is_app_file(app):
         path = Path(app).resolve()
         if not path.is_file():
             raise AppLoadError(f"app file {app!r} does not exist")
-        module_name = path.stem
+        module_name = app_module_name(path)
+        if path.stem in sys.stdlib_module_names:
+            # Bound first, so that a later `import json` finds the standard module in
+            # sys.modules rather than this file through the directory put on sys.path next.
+            importlib.import_module(path.stem)
         directory = str(path.parent)
         if directory not in sys.path:
             sys.path.insert(0, directory)  # so the app can import its sibling modules
@@ -129,5 +158,5 @@ def load_app(app: str, app_name: str | None = None) -> App:
             raise AppLoadError(
                 f"error while building flow {definition.name!r}:\n{user_traceback(exc)}"
             ) from None
-    ref = str(Path(app).resolve()) if app.endswith(".py") or os.path.isfile(app) else app
+    ref = str(Path(app).resolve()) if is_app_file(app) else app
     return App(name, ref, flows)

@@ -12,6 +12,7 @@ from typing import Any
 from cocotui.engine_type import EnrichedValueType, FieldSchema
 from cocotui.index import FtsIndexDef, IndexOptions, VectorIndexDef
 from cocotui.op import TargetSpec
+from cocotui.query_handler import QueryHandler
 
 
 class GeneratedField(enum.Enum):
@@ -68,12 +69,17 @@ class Assign:
     expr: Expr
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(eq=False)
 class ForEach:
-    """Run ``scope`` for every element of the list that ``items`` evaluates to."""
+    """Run ``scope`` for every element of the list that ``items`` evaluates to.
+
+    As in v0, fields assigned in ``scope`` become fields of the table's rows: when the flow
+    reads the table (or a value holding it) again afterwards, ``write_back`` is set and the
+    evaluator replaces the table by its rows with those fields added."""
 
     items: Expr
     scope: RowScope
+    write_back: bool = False
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -113,6 +119,10 @@ class Source:
     spec: Any
     refresh_interval: timedelta | None
     row_scopes: list[RowScope] = dataclasses.field(default_factory=list)
+    #: v0's ``max_inflight_rows`` / ``max_inflight_bytes`` (accepted; the engine bounds its
+    #: own concurrency by ``--workers``).
+    max_inflight_rows: int | None = None
+    max_inflight_bytes: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -148,3 +158,8 @@ class Flow:
     sources: list[Source]
     collectors: list[Collector]
     exports: list[Export]
+    #: ``flow_builder.declare(spec)`` calls, in order: v0 hands each to the target connector
+    #: of the kind ``spec.kind`` names (e.g. Neo4j node labels), with that kind's exports.
+    declarations: list[Any] = dataclasses.field(default_factory=list)
+    #: The flow's query handlers by name (``@flow.query_handler()``), in registration order.
+    query_handlers: dict[str, QueryHandler] = dataclasses.field(default_factory=dict)

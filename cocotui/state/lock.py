@@ -6,10 +6,14 @@ releases the lock when the holder dies, so a killed process never leaves a stale
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
+
+from cocotui.state.errors import StateError, state_access_error
+from cocotui.state.paths import make_state_dir
 
 
 class StateLockedError(RuntimeError):
@@ -27,8 +31,8 @@ class WriterLock:
 
     def __enter__(self) -> WriterLock:
         if self._depth == 0:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            make_state_dir(self.path.parent)
+            fd = self._open()
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -38,11 +42,28 @@ class WriterLock:
                     f"the state of app '{self.app}' is being written by another cocotui process "
                     f"(pid {holder}); wait for it to finish or stop it (lock file: {self.path})"
                 ) from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode(), 0)
+            except OSError as exc:
+                os.close(fd)  # closing releases the lock
+                raise state_access_error(exc, self.path, "write lock file") from None
             self._fd = fd
         self._depth += 1
         return self
+
+    def _open(self) -> int:
+        # O_NOFOLLOW: a symlink planted in place of the lock file must not make us truncate
+        # whatever it points to.
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StateError(
+                    f"lock file {self.path} is a symbolic link; cocotui refuses to follow it. "
+                    f"Remove it (`rm {self.path}`) if you did not put it there on purpose"
+                ) from None
+            raise state_access_error(exc, self.path, "open lock file") from None
 
     def __exit__(
         self,

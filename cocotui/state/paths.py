@@ -1,13 +1,17 @@
 """Where an app's state lives: ``--state-dir``, else ``$COCOTUI_STATE_DIR``, else the
-platform's user state directory."""
+platform's user state directory; and the checks that make that directory safe to write."""
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
+import stat
 from pathlib import Path
 
 import platformdirs
+
+from cocotui.state.errors import CHOOSE_ANOTHER, StateError, state_access_error
 
 
 def state_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -17,6 +21,42 @@ def state_dir(override: str | os.PathLike[str] | None = None) -> Path:
     if from_env:
         return Path(from_env)
     return platformdirs.user_state_path("cocotui", appauthor=False)
+
+
+def check_state_dir(directory: Path) -> None:
+    """Refuse a state directory someone else could tamper with: owned by another user, or
+    writable by group or others (they could plant a symlink where a state file goes). A
+    directory that does not exist yet is fine: cocotui creates it private (mode 0700)."""
+    try:
+        info = directory.stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise state_access_error(exc, directory, "read state directory") from None
+    if not stat.S_ISDIR(info.st_mode):
+        reason = os.strerror(errno.ENOTDIR)
+        raise StateError(f"state directory {directory}: {reason}; {CHOOSE_ANOTHER}")
+    me = os.geteuid()
+    if info.st_uid != me:
+        raise StateError(
+            f"state directory {directory} belongs to uid {info.st_uid}, not to you (uid {me}); "
+            f"cocotui only keeps state in a directory of yours: {CHOOSE_ANOTHER}"
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        mode = stat.S_IMODE(info.st_mode)
+        raise StateError(
+            f"state directory {directory} is writable by other users (mode {mode:o}); "
+            f"run `chmod go-w {directory}`, or {CHOOSE_ANOTHER}"
+        )
+
+
+def make_state_dir(directory: Path) -> None:
+    """Create ``directory`` (private) if needed, then check it; for writers."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise state_access_error(exc, directory, "create state directory") from None
+    check_state_dir(directory)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +75,9 @@ class AppPaths:
     @property
     def lock(self) -> Path:
         return self.directory / f"{self.app}.lock"
+
+    def renamed(self, app: str) -> AppPaths:
+        return AppPaths(self.directory, app)
 
 
 def app_paths(app: str, override: str | os.PathLike[str] | None = None) -> AppPaths:

@@ -15,16 +15,15 @@ from typing import Any, Protocol
 
 import tomli_w
 
+from cocotui.state.errors import StateError as StateError  # re-exported for the store's users
+from cocotui.state.errors import state_access_error
+from cocotui.state.paths import make_state_dir
 from cocotui.values import canonical_json, decode, encode
 
 SCHEMA_VERSION = 1
 #: The last line of every state file. TOML cut short at a line boundary often still parses, so
 #: a file without this line is refused as truncated rather than read as fewer targets.
 END_MARKER = "# end of cocotui state"
-
-
-class StateError(RuntimeError):
-    """The stored state cannot be read or is not what cocotui wrote; it names the file."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,11 +162,24 @@ def _target_from_toml(data: dict[str, Any]) -> TargetState:
     )
 
 
+def _create_exclusively(path: Path) -> int:
+    """A new file of ours at ``path``: never an existing file, never through a symlink. What
+    is already there can only be a temp file left by a dead process with our pid (or planted),
+    so it is removed (unlink removes a symlink itself, not its target) and the create retried."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    try:
+        return os.open(path, flags, 0o600)
+    except FileExistsError:
+        path.unlink()
+        return os.open(path, flags, 0o600)
+
+
 def write_private_file(path: Path, data: bytes) -> None:
-    """Atomically replace ``path`` (temp file, fsync, rename), readable by the owner only."""
+    """Atomically replace ``path`` (temp file, fsync, rename), readable by the owner only.
+    Raises ``OSError``: the caller knows what the file is for and how to word the error."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = _create_exclusively(tmp)
     try:
         os.write(fd, data)
         os.fsync(fd)
@@ -182,9 +194,21 @@ def write_private_file(path: Path, data: bytes) -> None:
 
 
 class TomlSetupStore:
-    def __init__(self, path: Path, app: str) -> None:
+    def __init__(self, path: Path, app: str, app_file: str | None = None) -> None:
         self.path = path
         self.app = app
+        #: The app file this state belongs to, recorded so `ls` can show it.
+        self.app_file = app_file
+
+    def recorded_app_file(self) -> str | None:
+        """The app file named in the stored state (``None``: not recorded, or no state)."""
+        raw = self._read_bytes()
+        try:
+            doc = tomllib.loads(raw.decode("utf-8")) if raw else {}
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return None  # load() reports a damaged file
+        found = doc.get("app_file")
+        return found if isinstance(found, str) else None
 
     def _read_bytes(self) -> bytes | None:
         try:
@@ -192,7 +216,7 @@ class TomlSetupStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StateError(f"cannot read state file {self.path}: {exc.strerror}") from None
+            raise state_access_error(exc, self.path, "read state file") from None
 
     def fingerprint(self) -> str:
         raw = self._read_bytes()
@@ -236,10 +260,15 @@ class TomlSetupStore:
         doc = {
             "schema_version": SCHEMA_VERSION,
             "app": state.app,
+            **({"app_file": self.app_file} if self.app_file else {}),
             "targets": [_target_to_toml(t) for t in state.targets],
         }
         text = tomli_w.dumps(doc) + f"\n{END_MARKER}\n"
-        write_private_file(self.path, text.encode("utf-8"))
+        make_state_dir(self.path.parent)
+        try:
+            write_private_file(self.path, text.encode("utf-8"))
+        except OSError as exc:
+            raise state_access_error(exc, self.path, "write state file") from None
         self.remove_stale_temp_files()
 
     def remove_stale_temp_files(self) -> None:

@@ -10,12 +10,15 @@ still produced, deleted otherwise. Nothing sent to a target is ever forgotten.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import NamedTuple
 
+from cocotui.state.errors import StateError, database_error, state_access_error
+from cocotui.state.paths import make_state_dir
 from cocotui.values import canonical_json
 
 SCHEMA_VERSION = 1
@@ -104,9 +107,19 @@ class SqliteTracking:
         return self._db
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not self.path.exists():
-            self.path.touch(mode=0o600)
+        make_state_dir(self.path.parent)
+        if self.path.is_symlink():
+            raise StateError(
+                f"tracking database {self.path} is a symbolic link; cocotui refuses to follow "
+                f"it. Remove it if you did not put it there on purpose"
+            )
+        try:
+            # O_EXCL: create it private, or leave an existing one alone
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise state_access_error(exc, self.path, "create tracking database") from None
         try:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA busy_timeout = 2000")
@@ -123,6 +136,9 @@ class SqliteTracking:
                     f"reads version {SCHEMA_VERSION}"
                 )
         except sqlite3.DatabaseError as exc:
+            environment = database_error(exc, self.path, "open tracking database")
+            if environment is not None:
+                raise environment from None
             raise TrackingError(
                 f"tracking database {self.path} is unusable ({exc}); it is left as it is. "
                 f"Move it away to start tracking afresh (every row is then exported again)"
@@ -136,17 +152,33 @@ class SqliteTracking:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; a write the environment refuses (disk full, read-only)
+        becomes a :class:`StateError` naming the file."""
         db = self.db
         try:
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.DatabaseError as exc:
-            raise TrackingError(f"tracking database {self.path}: {exc}") from None
+            raise self._write_error(exc) from None
         try:
             yield db
+            db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self._rollback(db)
+            raise self._write_error(exc) from None
         except BaseException:
-            db.execute("ROLLBACK")
+            self._rollback(db)
             raise
-        db.execute("COMMIT")
+
+    @staticmethod
+    def _rollback(db: sqlite3.Connection) -> None:
+        # SQLite may have rolled back already (it does on a full disk)
+        if db.in_transaction:
+            with suppress(sqlite3.DatabaseError):
+                db.execute("ROLLBACK")
+
+    def _write_error(self, exc: sqlite3.DatabaseError) -> Exception:
+        environment = database_error(exc, self.path, "write tracking database")
+        return environment or TrackingError(f"tracking database {self.path}: {exc}")
 
     # -- targets ------------------------------------------------------------------------------
 
@@ -165,6 +197,18 @@ class SqliteTracking:
                 result.append((row[0], row[1]))
         return result
 
+    def rename_targets(
+        self, renames: Sequence[tuple[tuple[str, str, str], tuple[str, str, str]]]
+    ) -> None:
+        """Move the rows tracked under each old identity to its new one (a stored persistent
+        key read in today's form). A new identity tracking already knows keeps its own rows."""
+        with self.transaction() as db:
+            for old, new in renames:
+                db.execute(
+                    "UPDATE OR IGNORE targets SET identity = ? WHERE identity = ?",
+                    (target_identity_text(new), target_identity_text(old)),
+                )
+
     def _bump(self, db: sqlite3.Connection, identity: tuple[str, str, str]) -> int | None:
         text = target_identity_text(identity)
         db.execute("INSERT OR IGNORE INTO targets(identity) VALUES (?)", (text,))
@@ -180,8 +224,15 @@ class SqliteTracking:
             db.execute("DELETE FROM target_keys WHERE target_id = ?", (target_id,))
 
     def invalidate_values(self, identity: tuple[str, str, str]) -> None:
-        """Keep the keys but forget their values: the next update upserts every row again."""
+        """Keep the keys but forget their values: the next update upserts every row again.
+        A target tracking has never heard of is left unregistered: its tracking was lost, and
+        the next update, which registers it, says so (see :meth:`unknown_targets`)."""
         with self.transaction() as db:
+            known = db.execute(
+                "SELECT 1 FROM targets WHERE identity = ?", (target_identity_text(identity),)
+            ).fetchone()
+            if known is None:
+                return
             target_id = self._bump(db, identity)
             db.execute("UPDATE target_keys SET value_fp = NULL WHERE target_id = ?", (target_id,))
 
@@ -202,6 +253,26 @@ class SqliteTracking:
             (target_identity_text(identity),),
         ).fetchone()
         return int(row[0])
+
+    def keys_held(self, identity: tuple[str, str, str]) -> int:
+        """Like :meth:`key_count`, without creating the database when there is none."""
+        if self._db is None and not self.path.exists():
+            return 0
+        return self.key_count(identity)
+
+    def unknown_targets(
+        self, identities: Sequence[tuple[str, str, str]]
+    ) -> list[tuple[str, str, str]]:
+        """The targets row tracking has never heard of. Applying a create registers its target,
+        so an applied target missing here means the database was removed or replaced."""
+        return [
+            identity
+            for identity in identities
+            if self.db.execute(
+                "SELECT 1 FROM targets WHERE identity = ?", (target_identity_text(identity),)
+            ).fetchone()
+            is None
+        ]
 
     # -- source rows --------------------------------------------------------------------------
 
@@ -309,14 +380,22 @@ class SqliteTracking:
                 result.setdefault(row_id, []).append(TrackedKey(target_id, key, parts, fp))
         return result
 
-    def produced_elsewhere(self, target_id: int, key: str, row_ids: set[int]) -> bool:
-        """Whether a source row other than ``row_ids`` still produces ``key``."""
-        for (row_id,) in self.db.execute(
-            "SELECT row_id FROM target_keys WHERE target_id = ? AND key = ?", (target_id, key)
-        ):
-            if row_id not in row_ids:
-                return True
-        return False
+    def produced_elsewhere(
+        self, target_id: int, keys: Iterable[str], row_ids: set[int]
+    ) -> set[str]:
+        """Those of ``keys`` that a source row other than ``row_ids`` still produces."""
+        found: set[str] = set()
+        wanted = list(keys)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, row_id in self.db.execute(
+                f"SELECT key, row_id FROM target_keys WHERE target_id = ? AND key IN ({marks})",
+                [target_id, *chunk],
+            ):
+                if row_id not in row_ids:
+                    found.add(key)
+        return found
 
     def forget_produced_value(
         self, target_id: int, key: str, exclude_row_ids: set[int]

@@ -18,6 +18,7 @@ ACTIONS = [
     ("Drop the selected target", "drop"),
     ("Filter targets", "filter"),
     ("Refresh targets", "refresh"),
+    ("Query: run a query handler of the app", "query"),
     ("Save an SVG screenshot", "save_svg"),
     ("Help: keys and status words", "help"),
 ]
@@ -35,7 +36,7 @@ class CocotuiCommands(Provider):
             entries.append(
                 (
                     f"Target: {row.name} ({row.status.lower()})",
-                    partial(app.select_target, row.name),
+                    partial(app.select_target, row.target_id),
                     row.description,
                 )
             )

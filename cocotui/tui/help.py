@@ -25,15 +25,19 @@ cocotui shows the targets of an app, the setup changes waiting for approval, and
 | `d` | drop the selected target (its name must be typed to confirm) |
 | `/` | filter the targets table; `Esc` clears it |
 | `r` | reload targets and their status |
-| `F8` | save an SVG screenshot in the current directory |
+| `k` | query box: run one of the app's query handlers, results as a table |
+| `F8` | save an SVG screenshot (in any screen; a notification says where) |
 | `Ctrl+P` | command palette: every action and every target |
 | `?` | this help |
 | `q` | quit (a running update is stopped cleanly first) |
 
 In the plan: `space` toggles a change, `a` applies the selected ones, `A` applies all,
-`r` re-plans, `Esc` goes back. Confirmation defaults to *Cancel*.
+`r` re-plans, `Esc` goes back. Confirmation defaults to *Cancel*: `y` applies, `n` or `Esc`
+cancels (a drop needs its target name typed, then `Enter`). After an apply, the targets are
+back in view and `u` exports to them.
 
-Status words: **in sync**, **+ to create**, **~ to update**, **- to drop**,
+Status words (the same as `cocotui ls`): **ready**, **+ to create**, **~ to update**,
+**- to delete**,
 **! interrupted** (a change was staged but not committed: apply rolls it forward),
 **orphaned** (no connector is registered for its kind).
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 def serve(command: str, host: str, port: int) -> bool:
     """Serve ``command`` until interrupted; ``False`` when textual-serve is not installed."""
     try:
-        from textual_serve.server import Server
+        from cocotui.tui.web_sessions import SessionServer
     except ImportError:
         return False
-    Server(command, host=host, port=port, title="cocotui").serve()
+    SessionServer(command, host=host, port=port, title="cocotui").serve()
     return True

@@ -11,7 +11,7 @@ import re
 from typing import Any, Literal, NotRequired, TypedDict
 
 import cocotui
-from cocotui.auth_registry import AuthEntryNotFoundError, AuthEntryReference, get_auth_entry
+from cocotui.auth_registry import AuthEntryError, AuthEntryReference, get_auth_entry
 from cocotui.setting import DatabaseConnectionSpec, get_app_namespace
 from connectors.postgres_common import PostgresTargetError, check_identifier, psycopg_driver
 
@@ -121,7 +121,7 @@ def connection_spec(database_key: str | None) -> DatabaseConnectionSpec:
     if database_key is not None:
         try:
             return get_auth_entry(DatabaseConnectionSpec, AuthEntryReference(database_key))
-        except AuthEntryNotFoundError as exc:
+        except AuthEntryError as exc:
             raise PostgresTargetError(f"targets.Postgres database: {exc}") from None
     url = os.environ.get(DATABASE_URL_ENV)
     if not url:
