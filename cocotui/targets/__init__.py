@@ -27,7 +27,7 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_TARGETS])
+    return sorted({*globals(), *_TARGETS})
 
 
 if TYPE_CHECKING:
