@@ -10,7 +10,9 @@ benchmark machine, 0.5 % at 10 ms (see benchmarks/README.md). The step of one ``
 generator is fixed, and a new generator walks the whole tree again (0.3 s at 100k files) with a
 gap in which changes are missed; so the generator keeps the short step, and the stop event it
 asks at every look (:class:`_PacedStop`) makes each look wait longer once nothing changed for
-:data:`WATCH_IDLE_AFTER_S`.
+:data:`WATCH_IDLE_AFTER_S`. An idle look then wakes the thread twice (the step, then the pace):
+about 0.9 % of a core where calling the Rust notifier directly with a 10 ms step cost 0.4 %;
+an edit after a quiet spell still reaches the engine within two idle looks.
 """
 
 from __future__ import annotations
