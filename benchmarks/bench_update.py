@@ -522,10 +522,12 @@ class Quiet:
     def __init__(self, max_wait: float) -> None:
         self.max_wait = max_wait
         self.busy_starts = 0
+        self.waits = 0
 
     def wait(self) -> None:
         if self.max_wait <= 0:
             return
+        self.waits += 1
         deadline = time.monotonic() + self.max_wait
         while True:
             idle = _cpu_idle(0.25)
@@ -675,11 +677,14 @@ class Bench:
             args += ["--workers", str(self.workers)]
         return args
 
-    def floor(self, workload: str, data: Dataset, output: Path) -> Measurement:
-        """The floor, writing into ``output`` (a new directory)."""
+    def floor(
+        self, workload: str, data: Dataset, output: Path, *, measured: bool = True
+    ) -> Measurement:
+        """The floor, writing into ``output`` (a new directory); not ``measured``, it only
+        gives the outputs to compare with, and does not wait for an idle machine."""
         command = [self.python, str(self.floors[workload]), str(data.root), str(output)]
         env = self._env(data.root, output)
-        return measure(command, env, self.work, self.launcher, self.quiet)
+        return measure(command, env, self.work, self.launcher, self.quiet if measured else None)
 
     def engine_setup(self, workload: str, data: Dataset, run_dir: Path) -> tuple[Path, Path]:
         """New state and output directories, and the target set up (not measured)."""
@@ -730,7 +735,7 @@ class Bench:
                 # The floor over the changed files (not measured): the engine must now hold
                 # exactly what a full render of them gives.
                 changed_floor_out = run_dir / "floor-render-changed"
-                self.floor("render", data, changed_floor_out)
+                self.floor("render", data, changed_floor_out, measured=False)
             finally:
                 data.restore()
             check_summary(m, "1 % + 1 %", updated=k, deleted=k, unchanged=n - 2 * k, errors=0)
@@ -1119,7 +1124,7 @@ def results_section(records: Sequence[dict[str, Any]]) -> str:
     for r in records:
         busy = r.get("busy_starts", 0)
         if busy:
-            total = r["runs"] * len(r["series"])
+            total = r.get("waits", r["runs"] * len(r["series"]))
             lines.append(
                 f"- N = {_n(r['n'])}: {busy} of {total} measurements started while other "
                 f"processes kept the CPUs busy (waited {r.get('idle_wait', '?')} s for idle)."
@@ -1297,11 +1302,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench = Bench(work, args.seed, args.workers, Quiet(args.idle_wait), source_tree)
         env = environment(argv, version)
         for n in sorted(set(args.sizes)):
-            busy_before = bench.quiet.busy_starts
+            busy_before, waits_before = bench.quiet.busy_starts, bench.quiet.waits
             with _cleanup(bench.work / f"run-{n}", args.keep_output):
                 record = bench.run_size(n, args.runs)
             record["environment"] = env
             record["busy_starts"] = bench.quiet.busy_starts - busy_before
+            record["waits"] = bench.quiet.waits - waits_before
             record["idle_wait"] = args.idle_wait
             record["note"] = args.note
             records[str(n)] = record
