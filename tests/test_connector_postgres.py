@@ -31,14 +31,14 @@ from cocotui.testing import (
     assert_idempotent,
     check_idempotency,
 )
-from cocotui_connectors.postgres import (
+from connectors.postgres import (
     PostgresTable,
     PostgresTargetError,
     mask_password,
     without_password,
 )
 
-IMPORTS = "from cocotui_connectors.postgres import PostgresTable"
+IMPORTS = "from connectors.postgres import PostgresTable"
 URL_ENV = "TEST_PG_URL"
 
 
@@ -370,7 +370,7 @@ def test_prepare_connects_once_and_mutate_reuses_the_connection(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(psycopg, "connect", counting)
-    import cocotui_connectors.postgres as module
+    import connectors.postgres as module
 
     module._close_connections()
     target.upsert({"a": {"v": 1}})

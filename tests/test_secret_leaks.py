@@ -29,7 +29,7 @@ from cocotui.display import MASK, display_line, display_text, is_secret_name, ma
 from cocotui.engine.facade import Engine
 from cocotui.tui.app import CocotuiApp
 from cocotui.tui.plan_screen import change_detail
-from cocotui_connectors.postgres import PostgresTable, PostgresTableConnector, PostgresTargetError
+from connectors.postgres import PostgresTable, PostgresTableConnector, PostgresTargetError
 
 SECRETS = ("SSLPW1", "SSLPW2", "HDRTOKEN", "DSNPW", "ACCTOK", "APIKEYQ")
 

@@ -4,8 +4,7 @@ normal run, and check that nothing was lost and nothing is stale.
 
 Each trial builds a workspace: a source directory of small text files, and an app (generated,
 shaped by ``config.json`` beside it) whose one flow exports every file to a
-``cocotui_connectors.files.DirectoryTarget`` and to a ``cocotui_connectors.sqlite.SqliteTable``.
-A baseline
+``connectors.files.DirectoryTarget`` and to a ``connectors.sqlite.SqliteTable``. A baseline
 ``apply`` + ``update`` runs normally. Then, one to three times: the sources are edited, the
 config may change (a new suffix, directory, table, primary key or value field, or an export
 removed: creates, updates, drops and persistent-key changes), and a *victim* command runs in a
@@ -76,8 +75,8 @@ import json
 from pathlib import Path
 
 import cocotui as cocoindex
-from cocotui_connectors.files import DirectoryTarget
-from cocotui_connectors.sqlite import SqliteTable
+from connectors.files import DirectoryTarget
+from connectors.sqlite import SqliteTable
 
 HERE = Path(__file__).resolve().parent
 CONFIG = json.loads((HERE / "config.json").read_text())
@@ -195,7 +194,7 @@ def install_kill_point(spec: str) -> None:
 
         SqliteTracking.transaction = transaction  # type: ignore[assignment,method-assign]
     elif point == "sqlite-before-commit":
-        import cocotui_connectors.sqlite as sqlite_connector
+        import connectors.sqlite as sqlite_connector
 
         original = sqlite_connector._transaction
 
@@ -208,7 +207,7 @@ def install_kill_point(spec: str) -> None:
 
         sqlite_connector._transaction = sqlite_transaction
     elif point == "files-write":
-        import cocotui_connectors.files as files_connector
+        import connectors.files as files_connector
 
         original_write_file = files_connector._write_atomically
 
@@ -222,7 +221,7 @@ def install_kill_point(spec: str) -> None:
 
         files_connector._write_atomically = write_atomically
     elif point == "files-remove":
-        import cocotui_connectors.files as files_connector
+        import connectors.files as files_connector
 
         original_remove = files_connector._remove
 

@@ -17,7 +17,7 @@ import platformdirs
 from markdown_it import MarkdownIt
 
 import cocotui
-from cocotui_connectors.files import DirectoryTarget
+from connectors.files import DirectoryTarget
 
 DOCS = Path(__file__).parent / "docs"
 OUTPUT = Path(

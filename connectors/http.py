@@ -13,12 +13,12 @@ Every request is idempotent: ``PUT`` replaces, ``DELETE`` of a missing row (``40
 and provisioning is a ``PUT``. ``timeout`` bounds each request as a whole. Requests answered
 ``429`` or ``5xx``, timeouts and failed connections are retried up to ``max_attempts`` times with
 exponential backoff (``backoff``, doubling, at most 60 seconds), honouring ``Retry-After``; once
-the endpoint has failed for good, the run's remaining rows fail at once instead of retrying
-(see ``cocotui_connectors.http_client``). A redirect (``3xx``) or any other ``4xx`` fails the
-row: redirects are never followed, so a write is never turned into a ``GET`` and headers never
-reach another origin. The error names the key and the status; the engine isolates the row and
-retries it on the next run. ``timeout``, ``max_attempts`` and ``backoff`` only shape the data
-path: changing them is not a setup change (provisioning uses their defaults).
+the endpoint has failed for good, the run's remaining rows fail at once instead of retrying (see
+``connectors.http_client``). A redirect (``3xx``) or any other ``4xx`` fails the row: redirects
+are never followed, so a write is never turned into a ``GET`` and headers never reach another
+origin. The error names the key and the status; the engine isolates the row and retries it on the
+next run. ``timeout``, ``max_attempts`` and ``backoff`` only shape the data path: changing them is
+not a setup change (provisioning uses their defaults).
 
 Keys are a single field's value, or a tuple for several fields; in a URL each part is one
 percent-encoded path segment (``a/b.md`` -> ``a%2Fb.md``), in a batch a composite key is a JSON
@@ -55,7 +55,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import cocotui
-from cocotui_connectors.http_client import HttpClient, HttpStatusError, HttpTargetError
+from connectors.http_client import HttpClient, HttpStatusError, HttpTargetError
 
 __all__ = [
     "HttpClient",
