@@ -45,32 +45,24 @@ _NAMES = {
     **dict.fromkeys(("LlmApiType", "LlmSpec"), "llm"),
     **dict.fromkeys(("ServerSettings", "start_server", "stop"), "lib"),
     "get_app_namespace": "setting",
-    #: v0 names of issue 11's items 3-5, which raise NotImplementedError until they exist.
+    **dict.fromkeys(("init", "settings"), "lib"),
+    **dict.fromkeys(("DatabaseConnectionSpec", "GlobalExecutionOptions", "Settings"), "setting"),
+    **dict.fromkeys(("add_flow_def", "open_flow", "remove_flow"), "runtime.flows"),
+    **dict.fromkeys(("drop_all_flows", "setup_all_flows"), "runtime.setup"),
     **dict.fromkeys(
         (
-            "DatabaseConnectionSpec",
-            "EvaluateAndDumpOptions",
             "FlowLiveUpdater",
             "FlowLiveUpdaterOptions",
             "FlowUpdaterStatusUpdates",
-            "GlobalExecutionOptions",
-            "QueryHandlerResultFields",
-            "QueryInfo",
-            "QueryOutput",
-            "Settings",
-            "add_auth_entry",
-            "add_flow_def",
-            "add_transient_auth_entry",
-            "drop_all_flows",
-            "init",
-            "open_flow",
-            "ref_auth_entry",
-            "remove_flow",
-            "settings",
-            "setup_all_flows",
+            "update_all_flows",
             "update_all_flows_async",
         ),
-        "_pending",
+        "runtime.updater",
+    ),
+    "EvaluateAndDumpOptions": "runtime.dump",
+    **dict.fromkeys(("QueryHandlerResultFields", "QueryInfo", "QueryOutput"), "query_handler"),
+    **dict.fromkeys(
+        ("add_auth_entry", "add_transient_auth_entry", "ref_auth_entry"), "auth_registry"
     ),
     "FieldSchema": "engine_type",
     **dict.fromkeys(
@@ -138,7 +130,12 @@ if TYPE_CHECKING:
         utils,
     )
     from cocotui import targets as storages
-    from cocotui.auth_registry import AuthEntryReference
+    from cocotui.auth_registry import (
+        AuthEntryReference,
+        add_auth_entry,
+        add_transient_auth_entry,
+        ref_auth_entry,
+    )
     from cocotui.engine_type import FieldSchema
     from cocotui.flow.builder import (
         DataCollector,
@@ -159,9 +156,25 @@ if TYPE_CHECKING:
         VectorIndexDef,
         VectorSimilarityMetric,
     )
-    from cocotui.lib import ServerSettings, start_server, stop
+    from cocotui.lib import ServerSettings, init, settings, start_server, stop
     from cocotui.llm import LlmApiType, LlmSpec
-    from cocotui.setting import get_app_namespace
+    from cocotui.query_handler import QueryHandlerResultFields, QueryInfo, QueryOutput
+    from cocotui.runtime.dump import EvaluateAndDumpOptions
+    from cocotui.runtime.flows import add_flow_def, open_flow, remove_flow
+    from cocotui.runtime.setup import drop_all_flows, setup_all_flows
+    from cocotui.runtime.updater import (
+        FlowLiveUpdater,
+        FlowLiveUpdaterOptions,
+        FlowUpdaterStatusUpdates,
+        update_all_flows,
+        update_all_flows_async,
+    )
+    from cocotui.setting import (
+        DatabaseConnectionSpec,
+        GlobalExecutionOptions,
+        Settings,
+        get_app_namespace,
+    )
     from cocotui.typing import (
         Float32,
         Float64,
@@ -178,14 +191,20 @@ __all__ = [
     "DataCollector",
     "DataScope",
     "DataSlice",
+    "DatabaseConnectionSpec",
+    "EvaluateAndDumpOptions",
     "FieldSchema",
     "Float32",
     "Float64",
     "Flow",
     "FlowBuilder",
     "FlowDef",
+    "FlowLiveUpdater",
+    "FlowLiveUpdaterOptions",
+    "FlowUpdaterStatusUpdates",
     "FtsIndexDef",
     "GeneratedField",
+    "GlobalExecutionOptions",
     "HnswVectorIndexMethod",
     "IndexOptions",
     "Int64",
@@ -195,26 +214,40 @@ __all__ = [
     "LlmSpec",
     "LocalDateTime",
     "OffsetDateTime",
+    "QueryHandlerResultFields",
+    "QueryInfo",
+    "QueryOutput",
     "Range",
     "ServerSettings",
+    "Settings",
     "Vector",
     "VectorIndexDef",
     "VectorSimilarityMetric",
     "__version__",
     "_engine",
+    "add_auth_entry",
+    "add_flow_def",
+    "add_transient_auth_entry",
     "auth_registry",
     "cli",
+    "drop_all_flows",
     "engine_type",
     "flow",
     "flow_def",
     "functions",
     "get_app_namespace",
     "index",
+    "init",
     "lib",
     "llm",
     "op",
+    "open_flow",
     "query_handler",
+    "ref_auth_entry",
+    "remove_flow",
     "setting",
+    "settings",
+    "setup_all_flows",
     "sources",
     "start_server",
     "stop",
@@ -222,5 +255,7 @@ __all__ = [
     "targets",
     "transform_flow",
     "typing",
+    "update_all_flows",
+    "update_all_flows_async",
     "utils",
 ]

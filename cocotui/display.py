@@ -1,8 +1,9 @@
 """What cocotui may show a person: secrets masked, terminal control characters escaped.
 
-Every human output (CLI text, the terminal UI) passes specs, keys, descriptions, file names and
-error messages through :func:`display_line` or :func:`display_text`; ``--json`` output through
-:func:`mask_secrets` only (JSON escapes control characters itself and must stay exact).
+The presenter (:mod:`cocotui.presenter`) applies these to everything the front ends show:
+specs, keys, descriptions, file names and error messages go through :func:`display_line` or
+:func:`display_text`; ``--json`` documents through :func:`mask_secrets` only (JSON escapes
+control characters itself and must stay exact).
 """
 
 from __future__ import annotations

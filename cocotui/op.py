@@ -46,7 +46,8 @@ T = TypeVar("T")
 class TargetSpec(metaclass=SpecMeta):
     """Base class of target specs: subclasses are dataclasses whose fields configure a target.
 
-    Every field must hold a JSON-serialisable value; that is checked when a flow is loaded.
+    Every field must hold a storable value (JSON-like, or an enum, dataclass or NamedTuple of
+    such values); that is checked when a flow is loaded.
     """
 
 

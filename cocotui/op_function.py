@@ -21,6 +21,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from cocotui.app_modules import canonical_module
 from cocotui.asyncbridge import await_if_needed
 from cocotui.specs import SpecMeta
 
@@ -47,9 +48,10 @@ class FunctionInfo:
       arguments and behaviour version are unchanged.
     - ``gpu``: the function holds a GPU model; rows of a flow using one are evaluated in the
       engine's process only (one copy of the model), whatever the number of workers.
-    - ``batching``: the function takes a list of inputs and returns a list of outputs; it is
-      called with one-element lists.
-    - ``timeout`` and ``max_batch_size``: accepted and recorded, not enforced.
+    - ``batching``: the function takes a list of inputs and returns a list of outputs; the
+      rows of a table are sent together (see :mod:`cocotui.engine.batching`), in slices of at
+      most ``max_batch_size``; elsewhere it is called with one-element lists.
+    - ``timeout``: accepted and recorded, not enforced.
     - ``arg_relationship``: ``(ArgRelationship.X, "argument name")``, recorded.
     """
 
@@ -168,8 +170,11 @@ def _spec_class(cls: type) -> type:
 def executor_class(**options: Any) -> Callable[[C], C]:
     """Register a class as the executor of the ``FunctionSpec`` its ``spec`` attribute is
     annotated with. Per use in a flow and per process, the class is instantiated without
-    arguments, given ``spec``, its optional ``prepare()`` is called once, then ``__call__`` per
-    row (either may be ``async def``)."""
+    arguments and given ``spec``; its optional ``analyze()`` is called when the flow is built
+    and returns the output's type (as in v0, when it depends on the spec, e.g. a model's
+    dimension); its optional ``prepare()`` is called once before the first call, then
+    ``__call__`` per row (or per batch of rows with ``batching=True``); any of them may be
+    ``async def``."""
     info = _options("@op.executor_class", options)
 
     def register(cls: C) -> C:
@@ -215,18 +220,40 @@ class ExecutorFunction:
         self.__qualname__ = executor.cls.__qualname__
         self.__name__ = executor.cls.__name__
         self._instance: Any = None
+        self._prepared = False
         self._lock = threading.Lock()
+        self._type_output(executor.info)
+
+    def _type_output(self, info: FunctionInfo) -> None:
+        """The output's annotation: what the executor's ``analyze()`` returns when it has one
+        (v0's hook, e.g. a vector whose dimension is the loaded model's), else ``__call__``'s;
+        for a batching executor, the element type of its returned list."""
+        output = self.__annotations__.get("return", inspect.Signature.empty)
+        analyze = getattr(self.executor_cls, "analyze", None)
+        if analyze is not None:
+            output = await_if_needed(analyze(self._new_instance()))
+        elif info.batching and typing.get_origin(output) is list:
+            (output,) = typing.get_args(output)
+        if output is not inspect.Signature.empty:
+            self.__annotations__["return"] = output
+            self.__signature__ = self.__signature__.replace(return_annotation=output)
+
+    def _new_instance(self) -> Any:
+        """The executor instance (one per use in a flow and per process), given ``spec``."""
+        if self._instance is None:
+            self._instance = self.executor_cls()
+            self._instance.spec = self.spec
+        return self._instance
 
     def _ready(self) -> Any:
         with self._lock:
-            if self._instance is None:
-                instance = self.executor_cls()
-                instance.spec = self.spec
+            instance = self._new_instance()
+            if not self._prepared:
                 prepare = getattr(instance, "prepare", None)
                 if prepare is not None:
                     await_if_needed(prepare())
-                self._instance = instance
-            return self._instance
+                self._prepared = True
+            return instance
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._ready()(*args, **kwargs)
@@ -254,8 +281,12 @@ def function_identity(fn: Callable[..., Any]) -> str:
     executor), part of logic fingerprints and cache keys."""
     if isinstance(fn, ExecutorFunction):
         cls = fn.executor_cls
-        return f"{cls.__module__}.{cls.__qualname__}[{fn.spec!r}]"
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+        identity = f"{canonical_module(cls.__module__)}.{cls.__qualname__}[{fn.spec!r}]"
+        # What the spec's text does not show (e.g. the fields of a class it names).
+        extra = getattr(cls, "cache_identity", None)
+        return identity if extra is None else f"{identity}{extra(fn._new_instance())}"
+    module = canonical_module(getattr(fn, "__module__", None) or "?")
+    return f"{module}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
 def _admits_none(annotation: Any) -> bool:
@@ -316,10 +347,26 @@ class NoneArguments:
 def invoke(fn: Callable[..., Any], info: FunctionInfo, args: list[Any], kwargs: Any) -> Any:
     """Call a transform: awaited when ``async``; a batching function gets one-element lists."""
     if info.batching:
-        batch = await_if_needed(fn(*([a] for a in args), **{k: [v] for k, v in kwargs.items()}))
-        return batch[0]
+        return invoke_batch(fn, [(args, kwargs)])[0]
     result = fn(*args, **kwargs)
     # A cheap test first (this runs for every call of every row): only these can be awaitable.
     if hasattr(result, "__await__") or isinstance(result, types.GeneratorType):
         return await_if_needed(result)
     return result
+
+
+def invoke_batch(
+    fn: Callable[..., Any], calls: list[tuple[list[Any], dict[str, Any]]]
+) -> list[Any]:
+    """Call a batching transform once for several calls (the same keywords in each): its
+    n-th parameter gets the list of every call's n-th argument; one result per call."""
+    first_args, first_kwargs = calls[0]
+    args = [[call[0][index] for call in calls] for index in range(len(first_args))]
+    kwargs = {name: [call[1][name] for call in calls] for name in first_kwargs}
+    results = list(await_if_needed(fn(*args, **kwargs)))
+    if len(results) != len(calls):
+        raise ValueError(
+            f"the batching function {getattr(fn, '__qualname__', fn)!r} returned "
+            f"{len(results)} results for {len(calls)} inputs"
+        )
+    return results

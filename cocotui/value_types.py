@@ -21,6 +21,7 @@ import types
 import typing
 from typing import Annotated, Any
 
+from cocotui.annotations import type_name
 from cocotui.engine_type import (
     BasicKind,
     BasicValueType,
@@ -59,12 +60,6 @@ _NUMPY_KINDS: dict[str, BasicKind] = {"float32": "Float32", "float64": "Float64"
 _JSON = BasicValueType("Json")
 
 
-def _name(tp: Any) -> str:
-    if isinstance(tp, type) and not typing.get_args(tp):
-        return tp.__qualname__
-    return repr(tp).replace("typing.", "")
-
-
 def is_struct_type(tp: Any) -> bool:
     if not isinstance(tp, type):
         return False
@@ -89,7 +84,7 @@ def _numpy_kind(dtype: Any) -> BasicKind:
     kind = _NUMPY_KINDS.get(getattr(dtype, "__name__", ""))
     if kind is None or not _is_numpy_scalar(dtype):
         raise UnsupportedTypeError(
-            f"numpy dtype {_name(dtype)} is not supported (use float32, float64 or int64)"
+            f"numpy dtype {type_name(dtype)} is not supported (use float32, float64 or int64)"
         )
     return kind
 
@@ -151,6 +146,8 @@ def _value_type(found: _Annotated) -> ValueType:
         element = BasicValueType(_numpy_kind(dtype_args[0] if dtype_args else Any))
         return _vector(element, found.vector)
     if origin in (dict, collections.abc.Mapping):
+        if len(args) == 2 and args[1] is Any:
+            return _JSON  # a free-form object, as an unannotated value is
         return _ktable_type(args[0] if args else Any, args[1] if len(args) > 1 else Any)
     if origin in (typing.Union, types.UnionType):
         variants = [a for a in args if a is not type(None)]
@@ -160,7 +157,7 @@ def _value_type(found: _Annotated) -> ValueType:
     if kind is None and uuid is not None and core is uuid.UUID:
         kind = "Uuid"
     if kind is None:
-        raise UnsupportedTypeError(f"{_name(core)} is not a supported field type")
+        raise UnsupportedTypeError(f"{type_name(core)} is not a supported field type")
     return BasicValueType(kind)
 
 
@@ -168,7 +165,7 @@ def _basic(annotation: Any) -> BasicValueType:
     value_type = enriched_type_of(annotation).type
     if not isinstance(value_type, BasicValueType):
         raise UnsupportedTypeError(
-            f"{_name(annotation)} cannot be a vector element or a union variant (only basic "
+            f"{type_name(annotation)} cannot be a vector element or a union variant (only basic "
             f"types can)"
         )
     return value_type
@@ -183,7 +180,7 @@ def _sequence_type(element: Any, info: VectorInfo | None) -> ValueType:
     row = _strip_annotations(element).core
     if is_struct_type(row):
         if info is not None:
-            raise UnsupportedTypeError(f"a list of {_name(row)} structs cannot be a Vector")
+            raise UnsupportedTypeError(f"a list of {type_name(row)} structs cannot be a Vector")
         return TableType("LTable", StructSchema(struct_fields(row), _description(row)))
     return _vector(_basic(element), info)
 
@@ -193,7 +190,7 @@ def _ktable_type(key: Any, value: Any) -> TableType:
     if not is_struct_type(row):
         raise UnsupportedTypeError(
             f"a dict's values must be a struct (a dataclass or NamedTuple: a KTable), got "
-            f"{_name(value)}; annotate Json for free-form JSON"
+            f"{type_name(value)}; annotate Json for free-form JSON"
         )
     key_type = enriched_type_of(key)
     if isinstance(key_type.type, BasicValueType):
@@ -201,7 +198,7 @@ def _ktable_type(key: Any, value: Any) -> TableType:
     elif isinstance(key_type.type, StructType):
         key_fields = list(key_type.type.fields)
     else:
-        raise UnsupportedTypeError(f"{_name(key)} cannot be the key of a dict (a KTable)")
+        raise UnsupportedTypeError(f"{type_name(key)} cannot be the key of a dict (a KTable)")
     fields = key_fields + struct_fields(row)
     return TableType("KTable", StructSchema(fields, _description(row)), len(key_fields))
 

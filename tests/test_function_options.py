@@ -59,7 +59,7 @@ def embedded() -> list[str]:
 
 def cached_entries(ws: Workspace) -> dict[str, int]:
     """Per source row, how many results the function cache holds."""
-    db = sqlite3.connect(ws.state_dir / "demo_app.tracking.sqlite")
+    db = sqlite3.connect(ws.tracking_file)
     try:
         rows = db.execute("SELECT row_key, entries FROM function_cache").fetchall()
     finally:

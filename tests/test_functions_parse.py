@@ -14,6 +14,7 @@ import update_helpers as h
 from conftest import Workspace
 
 from cocotui.functions import DetectProgrammingLanguage, JsonParseError, ParseJson
+from cocotui.op_function import resolve_transform as executor
 
 FIXTURES = Path(__file__).parent / "fixtures" / "v0_functions"
 PARSE = json.loads((FIXTURES / "parse_json.json").read_text(encoding="utf-8"))["cases"]
@@ -36,7 +37,7 @@ def shape(value: Any) -> Any:
     "case", PARSE, ids=[f"{c['args'].get('language')}-{c['text'][:30]!r}" for c in PARSE]
 )
 def test_parse_json_gives_v0s_value_or_fails_as_v0_does(case: dict[str, Any]) -> None:
-    parse = ParseJson()
+    parse = executor(ParseJson())
     if "error" in case:
         with pytest.raises(JsonParseError):
             parse(case["text"], **case["args"])
@@ -51,22 +52,22 @@ def test_the_fixtures_hold_the_edge_cases() -> None:
 
 def test_parse_json_error_says_where() -> None:
     with pytest.raises(JsonParseError, match="line 2 column 5"):
-        ParseJson()('{"a":\n    }')
+        executor(ParseJson())('{"a":\n    }')
 
 
 def test_parse_json_of_undecodable_bytes_keeps_them() -> None:
     # cocotui's LocalFile reads a file that is not UTF-8 with surrogateescape; v0 would have
     # read these bytes as U+FFFD and parsed the JSON all the same.
     text = b'{"name": "caf\xe9", "n": 1}'.decode("utf-8", "surrogateescape")
-    assert ParseJson()(text) == {"n": 1, "name": "caf\udce9"}
+    assert executor(ParseJson())(text) == {"n": 1, "name": "caf\udce9"}
 
 
 def test_parse_json_of_null_text_is_null() -> None:
-    assert ParseJson()(None) is None  # type: ignore[arg-type]
+    assert executor(ParseJson())(None) is None  # type: ignore[arg-type]
 
 
 def test_detect_programming_language_names_every_extension_as_v0() -> None:
-    detect = DetectProgrammingLanguage()
+    detect = executor(DetectProgrammingLanguage())
     cases = DETECT["cases"]
     differing = [
         (c["filename"], c["output"]) for c in cases if detect(c["filename"]) != c["output"]
@@ -77,7 +78,7 @@ def test_detect_programming_language_names_every_extension_as_v0() -> None:
 
 
 def test_detect_programming_language_of_null_is_null() -> None:
-    assert DetectProgrammingLanguage()(None) is None  # type: ignore[arg-type]
+    assert executor(DetectProgrammingLanguage())(None) is None  # type: ignore[arg-type]
 
 
 # --- In a flow -------------------------------------------------------------------------------

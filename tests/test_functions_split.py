@@ -28,6 +28,8 @@ from cocotui.functions import (
     TextPosition,
     grammars,
 )
+from cocotui.op_function import ExecutorFunction
+from cocotui.op_function import resolve_transform as executor
 
 FIXTURES = Path(__file__).parent / "fixtures" / "v0_functions"
 RECURSIVE = json.loads((FIXTURES / "split_recursively.json").read_text(encoding="utf-8"))
@@ -55,13 +57,13 @@ def by_name(cases: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def recursive() -> SplitRecursively:
+def recursive() -> ExecutorFunction:
     languages = [CustomLanguageSpec(**spec) for spec in RECURSIVE["custom_languages"]]
-    return SplitRecursively(custom_languages=languages)
+    return executor(SplitRecursively(custom_languages=languages))
 
 
 @pytest.mark.parametrize("name", list(by_name(RECURSIVE["cases"])))
-def test_split_recursively_gives_v0s_chunks(recursive: SplitRecursively, name: str) -> None:
+def test_split_recursively_gives_v0s_chunks(recursive: ExecutorFunction, name: str) -> None:
     case = by_name(RECURSIVE["cases"])[name]
     text = RECURSIVE["texts"][case["text"]]
     got = rows(recursive(text, **case["args"]), text)
@@ -80,14 +82,14 @@ def test_fixtures_cover_the_edge_cases() -> None:
 
 
 def test_chunks_have_v0s_positions() -> None:
-    table = SplitRecursively()("Chunk1\n\nChunk2", chunk_size=10, min_chunk_size=5)
+    table = executor(SplitRecursively())("Chunk1\n\nChunk2", chunk_size=10, min_chunk_size=5)
     assert table == {
         ChunkKey((0, 6)): Chunk("Chunk1", TextPosition(0, 1, 1), TextPosition(6, 1, 7)),
         ChunkKey((8, 14)): Chunk("Chunk2", TextPosition(8, 3, 1), TextPosition(14, 3, 7)),
     }
 
 
-def test_language_names_and_aliases_ignore_case(recursive: SplitRecursively) -> None:
+def test_language_names_and_aliases_ignore_case(recursive: ExecutorFunction) -> None:
     text = "part one---part two---" * 12
     args = {"chunk_size": 200, "min_chunk_size": 50, "chunk_overlap": 40}
     by_alias = recursive(text, language="DSH", **args)
@@ -99,14 +101,14 @@ def test_language_names_and_aliases_ignore_case(recursive: SplitRecursively) -> 
 def test_undecodable_bytes_are_split_not_refused() -> None:
     # cocotui's LocalFile reads a file that is not UTF-8 with surrogateescape.
     text = b"caf\xe9 au lait.\n\n".decode("utf-8", "surrogateescape") * 30
-    table = SplitRecursively()(text, chunk_size=100, chunk_overlap=0)
+    table = executor(SplitRecursively())(text, chunk_size=100, chunk_overlap=0)
     assert len(table) > 1
     assert "".join(c.text for c in table.values()).count("\udce9") == 30
 
 
 def test_a_null_text_gives_a_null_table() -> None:
-    assert SplitRecursively()(None, chunk_size=100) is None  # type: ignore[arg-type]
-    assert SplitBySeparators()(None) is None  # type: ignore[arg-type]
+    assert executor(SplitRecursively())(None, chunk_size=100) is None  # type: ignore[arg-type]
+    assert executor(SplitBySeparators())(None) is None  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -128,7 +130,7 @@ def test_bad_custom_languages_are_refused_with_the_reason(
 def test_a_negative_size_is_refused(size: str) -> None:
     sizes = {"chunk_size": 10, size: -1}
     with pytest.raises(ValueError, match=size):
-        SplitRecursively()("text", **sizes)
+        executor(SplitRecursively())("text", **sizes)
 
 
 def test_without_the_grammar_pack_syntax_splitting_says_what_to_install(
@@ -138,9 +140,9 @@ def test_without_the_grammar_pack_syntax_splitting_says_what_to_install(
     grammars._load.cache_clear()
     try:
         with pytest.raises(GrammarUnavailableError, match=r"cocotui\[splitting\]"):
-            SplitRecursively()("def f(): pass\n" * 50, chunk_size=100, language="python")
+            executor(SplitRecursively())("def f(): pass\n" * 50, chunk_size=100, language="python")
         # plain text needs no grammar
-        assert SplitRecursively()("words " * 50, chunk_size=100, language="klingon")
+        assert executor(SplitRecursively())("words " * 50, chunk_size=100, language="klingon")
     finally:
         grammars._load.cache_clear()
 
@@ -148,14 +150,14 @@ def test_without_the_grammar_pack_syntax_splitting_says_what_to_install(
 @pytest.mark.parametrize("name", list(by_name(SEPARATORS["cases"])))
 def test_split_by_separators_gives_v0s_chunks(name: str) -> None:
     case = by_name(SEPARATORS["cases"])[name]
-    got = SplitBySeparators(**case["spec"])(case["text"])
+    got = executor(SplitBySeparators(**case["spec"]))(case["text"])
     assert rows(got, case["text"]) == case["output"]
 
 
 def test_split_by_separators_none_and_NONE_both_drop_the_separator() -> None:
     text = "a. b. c"
-    dropped = SplitBySeparators([r"\."], keep_separator="NONE")(text)
-    assert dropped == SplitBySeparators([r"\."], keep_separator=None)(text)
+    dropped = executor(SplitBySeparators([r"\."], keep_separator="NONE"))(text)
+    assert dropped == executor(SplitBySeparators([r"\."], keep_separator=None))(text)
     assert [c.text for c in dropped.values()] == ["a", "b", "c"]
 
 
@@ -216,7 +218,7 @@ def test_a_flow_exports_one_row_per_chunk(ws: Workspace) -> None:
     t.apply(ws)
     h.update(ws)
     exported = t.connector().TABLES["docs"]["rows"]
-    chunks = SplitRecursively()(DOC, language="markdown", chunk_size=60, chunk_overlap=10)
+    chunks = executor(SplitRecursively())(DOC, language="markdown", chunk_size=60, chunk_overlap=10)
     assert len(exported) == len(chunks) > 1
     for key, chunk in chunks.items():
         row = exported[tuple(key.location)]

@@ -345,7 +345,7 @@ def test_a_state_stored_with_the_old_fields_plans_cleanly(
 ) -> None:
     runner = runner_for(tmp_path, base_url=f"{service.url}/items")
     runner.apply()
-    state_file = tmp_path / "state" / "app.toml"
+    state_file = runner.state_file
     text = state_file.read_text()
     marker = 'base_url = "'
     assert text.count(marker) == 1, text

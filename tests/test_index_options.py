@@ -25,6 +25,7 @@ from cocotui.index import (
     VectorSimilarityMetric,
 )
 from cocotui.op import TargetStateCompatibility
+from cocotui.presenter import present_plan
 
 EMBED = """
 @cocoindex.op.function()
@@ -190,10 +191,12 @@ def test_index_change_is_a_planned_update_with_a_diff(ws: Workspace) -> None:
     desired, existing = t.connector().COMPATIBILITY_CALLS[-1]
     assert existing.vector_indexes[0].metric is VectorSimilarityMetric.COSINE_SIMILARITY
     assert desired.vector_indexes[0].metric is VectorSimilarityMetric.L2_DISTANCE
-    text = plan_text(plan, Style(open("/dev/null", "w")))  # noqa: SIM115
+    text = plan_text(present_plan(plan), Style(open("/dev/null", "w")))  # noqa: SIM115
     assert "~ update Docs.t" in text
-    assert '~ vector_indexes: [{"field_name": "embedding", "metric": "CosineSimilarity"' in text
-    assert '→ [{"field_name": "embedding", "metric": "L2Distance"' in text
+    # Each index in full (unset options as null), before → after.
+    old, new = text.split("~ vector_indexes: ")[1].split(" → ")
+    assert '"field_name": "embedding"' in old and '"metric": "CosineSimilarity"' in old
+    assert '"field_name": "embedding"' in new and '"metric": "L2Distance"' in new
     t.apply(ws)
     assert list(t.connector().TABLES["docs"]["vector_indexes"]) == ["__embedding__L2Distance__idx"]
 
@@ -211,7 +214,7 @@ def test_field_type_change_is_a_planned_update_the_connector_decides_on(ws: Work
     desired, existing = t.connector().COMPATIBILITY_CALLS[-1]
     assert str(existing.value_fields_schema[1]) == "embedding: Vector[Float32, 3]"
     assert str(desired.value_fields_schema[1]) == "embedding: Vector[Float32, 4]"
-    text = plan_text(plan, Style(open("/dev/null", "w")))  # noqa: SIM115
+    text = plan_text(present_plan(plan), Style(open("/dev/null", "w")))  # noqa: SIM115
     assert '~ value_fields_schema: [{"name": "content"' in text and '"dimension": 4' in text
     t.apply(ws)
     assert t.connector().TABLES["docs"]["columns"]["embedding"] == "fixed_list<float32, 4>"

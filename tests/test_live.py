@@ -1,4 +1,4 @@
-"""Live mode (``Engine.update(live=True)``): file events and interval re-lists keep the target in
+"""Live mode (``Engine.run_live``): file events and interval re-lists keep the target in
 step with the source until the run is stopped.
 
 Each test runs the engine in a thread and waits for what it expects with a timeout (the run's
@@ -11,6 +11,7 @@ path marked so far into one pass.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import gc
 import itertools
 import json
@@ -27,7 +28,7 @@ from conftest import Workspace
 
 from cocotui.engine import live as live_module
 from cocotui.engine.events import Event, StopToken
-from cocotui.engine.update import UpdateOptions, UpdateResult
+from cocotui.engine.update import LiveOptions, UpdateOptions, UpdateResult
 
 #: Upper bound of any single wait: generous, for a loaded machine; a passing run takes far less.
 TIMEOUT = 20.0
@@ -92,7 +93,7 @@ def upserts_of(key: str) -> list[Any]:
 
 
 class LiveRun:
-    """``Engine.update(live=True)`` in a thread, with its events; always :meth:`close` it."""
+    """``Engine.run_live`` in a thread, with its events; always :meth:`close` it."""
 
     def __init__(
         self, ws: Workspace, *, watch: bool = True, keep_events: int = 5000, **options: Any
@@ -135,9 +136,8 @@ class LiveRun:
 
     def _run(self, options: UpdateOptions, watch: bool) -> None:
         try:
-            self.result = self.engine.update(
-                options, self._observe, self.stop, live=True, on_ready=self._on_ready, watch=watch
-            )
+            live = LiveOptions(**dataclasses.asdict(options), watch=watch, on_ready=self._on_ready)
+            self.result = self.engine.run_live(live, self._observe, self.stop)
         except BaseException as exc:
             self.error = exc
         finally:

@@ -217,17 +217,15 @@ def test_ctrl_c_during_a_pass_stops_at_a_batch_boundary(
 def test_terminal_status_line_per_source(capsys: pytest.CaptureFixture[str]) -> None:
     """On a terminal, live mode redraws one status line per source instead of scrolling."""
     from cocotui.cli.update_command import _LiveStatus, _Progress
-    from cocotui.engine.events import Event
+    from cocotui.engine.counters import SourceCounters
+    from cocotui.engine.events import LivePassFinished, LiveReady, PassReason
 
     status = _LiveStatus(_Progress())
-    status(Event("live.ready", {"watched": ["F.a", "F.b"], "interval": {}, "once": []}))
-    counts = {"added": 1, "updated": 2, "deleted": 0, "errors": 0, "done": 3}
+    status(LiveReady(watched=("F.a", "F.b"), interval={}, once=()))
+    counts = SourceCounters(added=1, updated=2, deleted=0, errors=0, done=3)
     for source in ("F.a", "F.b", "F.a"):
         status(
-            Event(
-                "live.pass_finished",
-                {"source": source, "reason": "watch", "elapsed": 0.002, **counts},
-            )
+            LivePassFinished(source=source, reason=PassReason.WATCH, counters=counts, elapsed=0.002)
         )
     err = capsys.readouterr().err
     assert "live: watching F.a, F.b" in err

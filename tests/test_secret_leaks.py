@@ -27,8 +27,9 @@ from textual.widgets import RichLog
 from cocotui import FieldSchema
 from cocotui.display import MASK, display_line, display_text, is_secret_name, mask_secrets
 from cocotui.engine.facade import Engine
+from cocotui.presenter import present_change, present_target
 from cocotui.tui.app import CocotuiApp
-from cocotui.tui.plan_screen import change_detail
+from cocotui.tui.detail import change_detail, setup_text
 from connectors.postgres import PostgresTable, PostgresTableConnector, PostgresTargetError
 
 SECRETS = ("SSLPW1", "SSLPW2", "HDRTOKEN", "DSNPW", "ACCTOK", "APIKEYQ")
@@ -219,9 +220,9 @@ def test_the_terminal_ui_escapes_and_masks(workspace: Workspace, in_process_app:
     engine = Engine.open(str(ws.app), state_dir=ws.state_dir)
     try:
         [change] = engine.plan().pending
-        detail = change_detail(change).plain
+        detail = change_detail(present_change(change)).plain
         [row] = engine.status()
-        setup: Text = CocotuiApp._setup_text(row)
+        setup: Text = setup_text(present_target(row))
     finally:
         engine.close()
     for text in (detail, setup.plain):

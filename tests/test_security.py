@@ -30,8 +30,8 @@ from cocotui.config import config_path, save_setting
 from cocotui.display import MASK, is_secret_name, mask_secrets
 from cocotui.engine.facade import Engine
 from cocotui.engine.update import UpdateOptions
-from cocotui.tui.app import CocotuiApp
-from cocotui.tui.plan_screen import change_detail
+from cocotui.presenter import present_change, present_target
+from cocotui.tui.detail import change_detail, setup_text
 
 
 def mode(path: Path) -> int:
@@ -299,11 +299,11 @@ def test_secrets_are_masked_in_the_terminal_ui(workspace: Workspace, in_process_
     engine = Engine.open(str(ws.app), state_dir=ws.state_dir)
     try:
         [change] = engine.plan().pending
-        detail = change_detail(change).plain
+        detail = change_detail(present_change(change)).plain
         assert_masked(detail)
         assert f'+ password = "{MASK}"' in detail
         [row] = engine.status()
-        setup = CocotuiApp._setup_text(row).plain
+        setup = setup_text(present_target(row)).plain
         assert_masked(setup)
         assert "password" in setup and MASK in setup
         engine.apply(engine.plan())
@@ -313,11 +313,11 @@ def test_secrets_are_masked_in_the_terminal_ui(workspace: Workspace, in_process_
     engine = Engine.open(str(ws.app), state_dir=ws.state_dir)
     try:
         [change] = engine.plan().pending
-        detail = change_detail(change).plain
+        detail = change_detail(present_change(change)).plain
         assert_masked(detail)
         assert f'~ password: "{MASK}" → "{MASK}"' in detail
         [row] = engine.status()
-        setup: Any = CocotuiApp._setup_text(row)
+        setup: Any = setup_text(present_target(row))
         assert isinstance(setup, Text)
         assert_masked(setup.plain)
         assert "committed setup" in setup.plain and "desired setup" in setup.plain

@@ -8,7 +8,11 @@ shaped by ``config.json`` beside it) whose one flow exports every file to a
 ``apply`` + ``update`` runs normally. Then, one to three times: the sources are edited, the
 config may change (a new suffix, directory, table, primary key or value field, or an export
 removed: creates, updates, drops and persistent-key changes), and a *victim* command runs in a
-subprocess and is killed with SIGKILL:
+subprocess and is killed with SIGKILL. The edits include rewrites that keep a file's size and
+mtime (as ``cp -p`` or ``rsync -t`` do) and files whose names are not UTF-8 (each must be one
+row error naming it while the rest converges; renamed, it is exported). After an apply, a
+second app in the same state directory may try to export to this app's files directory: it
+must be refused, write nothing there and, dropped, remove nothing of this app's. The victims:
 
 - ``apply``, ``update``, ``update --live`` (the sources are edited while it watches them),
   ``apply`` then ``update``, or ``drop`` (of every target, which the recovery creates again);
@@ -304,6 +308,10 @@ def kill_env(kill: str) -> dict[str, str]:
 # A workspace and its expected contents
 
 
+#: The byte that makes some source file names not UTF-8, and how cocotui shows it.
+BAD_BYTE = b"\xff"
+BAD_BYTE_SHOWN = "\\xff"
+
 WORDS = [
     *("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota"),
     *("kappa", "lambda", "mu", "élan", "ñu"),
@@ -350,12 +358,24 @@ def changed_config(rng: random.Random, config: dict[str, Any]) -> dict[str, Any]
     return new
 
 
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # os.fsdecode's surrogates for bytes that are not UTF-8
+        return False
+    return True
+
+
 class Workspace:
     """One trial's directory: the app, its config, the source files, the state and outputs."""
 
-    def __init__(self, root: Path, rng: random.Random) -> None:
+    def __init__(self, root: Path, rng: random.Random, extras: random.Random) -> None:
         self.root = root
         self.rng = rng
+        #: Draws the edits added since cover mode was tuned (same-stamp rewrites, names that
+        #: are not UTF-8, the intruding app) so that ``rng``'s sequence, which cover mode's
+        #: choices rest on, stays as it was.
+        self.extras = extras
         self.source = root / "source"
         self.state = root / "state"
         self.app = root / "torture_app.py"
@@ -383,9 +403,15 @@ class Workspace:
     def source_files(self) -> dict[str, str]:
         found = {}
         for path in sorted(self.source.rglob("*")):
-            if path.is_file():
-                found[path.relative_to(self.source).as_posix()] = path.read_text(encoding="utf-8")
+            name = path.relative_to(self.source).as_posix()
+            if path.is_file() and _is_utf8(name):  # the others are row errors, not rows
+                found[name] = path.read_text(encoding="utf-8")
         return found
+
+    def _unnamable_files(self) -> list[bytes]:
+        return sorted(
+            os.fsencode(path) for path in self.source.rglob("*") if BAD_BYTE in os.fsencode(path)
+        )
 
     def _content(self, name: str, old: str | None) -> str:
         words = " ".join(self.rng.choice(WORDS) for _ in range(self.rng.randint(0, 12)))
@@ -400,6 +426,27 @@ class Workspace:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self._content(name, old), encoding="utf-8")
 
+    def _add_or_rename_unnamable(self) -> None:
+        """A file whose name is not UTF-8 (one row error, the rest exported), or one such
+        file renamed to a good name (then exported like any other)."""
+        unnamable = self._unnamable_files()
+        if unnamable and self.extras.random() < 0.5:
+            old = self.extras.choice(unnamable)
+            os.rename(old, self.source / f"renamed{next(self._counter):03d}.md")
+            return
+        path = os.fsencode(self.source) + b"/bad" + BAD_BYTE + b"%03d.md" % next(self._counter)
+        with open(path, "wb") as file:
+            file.write(b"a name that is not UTF-8\n")
+
+    def _rewrite_keeping_size_and_mtime(self, name: str) -> None:
+        """New content of the same size, the old mtime put back (as ``cp -p`` or ``rsync -t``
+        do): only the inode's change time tells the edit."""
+        path = self.source / name
+        before = path.stat()
+        path.write_text(path.read_text(encoding="utf-8").swapcase(), encoding="utf-8")
+        assert path.stat().st_size == before.st_size
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
     def _new_name(self) -> str:
         directory = self.rng.choice(["", "", "", "sub/", "sub/deep/", "other/"])
         return f"{directory}{self.rng.choice('abcdefgh')}{next(self._counter):03d}.md"
@@ -409,9 +456,16 @@ class Workspace:
             self._write(self._new_name())
 
     def edit_sources(self) -> None:
-        """A few random edits: new files, rewritten files, deleted files, a deleted directory."""
+        """A few random edits: new files, rewritten files (some keeping their size and mtime),
+        deleted files, a deleted directory."""
         names = list(self.source_files())
         touched: set[str] = set()
+        if names and self.extras.random() < 0.4:
+            name = self.extras.choice(names)
+            self._rewrite_keeping_size_and_mtime(name)
+            touched.add(name)
+        if self.extras.random() < 0.2:
+            self._add_or_rename_unnamable()
         for _ in range(self.rng.randint(1, 6)):
             action = self.rng.choice(["add", "add", "modify", "modify", "delete", "rmdir"])
             free = [n for n in names if n not in touched]
@@ -434,6 +488,20 @@ class Workspace:
                     directory = self.rng.choice(directories)
                     shutil.rmtree(self.source / directory)
                     names = [n for n in names if not n.startswith(directory + "/")]
+
+    def intruder(self) -> tuple[Path, Path, Path]:
+        """A second app (its own directory, source and config, the same state directory)
+        whose files export names this app's current files directory: its root, app file
+        and state directory."""
+        root = self.root / "intruder"
+        if not root.exists():
+            (root / "source").mkdir(parents=True)
+            (root / "source" / "intruder-only.md").write_text("not this app's\n")
+            (root / "torture_app.py").write_text(APP)
+        config = {**self.config, "exports": ["files"]}
+        config["files_dir"] = os.path.relpath(self.root / self.config["files_dir"], root)
+        (root / "config.json").write_text(json.dumps(config))
+        return root, root / "torture_app.py", self.state
 
     # -- what the targets should hold ----------------------------------------------------------
 
@@ -529,10 +597,27 @@ class Run:
                 found.append(json.loads(line))
         return found
 
+    def failed_rows(self) -> list[dict[str, Any]]:
+        return [e for e in self.events() if e.get("event") == "row.failed"]
+
+    @property
+    def only_unnamable_rows_failed(self) -> bool:
+        """Exit 1 because, and only because, some file names are not UTF-8 (each is one row
+        error naming the file, its bad byte escaped)."""
+        failed = self.failed_rows()
+        return (
+            self.returncode == 1
+            and bool(failed)
+            and all(BAD_BYTE_SHOWN in str(e.get("row")) for e in failed)
+        )
+
 
 class Runner:
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
+    """Runs cocotui commands on the app ``app`` with the state directory ``state``, from
+    ``root``."""
+
+    def __init__(self, root: Path, app: Path, state: Path) -> None:
+        self.root, self.app, self.state = root, app, state
 
     def _argv(self, command: str, *extra: str) -> list[str]:
         return [
@@ -540,9 +625,9 @@ class Runner:
             str(HERE),
             "--child",
             command,
-            str(self.ws.app),
+            str(self.app),
             "--state-dir",
-            str(self.ws.state),
+            str(self.state),
             *extra,
         ]
 
@@ -560,7 +645,7 @@ class Runner:
         return subprocess.Popen(
             self._argv(command, *extra),
             env=self._env(env),
-            cwd=self.ws.root,
+            cwd=self.root,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -725,13 +810,13 @@ class Trial:
         self.cover = cover
         self.turns: tuple[int, int] | None = None
         self.rng = random.Random(seed)
-        self.ws = Workspace(root, self.rng)
-        self.runner = Runner(self.ws)
+        self.ws = Workspace(root, self.rng, random.Random(seed ^ 0x5EED))
+        self.runner = Runner(self.ws.root, self.ws.app, self.ws.state)
         self.durations: dict[str, float] = {}
         self.victims: list[Victim] = []
 
     def _must(self, run: Run, what: str, codes: tuple[int, ...] = (0,)) -> Run:
-        if run.returncode not in codes:
+        if run.returncode not in codes and not run.only_unnamable_rows_failed:
             raise TrialFailure(
                 f"{what} exited {run.returncode}\n--- stdout\n{run.stdout[-3000:]}\n"
                 f"--- stderr\n{run.stderr[-3000:]}"
@@ -773,7 +858,7 @@ class Trial:
 
     def _record(self, command: str, run: Run) -> None:
         self.victims.append(Victim(command, run.kill, run.outcome, run.elapsed))
-        if not run.killed and run.returncode not in (0, 2):
+        if not run.killed and run.returncode not in (0, 2) and not run.only_unnamable_rows_failed:
             raise TrialFailure(
                 f"{command} (kill point {run.kill}) failed without being killed: exit "
                 f"{run.returncode}\n--- stderr\n{run.stderr[-3000:]}"
@@ -807,12 +892,37 @@ class Trial:
         else:
             if self.rng.random() < 0.7:  # usually the setup is applied first, so data flows
                 self._must(self.runner.apply(), "apply before the victim")
+                if "files" in self.ws.config["exports"] and self.ws.extras.random() < 0.3:
+                    self._intrude()
             if victim == "update":
                 self._victim("update", DATA_POINTS)
             else:
                 kill = self._kill(DATA_POINTS)
                 run = self.runner.run_live(kill, self.rng, self.ws.edit_sources)
                 self._record("live", run)
+
+    def _intrude(self) -> None:
+        """Another app, in the same state directory, exports its own source to this app's
+        files directory: its apply is refused (naming this app), its update writes nothing
+        there and its drop removes nothing of this app's (the checks see any file it left).
+        Its apply may be killed at a random moment."""
+        intruder = Runner(*self.ws.intruder())
+        typical = self.durations.get("apply", 0.6)
+        delay = (
+            self.ws.extras.uniform(0.1, 1.3 * typical) if self.ws.extras.random() < 0.5 else None
+        )
+        applied = intruder.apply(kill="delay" if delay else "none", delay=delay)
+        self.victims.append(Victim("intruder", applied.kill, applied.outcome, applied.elapsed))
+        if not applied.killed and "also exported by" not in applied.stdout + applied.stderr:
+            raise TrialFailure(
+                f"a second app exporting to {self.ws.config['files_dir']} was not refused: exit "
+                f"{applied.returncode}\n--- stdout\n{applied.stdout[-2000:]}\n--- stderr\n"
+                f"{applied.stderr[-2000:]}"
+            )
+        for command in (["update", "--json"], ["drop", "--yes", "--json"]):
+            run = intruder.run(*command)
+            if run.returncode not in (0, 1, 2):
+                raise TrialFailure(f"intruder {command[0]} exited {run.returncode}: {run.stderr}")
 
     @staticmethod
     def _reaching(kill: str, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -832,7 +942,13 @@ class Trial:
         result = TrialResult(self.number, self.seed, self.victims, converged=False)
         self._must(self.runner.apply(), "recovery apply")
         update = self._must(self.runner.update(), "recovery update")
-        failed = [e for e in update.events() if e.get("event") == "row.failed"]
+        failed = [e for e in update.failed_rows() if BAD_BYTE_SHOWN not in str(e.get("row"))]
+        unnamable = len(update.failed_rows()) - len(failed)
+        if unnamable != len(self.ws._unnamable_files()):
+            result.problems.append(
+                f"{unnamable} row error(s) for file names that are not UTF-8, expected "
+                f"{len(self.ws._unnamable_files())}"
+            )
         if failed:
             result.problems.append(f"recovery update failed rows: {failed[:3]}")
         self._check_targets(result)

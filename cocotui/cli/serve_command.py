@@ -10,34 +10,36 @@ import argparse
 import ipaddress
 import shlex
 import sys
-from collections.abc import Callable
 
+from cocotui.cli.command import Command, add_app_arguments
+from cocotui.cli.output import Output
 from cocotui.cli.tui_command import DEMO_APP
 
-CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
 
-
-def add_parser(command: CommandFactory) -> None:
-    from cocotui.cli.main import _add_app
-
-    serve = command(
-        "serve",
-        "Serve the terminal UI to a web browser (needs the 'web' extra: textual-serve).",
-        """
+class ServeCommand(Command):
+    name = "serve"
+    summary = "Serve the terminal UI to a web browser (needs the 'web' extra: textual-serve)."
+    example = """
         Loopback only by default; another --host makes the UI read-only unless --allow-write.
         examples:
           pip install 'cocotui[web]' && cocotui serve app.py
           cocotui serve app.py --host 0.0.0.0 --port 8080     read-only for everyone
-        """,
-    )
-    _add_app(serve, optional=True)
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument(
-        "--allow-write",
-        action="store_true",
-        help="allow apply, drop and update when bound to a non-loopback address",
-    )
+        """
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        add_app_arguments(parser, optional=True)
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+        )
+        parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        parser.add_argument(
+            "--allow-write",
+            action="store_true",
+            help="allow apply, drop and update when bound to a non-loopback address",
+        )
+
+    def run(self, args: argparse.Namespace, output: Output) -> int:
+        return run(args)
 
 
 def is_loopback(host: str) -> bool:
@@ -74,6 +76,3 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"serve": run}

@@ -5,30 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+
+from cocotui.cli.command import Command, add_app_arguments
+from cocotui.cli.output import Output
 
 DEMO_APP = "cocotui.demo.app"
-
-CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
-
-
-def add_parser(command: CommandFactory) -> None:
-    from cocotui.cli.main import _add_app
-
-    tui = command(
-        "tui",
-        "Open the terminal UI on APP (the bundled demo app when APP is omitted).",
-        """
-        `cocotui APP` is the same as `cocotui tui APP`.
-        examples:
-          cocotui                       the demo: markdown guides rendered to HTML files
-          cocotui app.py --read-only    look, but never apply, drop or update
-        """,
-    )
-    _add_app(tui, optional=True)
-    tui.add_argument(
-        "--read-only", action="store_true", help="disable apply, drop and update in the UI"
-    )
 
 
 def _terminal_missing() -> str:
@@ -39,6 +20,26 @@ def _terminal_missing() -> str:
         return ""
     streams = (("stdin", sys.stdin), ("stdout", sys.stdout))
     return " and ".join(name for name, stream in streams if not stream.isatty())
+
+
+class TuiCommand(Command):
+    name = "tui"
+    summary = "Open the terminal UI on APP (the bundled demo app when APP is omitted)."
+    example = """
+        `cocotui APP` is the same as `cocotui tui APP`.
+        examples:
+          cocotui                       the demo: markdown guides rendered to HTML files
+          cocotui app.py --read-only    look, but never apply, drop or update
+        """
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        add_app_arguments(parser, optional=True)
+        parser.add_argument(
+            "--read-only", action="store_true", help="disable apply, drop and update in the UI"
+        )
+
+    def run(self, args: argparse.Namespace, output: Output) -> int:
+        return run(args)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,6 +66,3 @@ def run(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     return 0
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"tui": run}

@@ -13,11 +13,30 @@ from types import FrameType
 from typing import Any
 
 from cocotui.cli import render
-from cocotui.display import display_line, display_text, mask_text
-from cocotui.engine.events import Event, StopToken
-from cocotui.engine.update import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, UpdateOptions
-
-CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
+from cocotui.cli.command import Command, add_app_arguments, add_json_argument, open_engine
+from cocotui.cli.output import Output
+from cocotui.display import display_line, mask_text
+from cocotui.engine import event_text
+from cocotui.engine.events import (
+    BatchApplied,
+    Event,
+    KeyDuplicate,
+    LivePassFinished,
+    LiveReady,
+    RowFailed,
+    SourceFailed,
+    SourceFinished,
+    SourceListed,
+    StopToken,
+    TrackingLost,
+    WatcherError,
+)
+from cocotui.engine.update import (
+    DEFAULT_BATCH_BYTES,
+    DEFAULT_BATCH_ROWS,
+    LiveOptions,
+    UpdateOptions,
+)
 
 EXIT_ROW_ERRORS = 1
 EXIT_SKIPPED = 2
@@ -32,13 +51,10 @@ def _positive(text: str) -> int:
     return value
 
 
-def add_parser(command: CommandFactory) -> None:
-    from cocotui.cli.main import _add_app, _add_json
-
-    update = command(
-        "update",
-        "Export what changed in the sources to every target whose setup is up to date.",
-        """
+class UpdateCommand(Command):
+    name = "update"
+    summary = "Export what changed in the sources to every target whose setup is up to date."
+    example = """
         Only rows whose source changed are evaluated, and only target rows whose value changed
         are sent. Targets with a pending setup change are skipped (see `cocotui plan`).
         Ctrl-C stops at the next batch boundary; nothing applied is lost.
@@ -47,10 +63,18 @@ def add_parser(command: CommandFactory) -> None:
         examples:
           cocotui update app.py
           cocotui update app.py --reexport --json > events.jsonl
-        """,
-    )
-    _add_app(update)
-    _add_json(update)
+        """
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        add_app_arguments(parser)
+        add_json_argument(parser)
+        add_update_arguments(parser)
+
+    def run(self, args: argparse.Namespace, output: Output) -> int:
+        return cmd_update(args)
+
+
+def add_update_arguments(update: argparse.ArgumentParser) -> None:
     update.add_argument(
         "--reexport", action="store_true", help="send every row again, changed or not"
     )
@@ -80,6 +104,10 @@ def add_parser(command: CommandFactory) -> None:
     )
 
 
+#: Said in live mode as they come, between the redrawn status lines.
+_NOTICES = (RowFailed, SourceFailed, KeyDuplicate, WatcherError, TrackingLost)
+
+
 class _Progress:
     """Human output: a live progress line on a terminal, a summary line per source."""
 
@@ -90,74 +118,40 @@ class _Progress:
         self.started = time.perf_counter()
 
     def __call__(self, event: Event) -> None:
-        data = event.data
-        if event.name == "batch.applied" and self.tty:
-            now = time.perf_counter()
-            if now - self.last_draw >= 0.1:
-                self.last_draw = now
-                rate = data["done"] / max(now - self.started, 1e-9)
-                sys.stderr.write(
-                    f"\r\x1b[K{display_line(data['source'])}: {data['done']}/{data['total']} rows "
-                    f"({rate:,.0f} rows/s)"
+        match event:
+            case BatchApplied() if self.tty:
+                now = time.perf_counter()
+                if now - self.last_draw >= 0.1:
+                    self.last_draw = now
+                    rate = event.done / max(now - self.started, 1e-9)
+                    line = event_text.progress_line(event.source, event.done, event.total, rate)
+                    sys.stderr.write(f"\r\x1b[K{line}")
+                    sys.stderr.flush()
+            case SourceListed():
+                self.started = time.perf_counter()
+            case SourceFinished():
+                self._clear_line()
+                print(event_text.source_summary(event))
+            case RowFailed() | SourceFailed():
+                self._clear_line()
+                message = (
+                    event_text.row_failure(event)
+                    if isinstance(event, RowFailed)
+                    else event_text.source_failure(event)
                 )
-                sys.stderr.flush()
-        elif event.name == "source.listed":
-            self.started = time.perf_counter()
-        elif event.name == "source.finished":
-            if self.tty:
-                sys.stderr.write("\r\x1b[K")
-            print(
-                f"{display_line(data['source'])}: {data['added']} added, "
-                f"{data['updated']} updated, {data['deleted']} deleted, "
-                f"{data['unchanged']} unchanged, "
-                f"{data['errors']} errors [{data['elapsed']:.3f}s]"
-            )
-        elif event.name == "row.failed":
-            if self.tty:
-                sys.stderr.write("\r\x1b[K")
-            row, source = display_line(data["row"]), display_line(data["source"])
-            print(f"error: row {row} of {source}: {display_text(data['error'])}", file=sys.stderr)
-            if data["traceback"]:
-                print(display_text(data["traceback"]), file=sys.stderr)
-        elif event.name == "source.failed":
-            print(
-                f"error: {display_line(data['source'])}: {display_text(data['error'])}",
-                file=sys.stderr,
-            )
-            if data.get("traceback"):
-                print(display_text(data["traceback"]), file=sys.stderr)
-        elif event.name == "watcher.error":
-            print(
-                f"warning: file watcher: {display_text(data['error'])}; re-listing", file=sys.stderr
-            )
-        elif event.name == "tracking.lost":
-            print(display_text(_lost_tracking_text(data, self.app)), file=sys.stderr)
-        elif event.name == "key.duplicate":
-            print(f"warning: {display_line(_duplicate_text(data))}", file=sys.stderr)
+                print(message, file=sys.stderr)
+                if event.traceback:
+                    print(event_text.traceback_text(event), file=sys.stderr)
+            case WatcherError():
+                print(event_text.watcher_warning(event), file=sys.stderr)
+            case TrackingLost():
+                print(event_text.lost_tracking_warning(event, self.app), file=sys.stderr)
+            case KeyDuplicate():
+                print(event_text.duplicate_warning(event), file=sys.stderr)
 
-
-def _duplicate_text(data: dict[str, Any]) -> str:
-    if data.get("same_row"):
-        return (
-            f"key {data['key']} of target {data['target']} is collected more than once from "
-            f"source row {data['rows'][0]}; the last value collected is kept"
-        )
-    return (
-        f"key {data['key']} of target {data['target']} is produced by several source rows "
-        f"({', '.join(data['rows'])}); it is kept while any produces it"
-    )
-
-
-def _lost_tracking_text(data: dict[str, Any], app: str) -> str:
-    flows = " ".join(data["flows"])
-    return (
-        f"warning: row tracking ({data['tracking']}) knows nothing of {', '.join(data['targets'])}"
-        f", whose setup is applied: it was removed or replaced, so tracking starts afresh. Every "
-        f"row is exported again, but rows exported before whose source rows are gone now are "
-        f"no longer known and stay in the target. To rebuild the target(s) without them: "
-        f"`cocotui drop {app} {flows} --yes`, `cocotui apply {app} --yes`, "
-        f"`cocotui update {app}`"
-    )
+    def _clear_line(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\x1b[K")
 
 
 def _write_event(event: Event) -> None:
@@ -186,65 +180,41 @@ class _LiveStatus:
         out.flush()
 
     def __call__(self, event: Event) -> None:
-        data = event.data
-        if event.name == "live.pass_finished":
-            rate = data["done"] / data["elapsed"] if data["elapsed"] > 0 else 0.0
-            self.lines[data["source"]] = display_line(
-                f"{data['source']}: last pass {time.strftime('%H:%M:%S')} ({data['reason']}, "
-                f"{data['done']} rows in {data['elapsed'] * 1000:.0f} ms, {rate:,.0f} rows/s): "
-                f"{data['added']} added, {data['updated']} updated, {data['deleted']} deleted, "
-                f"{data['errors']} errors"
-            )
+        if isinstance(event, LivePassFinished):
+            self.lines[event.source] = event_text.live_pass_status(event)
             self.draw()
-        elif event.name == "live.ready":
-            print(_ready_text(data), file=sys.stderr)
+        elif isinstance(event, LiveReady):
+            print(event_text.live_ready(event), file=sys.stderr)
             self.drawn = 0
             self.draw()
-        elif event.name in (
-            "row.failed",
-            "watcher.error",
-            "source.failed",
-            "key.duplicate",
-            "tracking.lost",
-        ):
+        elif isinstance(event, _NOTICES):
             self.drawn = 0
             self.progress(event)
             self.draw()
 
 
-def _ready_text(data: dict[str, Any]) -> str:
-    text = f"live: watching {', '.join(data['watched']) or 'no source'}"
-    if data["once"]:
-        text += f"; processed once (no change capture): {', '.join(data['once'])}"
-    return display_line(text + " — Ctrl-C stops at the next batch boundary")
-
-
 def _live_lines(event: Event, app: str = "APP") -> None:
     """Live mode without a terminal: one line per pass that changed something."""
-    data = event.data
-    if event.name == "live.pass_finished":
-        if data["added"] or data["updated"] or data["deleted"] or data["errors"]:
-            print(
-                f"{display_line(data['source'])} ({data['reason']}): {data['added']} added, "
-                f"{data['updated']} updated, {data['deleted']} deleted, {data['errors']} errors "
-                f"[{data['elapsed']:.3f}s]",
-                flush=True,
-            )
-    elif event.name == "live.ready":
-        print(_ready_text(data), flush=True)
-    elif event.name in (
-        "row.failed",
-        "source.failed",
-        "key.duplicate",
-        "watcher.error",
-        "tracking.lost",
-    ):
+    if isinstance(event, LivePassFinished):
+        counts = event.counters
+        if counts.added or counts.updated or counts.deleted or counts.errors:
+            print(event_text.live_pass_line(event), flush=True)
+    elif isinstance(event, LiveReady):
+        print(event_text.live_ready(event), flush=True)
+    elif isinstance(event, _NOTICES):
         _Progress(app)(event)
 
 
-def cmd_update(args: argparse.Namespace) -> int:
-    from cocotui.cli.main import open_engine
+def _batching(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "reexport": args.reexport,
+        "workers": args.workers,
+        "batch_rows": args.batch_rows,
+        "batch_bytes": args.batch_bytes,
+    }
 
+
+def cmd_update(args: argparse.Namespace) -> int:
     engine = open_engine(args)
     stop = StopToken()
 
@@ -270,17 +240,10 @@ def cmd_update(args: argparse.Namespace) -> int:
     else:
         observer = _Progress(args.app)
     try:
-        result = engine.update(
-            UpdateOptions(
-                reexport=args.reexport,
-                workers=args.workers,
-                batch_rows=args.batch_rows,
-                batch_bytes=args.batch_bytes,
-            ),
-            observer,
-            stop,
-            live=args.live,
-        )
+        if args.live:
+            result = engine.run_live(LiveOptions(**_batching(args)), observer, stop)
+        else:
+            result = engine.update(UpdateOptions(**_batching(args)), observer, stop)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -299,6 +262,3 @@ def cmd_update(args: argparse.Namespace) -> int:
     if result.skipped or (result.stopped and not args.live):
         return EXIT_SKIPPED
     return 0
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"update": cmd_update}

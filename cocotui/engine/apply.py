@@ -8,14 +8,15 @@ import datetime
 from collections.abc import Sequence
 
 from cocotui import registry
-from cocotui.engine.events import Event, Observer
+from cocotui.engine.events import ApplyChangeDone, ApplyChangeFailed, ApplyChangeStarted, Observer
 from cocotui.engine.plan import Action, Change, Plan
+from cocotui.engine.stored_keys import read_keys_as_today
 from cocotui.engine.targets import ConnectorCallError, call_connector
+from cocotui.engine_object import load
 from cocotui.op import ConnectorKind, TargetStateCompatibility
 from cocotui.state.function_cache import FunctionCacheStore
 from cocotui.state.setup_store import AppState, SetupRecord, SetupStore, TargetState
 from cocotui.state.tracking import SqliteTracking
-from cocotui.values import from_state
 
 
 class StalePlanError(RuntimeError):
@@ -83,9 +84,9 @@ def _stage(state: AppState, change: Change) -> TargetState:
 
 def _call_connector(kind: ConnectorKind, change: Change) -> None:
     def state_object(state: object) -> object:
-        return None if state is None else from_state(kind.setup_state_cls, state)
+        return None if state is None else load(kind.setup_state_cls, state)
 
-    key = from_state(kind.persistent_key_type, change.key)
+    key = load(kind.persistent_key_type, change.key)
     current = None if change.current is None else change.current.state
     for previous in change.previous_states:
         call_connector(
@@ -132,11 +133,10 @@ def apply_changes(
     refused = next((c for c in changes if c.refusal is not None), None)
     if refused is not None:
         raise ApplyError(refused, refused.refusal or "", "", staged=False)
-    state = store.load()
+    state = read_keys_as_today(store.load())  # as the plan read it
     applied: list[Change] = []
     for change in apply_order(changes):
-        started = {"target": change.name, "action": change.action.value}
-        observer(Event("apply.change_started", started))
+        observer(ApplyChangeStarted(target=change.name, action=change.action.value))
         kind = _kind(change)
         target = _stage(state, change)
         store.save(state)
@@ -147,13 +147,8 @@ def apply_changes(
             target.last_error = exc.connector_traceback
             store.save(state)
             observer(
-                Event(
-                    "apply.change_failed",
-                    {
-                        "target": change.name,
-                        "error": str(exc),
-                        "traceback": exc.connector_traceback,
-                    },
+                ApplyChangeFailed(
+                    target=change.name, error=str(exc), traceback=exc.connector_traceback
                 )
             )
             raise ApplyError(change, str(exc), exc.connector_traceback) from exc
@@ -172,5 +167,5 @@ def apply_changes(
             target.last_error = None
         store.save(state)
         applied.append(change)
-        observer(Event("apply.change_done", {"target": change.name, "action": change.action.value}))
+        observer(ApplyChangeDone(target=change.name, action=change.action.value))
     return ApplyReport(applied)

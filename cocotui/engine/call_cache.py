@@ -47,10 +47,22 @@ class CallCache:
         compute: Callable[[], Any],
     ) -> Any:
         """The cached result of the call, or ``compute()`` (then remembered)."""
+        key, found, result = self.lookup(identity, version, args, kwargs)
+        if found:
+            return result
+        result = compute()
+        self.store(key, result)
+        return result
+
+    def lookup(
+        self, identity: str, version: object, args: list[Any], kwargs: dict[str, Any]
+    ) -> tuple[bytes | None, bool, Any]:
+        """``(key, True, result)`` for a cached call, else ``(key, False, None)``; the key is
+        ``None`` for arguments that cannot be pickled (such a call is not cacheable)."""
         try:
             key = self._key(identity, version, args, kwargs)
-        except Exception:  # arguments that cannot be pickled: not cacheable
-            return compute()
+        except Exception:
+            return None, False, None
         stored = self._used.get(key) or self._previous.get(key)
         if stored is not None:
             try:
@@ -60,12 +72,15 @@ class CallCache:
             else:
                 self._used[key] = stored
                 self.reused += 1
-                return result
-        result = compute()
+                return key, True, result
+        return key, False, None
+
+    def store(self, key: bytes | None, result: Any) -> None:
+        """Remember a result computed for ``key`` (from :meth:`lookup`)."""
         self.computed += 1
-        with contextlib.suppress(Exception):  # a result that cannot be pickled is not kept
-            self._used[key] = pickle.dumps(result, protocol=5)
-        return result
+        if key is not None:
+            with contextlib.suppress(Exception):  # a result that cannot be pickled is not kept
+                self._used[key] = pickle.dumps(result, protocol=5)
 
     def dump(self) -> bytes | None:
         """The entries to keep for the row (``None``: nothing to keep)."""

@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from cocotui.engine.batching import batched_calls, call_in_batches
 from cocotui.engine.call_cache import CallCache
 from cocotui.flow.model import (
     Assign,
@@ -172,14 +173,19 @@ class FlowEvaluator:
         self.uses_gpu = any(info.gpu for info in infos)
         self._call_info: dict[int, tuple[str, FunctionInfo, NoneArguments]] = {}
         self._cache: CallCache | None = None
+        #: Per row scope (by id), its batching calls made for all the rows of a table at once.
+        self._batched: dict[int, tuple[Call, ...]] = {}
 
-    def _call(self, expr: Call, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    def _known(self, expr: Call) -> tuple[str, FunctionInfo, NoneArguments]:
         known = self._call_info.get(id(expr))
         if known is None:
             fn = expr.fn
             known = (function_identity(fn), function_info(fn), NoneArguments.of(fn))
             self._call_info[id(expr)] = known
-        identity, info, nones = known
+        return known
+
+    def _call(self, expr: Call, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        identity, info, nones = self._known(expr)
         if nones.skips(args, kwargs):
             return None
         if info.cache and self._cache is not None:
@@ -241,9 +247,13 @@ class FlowEvaluator:
         envs: dict[int, _Env],
         out: Collected,
         uuids: _GeneratedUuids,
+        memo: dict[int, Any] | None = None,
     ) -> dict[str, Any]:
-        """Run ``scope`` for one row; returns the row's fields, assigned ones included."""
+        """Run ``scope`` for one row; returns the row's fields, assigned ones included.
+        ``memo`` holds results already computed for the row (see :meth:`_prefetch`)."""
         env = _Env(dict(fields))
+        if memo:
+            env.memo.update(memo)
         envs[id(scope)] = env
         for op in scope.ops:
             if isinstance(op, Assign):
@@ -252,14 +262,67 @@ class FlowEvaluator:
                 items = self._eval(op.items, envs)
                 if items is None:
                     continue
-                rows = _ktable_rows(items) if isinstance(items, dict) else map(_row_fields, items)
-                done = [self._run(op.scope, row, envs, out, uuids) for row in rows]
+                rows = list(
+                    _ktable_rows(items) if isinstance(items, dict) else map(_row_fields, items)
+                )
+                memos = self._prefetch(op.scope, rows, envs)
+                done = [
+                    self._run(op.scope, row, envs, out, uuids, memo)
+                    for row, memo in zip(rows, memos, strict=True)
+                ]
                 if op.write_back:
                     self._write_back(op.items, _with_new_fields(items, done), envs)
             else:
                 out[op.collector.index].append(self._collect(op, envs, uuids))
         del envs[id(scope)]
         return env.fields
+
+    def _prefetch(
+        self, scope: RowScope, rows: list[dict[str, Any]], envs: dict[int, _Env]
+    ) -> list[dict[int, Any]]:
+        """Per row of a table, the results of ``scope``'s batching calls, each function
+        called once for all the rows (see :mod:`cocotui.engine.batching`)."""
+        memos: list[dict[int, Any]] = [{} for _ in rows]
+        calls = self._batched.get(id(scope))
+        if calls is None:
+            calls = self._batched[id(scope)] = batched_calls(scope)
+        for call in calls if len(rows) > 1 else ():
+            arguments = []
+            for row in rows:
+                envs[id(scope)] = _Env(row)
+                args = [self._eval(a, envs) for a in call.args]
+                kwargs = {k: self._eval(v, envs) for k, v in call.kwargs}
+                arguments.append((args, kwargs))
+            del envs[id(scope)]
+            for memo, result in zip(memos, self._call_many(call, arguments), strict=True):
+                memo[id(call)] = result
+        return memos
+
+    def _call_many(self, expr: Call, calls: list[tuple[list[Any], dict[str, Any]]]) -> list[Any]:
+        """``_call`` for many argument lists of a batching function: skipped and cached calls
+        as there, the others in as few calls of the function as its batch size allows."""
+        identity, info, nones = self._known(expr)
+        results: list[Any] = [None] * len(calls)
+        pending: list[tuple[int, bytes | None]] = []
+        for index, (args, kwargs) in enumerate(calls):
+            if nones.skips(args, kwargs):
+                continue
+            if info.cache and self._cache is not None:
+                key, found, result = self._cache.lookup(
+                    identity, info.behavior_version, args, kwargs
+                )
+                if found:
+                    results[index] = result
+                    continue
+                pending.append((index, key))
+            else:
+                pending.append((index, None))
+        computed = call_in_batches(expr.fn, info, [calls[i] for i, _ in pending])
+        for (index, key), result in zip(pending, computed, strict=True):
+            results[index] = result
+            if info.cache and self._cache is not None:
+                self._cache.store(key, result)
+        return results
 
     def _write_back(self, expr: Expr, value: Any, envs: dict[int, _Env]) -> None:
         """Make ``expr`` read ``value`` for the rest of the row (a table whose rows gained

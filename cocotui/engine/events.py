@@ -1,26 +1,244 @@
 """Events the engine reports to front ends (CLI renderers, the TUI, ``--json``), and the stop
-token front ends use to ask a run to end at the next batch boundary."""
+token front ends use to ask a run to end at the next batch boundary.
+
+One frozen dataclass per event kind; front ends dispatch on the type. ``kind`` is the stable
+name documented in the README, and :meth:`Event.to_json` gives the ``--json`` line: the kind,
+the time and the event's fields, in declaration order. Counters are copied when an event is
+made: the engine goes on updating its own.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from cocotui.engine.counters import SourceCounters, TargetCounters
 
 
-@dataclasses.dataclass(frozen=True)
+def _now() -> float:
+    return time.time()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Event:
-    """``name`` is stable (documented in the README); ``data`` is JSON-serialisable."""
+    """The base of every event: its kind and when it happened."""
 
-    name: str
-    data: dict[str, Any]
-    time: float = dataclasses.field(default_factory=time.time)
+    kind: ClassVar[str] = ""
+    time: float = dataclasses.field(default_factory=_now)
+
+    @property
+    def name(self) -> str:
+        """The kind (kept for observers written against the untyped events)."""
+        return self.kind
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The event's fields as ``--json`` writes them, without ``event`` and ``time``."""
+        return {
+            field.name: _plain(getattr(self, field.name))
+            for field in dataclasses.fields(self)
+            if field.name != "time"
+        }
 
     def to_json(self) -> dict[str, Any]:
-        return {"event": self.name, "time": round(self.time, 6), **self.data}
+        return {"event": self.kind, "time": round(self.time, 6), **self.data}
 
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, SourceCounters | TargetCounters):
+        return dataclasses.asdict(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def target_snapshot(counters: Mapping[str, TargetCounters]) -> dict[str, TargetCounters]:
+    return {name: dataclasses.replace(c) for name, c in counters.items()}
+
+
+# -- a run ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunStarted(Event):
+    kind: ClassVar[str] = "run.started"
+    app: str
+    targets: tuple[str, ...]
+    skipped: tuple[str, ...]
+    reexport: bool
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunFinished(Event):
+    kind: ClassVar[str] = "run.finished"
+    elapsed: float
+    stopped: bool
+    errors: int
+    skipped: tuple[str, ...]
+    targets: Mapping[str, TargetCounters]
+    sources: Mapping[str, SourceCounters]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrackingLost(Event):
+    """Targets whose setup is applied but whose row tracking is gone."""
+
+    kind: ClassVar[str] = "tracking.lost"
+    targets: tuple[str, ...]
+    flows: tuple[str, ...]
+    tracking: str
+
+
+# -- a source ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SourceListed(Event):
+    kind: ClassVar[str] = "source.listed"
+    source: str
+    rows: int
+    to_process: int
+    gone: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SourceFailed(Event):
+    kind: ClassVar[str] = "source.failed"
+    source: str
+    error: str
+    traceback: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SourceFinished(Event):
+    kind: ClassVar[str] = "source.finished"
+    source: str
+    counters: SourceCounters
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {"source": self.source, **dataclasses.asdict(self.counters)}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RowFailed(Event):
+    kind: ClassVar[str] = "row.failed"
+    source: str
+    row: str
+    #: the target keys the row would have changed (at most 20)
+    keys: tuple[str, ...]
+    error: str
+    traceback: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BatchApplied(Event):
+    kind: ClassVar[str] = "batch.applied"
+    source: str
+    rows: int
+    committed: int
+    done: int
+    total: int
+    targets: Mapping[str, TargetCounters]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class KeyDuplicate(Event):
+    kind: ClassVar[str] = "key.duplicate"
+    target: str
+    key: str
+    rows: tuple[str, ...]
+    #: collected more than once from one source row (rather than produced by several)
+    same_row: bool
+
+
+# -- live mode --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WatcherError(Event):
+    kind: ClassVar[str] = "watcher.error"
+    error: str
+
+
+class PassReason(enum.StrEnum):
+    """Why a live pass runs (written as its value in ``--json``)."""
+
+    INITIAL = "initial"
+    WATCH = "watch"
+    INTERVAL = "interval"
+    #: only a full listing tells what changed (the directory moved, the watcher failed)
+    RELIST = "relist"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LivePassStarted(Event):
+    kind: ClassVar[str] = "live.pass_started"
+    source: str
+    reason: PassReason
+    #: rows to look at, or ``None`` for a full listing
+    rows: int | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LivePassFinished(Event):
+    kind: ClassVar[str] = "live.pass_finished"
+    source: str
+    reason: PassReason
+    counters: SourceCounters
+    #: the whole pass, listing included (wall seconds)
+    elapsed: float
+
+    @property
+    def data(self) -> dict[str, Any]:
+        counts = dataclasses.asdict(self.counters)
+        counts["elapsed"] = round(self.elapsed, 6)
+        return {"source": self.source, "reason": self.reason, **counts}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LiveReady(Event):
+    kind: ClassVar[str] = "live.ready"
+    watched: tuple[str, ...]
+    #: source -> refresh interval (seconds)
+    interval: Mapping[str, float]
+    #: sources processed once (neither watched nor re-listed)
+    once: tuple[str, ...]
+
+
+# -- applying setup changes -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ApplyChangeStarted(Event):
+    kind: ClassVar[str] = "apply.change_started"
+    target: str
+    action: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ApplyChangeFailed(Event):
+    kind: ClassVar[str] = "apply.change_failed"
+    target: str
+    error: str
+    traceback: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ApplyChangeDone(Event):
+    kind: ClassVar[str] = "apply.change_done"
+    target: str
+    action: str
+
+
+#: The events that report a failure.
+FAILURES = (RowFailed, SourceFailed, ApplyChangeFailed)
 
 Observer = Callable[[Event], None]
 

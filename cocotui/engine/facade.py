@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cocotui import registry
 from cocotui.engine.apply import ApplyReport, apply_changes
-from cocotui.engine.events import Event, Observer, StopToken, ignore
+from cocotui.engine.events import Observer, StopToken, TrackingLost, ignore
 from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
+from cocotui.engine.stored_keys import read_keys_as_today
 from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
-from cocotui.engine.update import UpdateOptions, UpdateResult, UpdateRun
+from cocotui.engine.update import LiveOptions, UpdateOptions, UpdateResult, UpdateRun
 from cocotui.flow.loader import App, app_stem, load_app
 from cocotui.state.adopt import adopt_earlier_state
 from cocotui.state.lock import WriterLock
@@ -78,13 +79,25 @@ class Engine:
         a digest, or before the project moved) if it can be this app's (see
         :mod:`cocotui.state.adopt`)."""
         loaded = load_app(app, app_name)
-        paths = app_paths(loaded.name, state_dir)
+        return cls.bind(loaded, state_dir, adopt_from=app_stem(app) if app_name is None else None)
+
+    @classmethod
+    def bind(
+        cls,
+        app: App,
+        state_dir: str | os.PathLike[str] | None = None,
+        *,
+        adopt_from: str | None = None,
+    ) -> Engine:
+        """Bind an app whose flows are built (by :meth:`open`, or a program running its own
+        flows) to its state directory. Without state, it adopts the state of the earlier name
+        ``adopt_from``, if it can be this app's."""
+        paths = app_paths(app.name, state_dir)
         check_state_dir(paths.directory)
-        engine = cls(loaded, paths)
-        stem = app_stem(app)
-        if app_name is None and stem is not None:
+        engine = cls(app, paths)
+        if adopt_from is not None:
             desired = {t.identity for t in engine.targets}
-            engine.state_notice = adopt_earlier_state(paths, stem, desired)
+            engine.state_notice = adopt_earlier_state(paths, adopt_from, desired)
         return engine
 
     def close(self) -> None:
@@ -98,16 +111,21 @@ class Engine:
             self.app.name,
             fingerprint,
             self.targets,
-            self.store.load(),
+            read_keys_as_today(self.store.load()),
             self.tracking.keys_held,
             other_owners(self.paths.setup_state),
         )
 
     def plan_drop(self, flows: Iterable[str] | None = None) -> Plan:
         fingerprint = self.store.fingerprint()
-        state = self.store.load()
+        state = read_keys_as_today(self.store.load())
         owners = other_owners(self.paths.setup_state)
         return compute_drop_plan(self.app.name, fingerprint, state, flows, owners)
+
+    def flow_names(self) -> set[str]:
+        """The app's flows and the flows of the targets its state still holds (a flow removed
+        from the app can still be dropped)."""
+        return {f.name for f in self.app.flows} | {t.flow for t in self.store.load().targets}
 
     def apply(
         self, plan: Plan, changes: Sequence[Change] | None = None, observer: Observer = ignore
@@ -155,39 +173,54 @@ class Engine:
         options: UpdateOptions | None = None,
         observer: Observer = ignore,
         stop: StopToken | None = None,
-        *,
-        live: bool = False,
-        on_ready: Callable[[], None] | None = None,
-        watch: bool = True,
     ) -> UpdateResult:
         """Export what changed in the sources to every target whose setup is up to date.
-        Targets with a pending setup change are skipped and listed in the result.
-
-        With ``live``, keep going after the first pass: watched file changes and interval
-        re-lists are exported as they come, until ``stop`` is set (``on_ready`` is called once
-        the initial catch-up is done). With ``watch`` false, sources are not watched for file
-        events: only their ``refresh_interval`` re-lists find changes."""
+        Targets with a pending setup change are skipped and listed in the result."""
         with self.lock:
-            self.store.remove_stale_temp_files()  # left by a writer killed mid-write
-            plan = self.plan()
-            ready = {c.identity for c in plan.changes if c.action is Action.NONE}
-            active = [t for t in self.targets if t.identity in ready]
-            skipped = [t.name for t in self.targets if t.identity not in ready]
-            self._report_lost_tracking(active, observer)
-            run = UpdateRun(
-                self.app,
-                self.tracking,
-                active,
-                skipped,
-                options or UpdateOptions(),
-                observer,
-                stop or StopToken(),
-            )
-            if not live:
-                return run.run()
-            from cocotui.engine.live import LiveRun  # imports the watcher: only for live runs
+            return self._update_run(options or UpdateOptions(), observer, stop).run()
 
-            return LiveRun(run, observer, run.stop, watch=watch).run_until_stopped(on_ready)
+    def run_live(
+        self,
+        options: LiveOptions | None = None,
+        observer: Observer = ignore,
+        stop: StopToken | None = None,
+    ) -> UpdateResult:
+        """Like :meth:`update`, then keep going: watched file changes and interval re-lists
+        are exported as they come, until ``stop`` is set."""
+        from cocotui.engine.live import LiveRun  # imports the watcher: only for live runs
+
+        options = options or LiveOptions()
+        with self.lock:
+            run = self._update_run(options, observer, stop)
+            return LiveRun(run, options.watch).run_until_stopped(options.on_ready)
+
+    def _update_run(
+        self, options: UpdateOptions, observer: Observer, stop: StopToken | None
+    ) -> UpdateRun:
+        """A run over the targets whose setup is up to date; the caller holds the lock."""
+        self.store.remove_stale_temp_files()  # left by a writer killed mid-write
+        self._store_keys_as_today()
+        plan = self.plan()
+        ready = {c.identity for c in plan.changes if c.action is Action.NONE}
+        active = [t for t in self.targets if t.identity in ready]
+        skipped = [t.name for t in self.targets if t.identity not in ready]
+        self._report_lost_tracking(active, observer)
+        return UpdateRun(
+            self.app, self.tracking, active, skipped, options, observer, stop or StopToken()
+        )
+
+    def _store_keys_as_today(self) -> None:
+        """Persistent keys stored in an earlier form are rewritten in today's, their row
+        tracking with them, before a run looks rows up by today's identities. Tracking moves
+        first: a run stopped in between renames nothing the second time, and loses no rows."""
+        state = self.store.load()
+        before = [t.identity for t in state.targets]
+        read_keys_as_today(state)
+        renames = [(b, t.identity) for b, t in zip(before, state.targets, strict=True)]
+        renames = [(old, new) for old, new in renames if old != new]
+        if renames:
+            self.tracking.rename_targets(renames)
+            self.store.save(state)
 
     def _report_lost_tracking(self, active: list[DesiredTarget], observer: Observer) -> None:
         """Targets whose setup is applied but whose row tracking is gone (the database was
@@ -197,12 +230,13 @@ class Engine:
         unknown = set(self.tracking.unknown_targets([t.identity for t in active]))
         lost = [t for t in active if t.identity in unknown]
         if lost:
-            data = {
-                "targets": [t.name for t in lost],
-                "flows": sorted({t.flow.name for t in lost}),
-                "tracking": str(self.paths.tracking),
-            }
-            observer(Event("tracking.lost", data))
+            observer(
+                TrackingLost(
+                    targets=tuple(t.name for t in lost),
+                    flows=tuple(sorted({t.flow.name for t in lost})),
+                    tracking=str(self.paths.tracking),
+                )
+            )
 
     def describe(self, target: DesiredTarget) -> str:
         return describe(target.kind, target.key)

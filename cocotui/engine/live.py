@@ -19,9 +19,19 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
-from cocotui.engine.events import Event, Observer, StopToken
-from cocotui.engine.update import SourceCounters, UpdateResult, UpdateRun
+from cocotui.engine.counters import SourceCounters
+from cocotui.engine.events import (
+    LivePassFinished,
+    LivePassStarted,
+    LiveReady,
+    Observer,
+    PassReason,
+    StopToken,
+    WatcherError,
+)
+from cocotui.engine.update import UpdateResult, UpdateRun
 from cocotui.engine.watcher import DirectoryWatcher
 from cocotui.flow.model import Flow, Source
 from cocotui.sources import LocalFile
@@ -45,20 +55,25 @@ class _LiveSource:
     relist: bool = False
 
 
-class LiveRun:
-    """Runs passes for ``run`` (an :class:`UpdateRun`) until ``stop`` is set. With ``watch``
-    false, no source is watched (interval re-lists only)."""
+class _DuePass(NamedTuple):
+    live: _LiveSource
+    #: the paths changed, or ``None`` for a full listing
+    paths: set[str] | None
+    reason: PassReason
 
-    def __init__(
-        self, run: UpdateRun, observer: Observer, stop: StopToken, *, watch: bool = True
-    ) -> None:
+
+class LiveRun:
+    """Runs passes for ``run`` (an :class:`UpdateRun`) until its stop token is set. With
+    ``watch`` false, no source is watched (interval re-lists only)."""
+
+    def __init__(self, run: UpdateRun, watch: bool) -> None:
         self.run = run
-        self.observer = observer
-        self.stop = stop
+        self.observer: Observer = run.observer
+        self.stop: StopToken = run.stop
         self._wake = threading.Condition()
         self.sources: list[_LiveSource] = []
         for flow in run.app.flows:
-            if not any(a.target.flow is flow for a in run.active):
+            if not run.feeds_of(flow):
                 continue
             for source in flow.sources:
                 interval = source.refresh_interval
@@ -110,7 +125,7 @@ class LiveRun:
         return rewatch
 
     def _watcher_failed(self, exc: BaseException) -> None:
-        self.observer(Event("watcher.error", {"error": f"{type(exc).__name__}: {exc}"}))
+        self.observer(WatcherError(error=f"{type(exc).__name__}: {exc}"))
 
     def _relist_watched(self) -> None:
         with self._wake:
@@ -148,37 +163,22 @@ class LiveRun:
                 keys.update(tracking.row_keys_under(live.flow.name, live.source.name, path + "/"))
         return keys
 
-    def _pass(self, live: _LiveSource, keys: set[str] | None, reason: str) -> SourceCounters:
+    def _pass(self, live: _LiveSource, keys: set[str] | None, reason: PassReason) -> SourceCounters:
         started = time.perf_counter()
-        self.observer(
-            Event(
-                "live.pass_started",
-                {
-                    "source": live.name,
-                    "reason": reason,
-                    "rows": None if keys is None else len(keys),
-                },
-            )
-        )
+        rows = None if keys is None else len(keys)
+        self.observer(LivePassStarted(source=live.name, reason=reason, rows=rows))
         counters = self.run.pass_over(live.flow, live.source, keys, recheck=keys is not None)
+        elapsed = time.perf_counter() - started
         self.observer(
-            Event(
-                "live.pass_finished",
-                {
-                    "source": live.name,
-                    "reason": reason,
-                    **dataclasses.asdict(counters),
-                    "elapsed": round(time.perf_counter() - started, 6),
-                },
-            )
+            LivePassFinished(source=live.name, reason=reason, counters=counters, elapsed=elapsed)
         )
         return counters
 
-    def _due(self) -> tuple[list[tuple[_LiveSource, set[str] | None, str]], float | None]:
+    def _due(self) -> tuple[list[_DuePass], float | None]:
         """Work to do now (changed paths, or ``None`` for a full listing), and how long to
         sleep otherwise (``None``: until woken)."""
         now = time.monotonic()
-        work: list[tuple[_LiveSource, set[str] | None, str]] = []
+        work: list[_DuePass] = []
         wait: float | None = None
         with self._wake:
             for live in self.sources:
@@ -186,9 +186,10 @@ class LiveRun:
                 if live.relist or interval_due:
                     live.relist = False
                     live.pending = set()
-                    work.append((live, None, "interval" if interval_due else "relist"))
+                    reason = PassReason.INTERVAL if interval_due else PassReason.RELIST
+                    work.append(_DuePass(live, None, reason))
                 elif live.pending:
-                    work.append((live, live.pending, "watch"))
+                    work.append(_DuePass(live, live.pending, PassReason.WATCH))
                     live.pending = set()
                 if live.next_relist is not None:
                     left = live.next_relist - now
@@ -220,22 +221,18 @@ class LiveRun:
             for live in self.sources:
                 if self.stop.stopped:
                     break
-                self._pass(live, None, "initial")
+                self._pass(live, None, PassReason.INITIAL)
                 self._schedule_relist(live)
             if self.stop.stopped:
                 return self.run.finish()
+            intervals = {
+                s.name: s.source.refresh_interval.total_seconds()
+                for s in self.sources
+                if s.source.refresh_interval is not None
+            }
             self.observer(
-                Event(
-                    "live.ready",
-                    {
-                        "watched": [s.name for s in watched],
-                        "interval": {
-                            s.name: s.source.refresh_interval.total_seconds()
-                            for s in self.sources
-                            if s.source.refresh_interval is not None
-                        },
-                        "once": once,
-                    },
+                LiveReady(
+                    watched=tuple(s.name for s in watched), interval=intervals, once=tuple(once)
                 )
             )
             if on_ready is not None:

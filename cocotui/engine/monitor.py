@@ -11,10 +11,17 @@ import collections
 import dataclasses
 import threading
 import time
-from typing import Any
+from collections.abc import Mapping
 
-from cocotui.engine.events import Event
-from cocotui.engine.update import TargetCounters
+from cocotui.engine.counters import TargetCounters
+from cocotui.engine.events import (
+    BatchApplied,
+    Event,
+    RowFailed,
+    RunFinished,
+    RunStarted,
+    SourceListed,
+)
 
 #: Events kept for the log view.
 LOG_SIZE = 2000
@@ -62,31 +69,34 @@ class RunMonitor:
 
     def __call__(self, event: Event) -> None:
         with self._lock:
-            data = event.data
-            if event.name == "run.started":
-                self._running = True
-                self._targets = {name: TargetView() for name in data["targets"]}
-                self._base = dict.fromkeys(data["targets"], 0)
-                self._sources = {}
-                self._errors = 0
-            elif event.name in ("batch.applied", "run.finished"):
-                for name, counters in data["targets"].items():
-                    view = self._targets.setdefault(name, TargetView())
-                    for field in ("inserted", "updated", "deleted", "unchanged", "errors"):
-                        setattr(view, field, counters[field])
-                if event.name == "batch.applied":
-                    self._sources[data["source"]] = (data["done"], data["total"])
-                else:
+            match event:
+                case RunStarted():
+                    self._running = True
+                    self._targets = {name: TargetView() for name in event.targets}
+                    self._base = dict.fromkeys(event.targets, 0)
+                    self._sources = {}
+                    self._errors = 0
+                case BatchApplied():
+                    self._take_counters(event.targets)
+                    self._sources[event.source] = (event.done, event.total)
+                case RunFinished():
+                    self._take_counters(event.targets)
                     self._running = False
-            elif event.name == "source.listed":
-                self._sources[data["source"]] = (0, data["rows"] + data["gone"])
-            elif event.name == "row.failed":
-                self._errors += 1
-                self._last_error[data["source"]] = f"{data['row']}: {data['error']}"
-            if event.name not in ("batch.applied",):
+                case SourceListed():
+                    self._sources[event.source] = (0, event.rows + event.gone)
+                case RowFailed():
+                    self._errors += 1
+                    self._last_error[event.source] = f"{event.row}: {event.error}"
+            if not isinstance(event, BatchApplied):
                 self._serial += 1
                 self._log.append((self._serial, event))
             self._roll_rates()
+
+    def _take_counters(self, targets: Mapping[str, TargetCounters]) -> None:
+        for name, counters in targets.items():
+            view = self._targets.setdefault(name, TargetView())
+            for field in ("inserted", "updated", "deleted", "unchanged", "errors"):
+                setattr(view, field, getattr(counters, field))
 
     def _roll_rates(self) -> None:
         now = time.monotonic()
@@ -122,45 +132,3 @@ class RunMonitor:
     def log_since(self, serial: int) -> list[tuple[int, Event]]:
         with self._lock:
             return [(s, e) for s, e in self._log if s > serial]
-
-
-def describe_event(event: Event) -> str:
-    """One human line per event, shared by the TUI's log and any text log."""
-    d: dict[str, Any] = event.data
-    name = event.name
-    if name == "run.started":
-        text = f"update started: {len(d['targets'])} target(s)"
-        if d["skipped"]:
-            text += f"; skipped (setup pending): {', '.join(d['skipped'])}"
-        return text
-    if name == "source.listed":
-        return (
-            f"{d['source']}: {d['rows']} rows listed, {d['to_process']} to process, "
-            f"{d['gone']} gone"
-        )
-    if name == "source.finished":
-        return (
-            f"{d['source']}: {d['added']} added, {d['updated']} updated, {d['deleted']} deleted, "
-            f"{d['unchanged']} unchanged, {d['errors']} errors [{d['elapsed']:.2f}s]"
-        )
-    if name == "row.failed":
-        return f"row {d['row']} of {d['source']} failed: {d['error']}"
-    if name == "run.finished":
-        state = "stopped" if d["stopped"] else "finished"
-        return f"update {state} in {d['elapsed']:.2f}s with {d['errors']} error(s)"
-    if name == "key.duplicate":
-        return (
-            f"key {d['key']} of {d['target']} is produced by several rows: {', '.join(d['rows'])}"
-        )
-    if name == "tracking.lost":
-        return (
-            f"row tracking starts afresh for {', '.join(d['targets'])} (its database was removed "
-            f"or replaced): rows exported before whose source rows are gone stay in the target"
-        )
-    if name == "source.failed":
-        return f"{d['source']}: {d['error']}"
-    if name.startswith("apply."):
-        return f"{d['target']}: {name.removeprefix('apply.change_').replace('_', ' ')}" + (
-            f" — {d['error']}" if "error" in d else ""
-        )
-    return f"{name}: {d}"

@@ -11,10 +11,11 @@ from typing import Any
 
 from cocotui import registry
 from cocotui.engine.targets import DesiredTarget, compatibility, describe, worst
+from cocotui.engine_object import dump
 from cocotui.op import TargetStateCompatibility
 from cocotui.state.owners import KindKey, Owner
 from cocotui.state.setup_store import AppState, SetupRecord, TargetState
-from cocotui.values import canonical_json, to_state
+from cocotui.values import canonical_json
 
 
 class Action(enum.Enum):
@@ -156,7 +157,7 @@ def _as_read_today(target: DesiredTarget, version: SetupRecord) -> SetupRecord:
     state = target.state_object(version.state)
     if state is version.state:
         return version
-    return dataclasses.replace(version, state=to_state(state, "stored setup state"))
+    return dataclasses.replace(version, state=dump(state, "stored setup state"))
 
 
 def _stale(target: DesiredTarget, stored: TargetState | None) -> list[SetupRecord | None]:

@@ -9,22 +9,20 @@ from typing import Any
 
 from cocotui import registry
 from cocotui.engine.evaluate import describe_exception
+from cocotui.engine_object import dump, load
 from cocotui.engine_type import FieldSchema
+from cocotui.engine_value import (
+    KeyDecoder,
+    ValueDecoder,
+    field_types,
+    key_decoder,
+    value_decoder,
+)
 from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Export, Flow
 from cocotui.op import ConnectorKind, TargetConfigurationError, TargetStateCompatibility
 from cocotui.state.setup_store import SetupRecord
-from cocotui.values import (
-    KeyDecoder,
-    ValueDecoder,
-    ValueShapeError,
-    canonical_json,
-    check_json,
-    from_state,
-    key_decoder,
-    to_state,
-    value_decoder,
-)
+from cocotui.values import ValueShapeError, canonical_json
 
 
 class TargetError(ValueError):
@@ -79,7 +77,7 @@ class DesiredTarget:
         return (self.flow.name, self.kind.kind, canonical_json(self.key))
 
     def state_object(self, state: Any) -> Any:
-        return from_state(self.kind.setup_state_cls, state)
+        return load(self.kind.setup_state_cls, state)
 
     def mutate_key(self, parts: tuple[Any, ...]) -> Any:
         """The key ``mutate`` receives for key parts: decoded, then in the connector's
@@ -148,16 +146,16 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
             f"connector {kind.origin} was registered for"
         )
     try:
-        spec_state = to_state(spec, spec_name)
+        spec_state = dump(spec, spec_name)
     except ValueShapeError as exc:
         raise TargetError(f"{where}: {exc}") from None
     collected = export.collector.field_names
     if collected is None:
         raise TargetError(f"{where}: its collector never collects anything")
     _check_fields(where, export, collected)
-    key = call_connector(kind, "get_persistent_key", where, spec, export.name)
+    key_object = call_connector(kind, "get_persistent_key", where, spec, export.name)
     try:
-        check_json(key, f"{kind.connector_cls.__qualname__}.get_persistent_key() result")
+        key = dump(key_object, f"{kind.connector_cls.__qualname__}.get_persistent_key() result")
     except ValueShapeError as exc:
         raise TargetError(f"{where}: {exc}") from None
     key_schema, value_schema = schemas(export)
@@ -188,9 +186,12 @@ def _resolve(flow: Flow, export: Export) -> DesiredTarget:
         setup_state = spec
         what = spec_name
     try:
-        state = spec_state if setup_state is spec else to_state(setup_state, what)
-        decode_key = key_decoder(kind.mutation_key_type, export.primary_key_fields, where)
-        decode_value = value_decoder(kind.mutation_value_type, export.value_fields, where)
+        state = spec_state if setup_state is spec else dump(setup_state, what)
+        mutate = f"{where}: {kind.connector_cls.__qualname__}.mutate()"
+        decode_key = key_decoder(kind.mutation_key_type, export.primary_key_fields, mutate)
+        decode_value = value_decoder(
+            kind.mutation_value_type, export.value_fields, mutate, field_types(value_schema)
+        )
     except ValueShapeError as exc:
         raise TargetError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
     record = SetupRecord(state, export.primary_key_fields, export.value_fields)
@@ -279,7 +280,7 @@ def describe(kind: ConnectorKind | None, key: Any) -> str:
     if kind is None or "describe" not in kind.methods:
         return str(key)
     try:
-        return str(kind.methods["describe"].call(from_state(kind.persistent_key_type, key)))
+        return str(kind.methods["describe"].call(load(kind.persistent_key_type, key)))
     except Exception as exc:
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return f"{key} (describe() failed: {last})"

@@ -5,14 +5,13 @@ It runs :func:`watchfiles.watch` (the public API, so watchfiles' own environment
 ``WATCHFILES_IGNORE_PERMISSION_DENIED`` — and its WSL detection apply as documented there).
 watchfiles' Rust loop looks for new events every *step* and hands them over once a look finds no
 new ones, so a change reaches the engine 1-2 steps after it happened. Each look wakes a sleeping
-thread, which is what live mode costs when idle: about 2 % of a core at a 1 ms step on the
-benchmark machine, 0.5 % at 10 ms (see benchmarks/README.md). The step of one ``watch``
-generator is fixed, and a new generator walks the whole tree again (0.3 s at 100k files) with a
-gap in which changes are missed; so the generator keeps the short step, and the stop event it
-asks at every look (:class:`_PacedStop`) makes each look wait longer once nothing changed for
-:data:`WATCH_IDLE_AFTER_S`. An idle look then wakes the thread twice (the step, then the pace):
-about 0.9 % of a core where calling the Rust notifier directly with a 10 ms step cost 0.4 %;
-an edit after a quiet spell still reaches the engine within two idle looks.
+thread, which is what live mode costs when idle: about 2 % of a core at the 1 ms step on the
+benchmark machine, 0.5 % at 10 ms (see benchmarks/README.md), well under the 25 % the live mode
+may cost. So the step is a fixed 1 ms by default, for the best latency at all times. The step of
+one ``watch`` generator cannot change, and a new generator walks the whole tree again (0.3 s at
+100k files) with a gap in which changes are missed; so a longer idle step, where wanted
+(:data:`WATCH_IDLE_STEP_MS` above :data:`WATCH_STEP_MS`), is made by the stop event asked at every
+look (:class:`_PacedStop`) waiting longer once nothing changed for :data:`WATCH_IDLE_AFTER_S`.
 """
 
 from __future__ import annotations
@@ -25,8 +24,9 @@ import watchfiles
 
 #: How often the watcher looks for new events while changes come (ms)...
 WATCH_STEP_MS = 1
-#: ...and once nothing changed for this long (s), this often (ms).
-WATCH_IDLE_STEP_MS = 10
+#: ...and once nothing changed for this long (s), this often (ms): the same by default, as idle
+#: looks at 1 ms cost ~2 % of a core; the benchmark raises it to compare (``--idle-step``).
+WATCH_IDLE_STEP_MS = 1
 WATCH_IDLE_AFTER_S = 10.0
 #: Events are handed over at the latest this long after the first one (ms) during a continuous
 #: stream of them. Short: the engine coalesces a burst anyway while a pass runs.
@@ -58,9 +58,10 @@ class _PacedStop:
         if self._on_watching is not None:
             on_watching, self._on_watching = self._on_watching, None
             on_watching()
-        if time.monotonic() - self.last_change < WATCH_IDLE_AFTER_S:
+        pace_ms = WATCH_IDLE_STEP_MS - WATCH_STEP_MS
+        if pace_ms <= 0 or time.monotonic() - self.last_change < WATCH_IDLE_AFTER_S:
             return self._stop.is_set()
-        return self._stop.wait(max(WATCH_IDLE_STEP_MS - WATCH_STEP_MS, 0) / 1000)
+        return self._stop.wait(pace_ms / 1000)
 
 
 class DirectoryWatcher:

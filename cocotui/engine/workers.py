@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import enum
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -43,10 +44,19 @@ class RowTask:
     cache: bytes | None = None
 
 
+class RowStatus(enum.Enum):
+    EVALUATED = "evaluated"
+    #: the content did not change since it was last exported
+    SAME = "same"
+    #: the row is no longer in the source
+    GONE = "gone"
+    FAILED = "failed"
+
+
 @dataclasses.dataclass(frozen=True)
 class RowOutcome:
     key: str
-    status: str  # "evaluated", "same" (content unchanged), "gone", "failed"
+    status: RowStatus
     content_fp: bytes | None = None
     collected: Collected | None = None
     size: int = 0
@@ -67,21 +77,21 @@ def evaluate_rows(
             outcomes.append(
                 RowOutcome(
                     task.key,
-                    "failed",
+                    RowStatus.FAILED,
                     error=f"cannot read: {exc}",
                     traceback=user_traceback(exc),
                 )
             )
             continue
         if row is None:
-            outcomes.append(RowOutcome(task.key, "gone"))
+            outcomes.append(RowOutcome(task.key, RowStatus.GONE))
             continue
         content = row.get("content", row)
         row_fingerprint = getattr(source.spec, "row_fingerprint", None)
         fp = content_fingerprint(content) if row_fingerprint is None else row_fingerprint(row)
         size = len(content) if isinstance(content, str | bytes) else 0
         if fp == task.known_content_fp:
-            outcomes.append(RowOutcome(task.key, "same", fp, size=size))
+            outcomes.append(RowOutcome(task.key, RowStatus.SAME, fp, size=size))
             continue
         cache = CallCache(task.cache) if evaluator.caches else None
         try:
@@ -92,7 +102,7 @@ def evaluate_rows(
             outcomes.append(
                 RowOutcome(
                     task.key,
-                    "failed",
+                    RowStatus.FAILED,
                     fp,
                     error=describe_exception(exc),
                     traceback=user_traceback(exc),
@@ -100,7 +110,7 @@ def evaluate_rows(
             )
             continue
         kept = None if cache is None else cache.dump()
-        outcomes.append(RowOutcome(task.key, "evaluated", fp, collected, size, cache=kept))
+        outcomes.append(RowOutcome(task.key, RowStatus.EVALUATED, fp, collected, size, cache=kept))
     return outcomes
 
 

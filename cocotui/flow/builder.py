@@ -18,6 +18,7 @@ from cocotui.flow.field_types import (
     source_field_types,
     sub_field_type,
 )
+from cocotui.flow.flow_runtime import FlowRuntimeMethods
 from cocotui.flow.model import (
     Assign,
     Call,
@@ -408,16 +409,19 @@ class FlowBuilder:
 FlowFunction = Callable[[FlowBuilder, DataScope], None]
 
 
-class FlowDef:
-    """What ``@flow_def`` returns: a named flow function, built when its app is loaded."""
+class FlowDef(FlowRuntimeMethods):
+    """What ``@flow_def`` returns: a named flow function, built when its app is loaded. Its
+    runtime methods (``setup()``, ``update()``, ``query_handler()``...) are v0's."""
 
     def __init__(self, name: str, fn: FlowFunction) -> None:
+        super().__init__()
         self.name = name
         self.fn = fn
 
     def build(self) -> Flow:
         builder = FlowBuilder(self.name)
         self.fn(builder, DataScope(builder, None))
+        builder._flow.query_handlers = self.query_handlers
         return builder._flow
 
     def __repr__(self) -> str:
@@ -442,3 +446,14 @@ def flow_def(name: str | None = None) -> Callable[[FlowFunction], FlowDef]:
 
 def flows_defined_in(module: str) -> list[FlowDef]:
     return list(_defined.get(module, []))
+
+
+def all_flows_defined() -> list[FlowDef]:
+    """Every flow defined in this process, module by module."""
+    return [flow for flows in list(_defined.values()) for flow in flows]
+
+
+def forget_flow(flow: FlowDef) -> None:
+    """Remove ``flow`` from its module's flows (v0's ``Flow.close()``)."""
+    flows = _defined.get(flow.fn.__module__, [])
+    flows[:] = [f for f in flows if f is not flow]

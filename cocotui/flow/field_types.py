@@ -9,6 +9,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from cocotui.app_modules import user_module_name
 from cocotui.engine_type import (
     BasicValueType,
     EnrichedValueType,
@@ -35,7 +36,9 @@ class FlowTypeError(ValueError):
 def function_name(fn: Callable[..., Any]) -> str:
     module = getattr(fn, "__module__", None)
     name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
-    return f"{module}.{name}" if module and module != "builtins" else name
+    if not module or module == "builtins":
+        return name
+    return f"{user_module_name(module)}.{name}"
 
 
 def source_field_types(spec: Any) -> dict[str, EnrichedValueType]:

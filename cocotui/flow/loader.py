@@ -18,6 +18,7 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 
 from cocotui import cocoindex_alias
+from cocotui.app_modules import app_module_name
 from cocotui.flow.builder import FlowDef, flows_defined_in
 from cocotui.flow.model import Flow
 
@@ -90,14 +91,6 @@ def default_app_name(app: str) -> str:
 def app_stem(app: str) -> str | None:
     """A file app's stem (its default name before names carried a digest)."""
     return Path(app).stem if is_app_file(app) else None
-
-
-def app_module_name(path: Path) -> str:
-    """The private module name an app file is loaded under: an app file called json.py must
-    not become (or replace) the standard library's `json` in sys.modules. It does not depend
-    on the directory, as the names of the app's functions are part of the logic fingerprint of
-    its rows."""
-    return "_cocotui_app_" + re.sub(r"\W", "_", path.stem)
 
 
 def _import(app: str) -> ModuleType:

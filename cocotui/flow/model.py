@@ -12,6 +12,7 @@ from typing import Any
 from cocotui.engine_type import EnrichedValueType, FieldSchema
 from cocotui.index import FtsIndexDef, IndexOptions, VectorIndexDef
 from cocotui.op import TargetSpec
+from cocotui.query_handler import QueryHandler
 
 
 class GeneratedField(enum.Enum):
@@ -160,3 +161,5 @@ class Flow:
     #: ``flow_builder.declare(spec)`` calls, in order: v0 hands each to the target connector
     #: of the kind ``spec.kind`` names (e.g. Neo4j node labels), with that kind's exports.
     declarations: list[Any] = dataclasses.field(default_factory=list)
+    #: The flow's query handlers by name (``@flow.query_handler()``), in registration order.
+    query_handlers: dict[str, QueryHandler] = dataclasses.field(default_factory=dict)

@@ -6,13 +6,13 @@ lists and dicts are decoded element by element, a vector becomes a numpy array w
 from __future__ import annotations
 
 import dataclasses
-import sys
 import types
 import typing
-from typing import Annotated, Any
+from typing import Any
 
+from cocotui.annotations import is_any, is_ndarray, strip_annotated
 from cocotui.engine_type import BasicValueType, EnrichedValueType, StructType, TableType
-from cocotui.value_types import MISSING, is_struct_type
+from cocotui.value_types import is_struct_type
 from cocotui.values import struct_fields
 
 _NUMPY_DTYPES = {"Float32": "float32", "Float64": "float64", "Int64": "int64"}
@@ -94,11 +94,10 @@ def _struct(cls: type, value: Any, value_type: EnrichedValueType | None) -> Any:
 
 def decode_as(annotation: Any, value: Any, value_type: EnrichedValueType | None = None) -> Any:
     """``value`` (as the engine computed it, of ``value_type``) as ``annotation`` says."""
-    while typing.get_origin(annotation) is Annotated:
-        annotation = typing.get_args(annotation)[0]
+    annotation = strip_annotated(annotation)
     if value is None:
         return None
-    if annotation in (Any, MISSING, object) or isinstance(annotation, typing.TypeVar):
+    if is_any(annotation):
         return plain_value(value, value_type)
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
@@ -107,7 +106,7 @@ def decode_as(annotation: Any, value: Any, value_type: EnrichedValueType | None 
         return decode_as(variants[0], value, value_type) if len(variants) == 1 else value
     if is_struct_type(annotation):
         return _struct(annotation, value, value_type)
-    if _is_ndarray(origin):
+    if is_ndarray(annotation):
         import numpy
 
         dtype = typing.get_args(args[1])[0] if len(args) > 1 else None
@@ -123,8 +122,3 @@ def decode_as(annotation: Any, value: Any, value_type: EnrichedValueType | None 
     if annotation is float and isinstance(value, int):
         return float(value)
     return value
-
-
-def _is_ndarray(origin: Any) -> bool:
-    numpy = sys.modules.get("numpy")  # an NDArray annotation means numpy is imported
-    return numpy is not None and origin is numpy.ndarray

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from typing import Any
 
 from cocotui.functions.languages import detect_language
+from cocotui.op_function import FunctionSpec, executor_class
 from cocotui.typing import Json
 
 _JSON_WHITESPACE = " \t\n\r"
@@ -62,12 +62,16 @@ _DECODER = json.JSONDecoder(
 )
 
 
-@dataclasses.dataclass
-class ParseJson:
+class ParseJson(FunctionSpec):
     """Parse a text into a JSON value, as v0 does: objects with their keys sorted, integers
     beyond 64 bits as floats, no ``NaN``/``Infinity``, and whatever follows the first value
     ignored. ``language`` may name the format; ``"json"`` is the only one v0 knows, and any
     other name parses JSON too."""
+
+
+@executor_class()
+class ParseJsonExecutor:
+    spec: ParseJson
 
     def __call__(self, text: str, language: str | None = None) -> Json:
         if text is None:  # v0 gives null for a null text
@@ -84,10 +88,14 @@ class ParseJson:
         return value
 
 
-@dataclasses.dataclass
-class DetectProgrammingLanguage:
+class DetectProgrammingLanguage(FunctionSpec):
     """The programming language of a file from its name's extension (``"main.rs"`` gives
     ``"rust"``), with v0's language names; ``None`` when the extension is unknown."""
+
+
+@executor_class()
+class DetectProgrammingLanguageExecutor:
+    spec: DetectProgrammingLanguage
 
     def __call__(self, filename: str) -> str | None:
         if filename is None:  # v0 gives null for a null name

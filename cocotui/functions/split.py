@@ -12,6 +12,7 @@ from cocotui.functions.chunks import ChunkTable, Utf8Text, chunk_table
 from cocotui.functions.grammars import syntax_tree
 from cocotui.functions.languages import language_info, lookup_key
 from cocotui.functions.merge import ChunkMerger
+from cocotui.op_function import FunctionSpec, executor_class
 
 
 @dataclasses.dataclass
@@ -48,8 +49,7 @@ def _custom_languages(specs: list[CustomLanguageSpec]) -> dict[str, SeparatorLan
     return by_key
 
 
-@dataclasses.dataclass
-class SplitRecursively:
+class SplitRecursively(FunctionSpec):
     """Split a text into chunks of at most ``chunk_size`` bytes at the most meaningful
     boundaries: by syntax for the programming and markup languages with a tree-sitter grammar
     (``language`` is a name such as ``"python"`` or a file extension such as ``".py"``), by
@@ -60,12 +60,17 @@ class SplitRecursively:
     """
 
     custom_languages: list[CustomLanguageSpec] = dataclasses.field(default_factory=list)
-    _languages: dict[str, SeparatorLanguage] = dataclasses.field(
-        init=False, repr=False, compare=False
-    )
 
     def __post_init__(self) -> None:
-        self._languages = _custom_languages(self.custom_languages)
+        _custom_languages(self.custom_languages)  # a bad regex or a name twice fails the load
+
+
+@executor_class()
+class SplitRecursivelyExecutor:
+    spec: SplitRecursively
+
+    def prepare(self) -> None:
+        self._languages = _custom_languages(self.spec.custom_languages)
 
     def __call__(
         self,
@@ -104,8 +109,7 @@ class SplitRecursively:
 _WHITESPACE_BYTES = " \t\n\x0c\r"  # what v0 trims: Rust's ASCII whitespace (not \x0b)
 
 
-@dataclasses.dataclass
-class SplitBySeparators:
+class SplitBySeparators(FunctionSpec):
     """Split a text at every match of ``separators_regex`` (any of them, ``^`` and ``$`` at
     line boundaries), keeping the separator with the chunk before it (``"LEFT"``), after it
     (``"RIGHT"``) or dropping it (``"NONE"``, or ``None`` as v0.3.39's engine needs it spelled).
@@ -116,7 +120,6 @@ class SplitBySeparators:
     keep_separator: Literal["NONE", "LEFT", "RIGHT"] | None = "NONE"
     include_empty: bool = False
     trim: bool = True
-    _pattern: re.Pattern[str] | None = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.keep_separator not in ("NONE", "LEFT", "RIGHT", None):
@@ -124,10 +127,20 @@ class SplitBySeparators:
                 f"SplitBySeparators: keep_separator must be 'NONE', 'LEFT' or 'RIGHT', got "
                 f"{self.keep_separator!r}"
             )
-        joined = "|".join(f"(?:{p})" for p in self.separators_regex)
-        self._pattern = (
-            _compile(joined, "SplitBySeparators", re.MULTILINE) if self.separators_regex else None
-        )
+        _separators_pattern(self.separators_regex)  # a bad regex fails the load
+
+
+def _separators_pattern(separators: list[str]) -> re.Pattern[str] | None:
+    joined = "|".join(f"(?:{p})" for p in separators)
+    return _compile(joined, "SplitBySeparators", re.MULTILINE) if separators else None
+
+
+@executor_class()
+class SplitBySeparatorsExecutor:
+    spec: SplitBySeparators
+
+    def prepare(self) -> None:
+        self._pattern = _separators_pattern(self.spec.separators_regex)
 
     def __call__(self, text: str) -> ChunkTable:
         if text is None:  # v0 gives a null table (the flow types it so)
@@ -135,17 +148,17 @@ class SplitBySeparators:
         ranges: list[tuple[int, int]] = []
         start = 0
         for match in self._pattern.finditer(text) if self._pattern is not None else ():
-            end = match.end() if self.keep_separator == "LEFT" else match.start()
+            end = match.end() if self.spec.keep_separator == "LEFT" else match.start()
             self._add(text, start, end, ranges)
-            start = match.start() if self.keep_separator == "RIGHT" else match.end()
+            start = match.start() if self.spec.keep_separator == "RIGHT" else match.end()
         self._add(text, start, len(text), ranges)
         return chunk_table(text, ranges)
 
     def _add(self, text: str, start: int, end: int, ranges: list[tuple[int, int]]) -> None:
-        if self.trim:
+        if self.spec.trim:
             piece = text[start:end]
             stripped = piece.lstrip(_WHITESPACE_BYTES)
             start += len(piece) - len(stripped)
             end = start + len(stripped.rstrip(_WHITESPACE_BYTES))
-        if self.include_empty or end > start:
+        if self.spec.include_empty or end > start:
             ranges.append((start, end))

@@ -197,6 +197,18 @@ class SqliteTracking:
                 result.append((row[0], row[1]))
         return result
 
+    def rename_targets(
+        self, renames: Sequence[tuple[tuple[str, str, str], tuple[str, str, str]]]
+    ) -> None:
+        """Move the rows tracked under each old identity to its new one (a stored persistent
+        key read in today's form). A new identity tracking already knows keeps its own rows."""
+        with self.transaction() as db:
+            for old, new in renames:
+                db.execute(
+                    "UPDATE OR IGNORE targets SET identity = ? WHERE identity = ?",
+                    (target_identity_text(new), target_identity_text(old)),
+                )
+
     def _bump(self, db: sqlite3.Connection, identity: tuple[str, str, str]) -> int | None:
         text = target_identity_text(identity)
         db.execute("INSERT OR IGNORE INTO targets(identity) VALUES (?)", (text,))
@@ -368,14 +380,22 @@ class SqliteTracking:
                 result.setdefault(row_id, []).append(TrackedKey(target_id, key, parts, fp))
         return result
 
-    def produced_elsewhere(self, target_id: int, key: str, row_ids: set[int]) -> bool:
-        """Whether a source row other than ``row_ids`` still produces ``key``."""
-        for (row_id,) in self.db.execute(
-            "SELECT row_id FROM target_keys WHERE target_id = ? AND key = ?", (target_id, key)
-        ):
-            if row_id not in row_ids:
-                return True
-        return False
+    def produced_elsewhere(
+        self, target_id: int, keys: Iterable[str], row_ids: set[int]
+    ) -> set[str]:
+        """Those of ``keys`` that a source row other than ``row_ids`` still produces."""
+        found: set[str] = set()
+        wanted = list(keys)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, row_id in self.db.execute(
+                f"SELECT key, row_id FROM target_keys WHERE target_id = ? AND key IN ({marks})",
+                [target_id, *chunk],
+            ):
+                if row_id not in row_ids:
+                    found.add(key)
+        return found
 
     def forget_produced_value(
         self, target_id: int, key: str, exclude_row_ids: set[int]

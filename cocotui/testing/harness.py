@@ -5,18 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cocotui.engine_object import dump, load
+from cocotui.engine_value import key_decoder, value_decoder
 from cocotui.flow.field_types import UNKNOWN
 from cocotui.op import FieldSchema, IndexOptions, TargetSpec, TargetStateCompatibility
 from cocotui.testing.kinds import connector_kind
-from cocotui.values import (
-    check_json,
-    decode,
-    encode,
-    from_state,
-    key_decoder,
-    to_state,
-    value_decoder,
-)
+from cocotui.values import decode, encode
 
 
 def _fields(names: Sequence[str]) -> list[FieldSchema]:
@@ -26,9 +20,7 @@ def _fields(names: Sequence[str]) -> list[FieldSchema]:
 
 def _stored(value: Any, where: str) -> Any:
     """``value`` as the engine stores it and reads it back (JSON-checked, TOML-encoded)."""
-    state = to_state(value, where)
-    check_json(state, where)
-    return decode(encode(state))
+    return decode(encode(dump(value, where)))
 
 
 class ConnectorHarness:
@@ -49,8 +41,7 @@ class ConnectorHarness:
     def persistent_key(self, spec: TargetSpec, target_name: str = "target") -> Any:
         key = self._call("get_persistent_key", spec, target_name)
         where = f"{self.kind.connector_cls.__qualname__}.get_persistent_key() result"
-        check_json(key, where)
-        return from_state(self.kind.persistent_key_type, decode(encode(key)))
+        return load(self.kind.persistent_key_type, _stored(key, where))
 
     def describe(self, key: Any) -> str:
         return str(self._call("describe", key)) if self.has("describe") else str(key)
@@ -70,7 +61,7 @@ class ConnectorHarness:
         else:
             state = spec
         stored = _stored(state, f"{self.kind.kind} setup state")
-        return from_state(self.kind.setup_state_cls, stored)
+        return load(self.kind.setup_state_cls, stored)
 
     def compatibility(self, desired: Any, existing: Any) -> TargetStateCompatibility:
         """The connector's verdict (``PARTIALLY_COMPATIBLE`` without the method, as the engine

@@ -4,13 +4,9 @@ approval, and update runs in a background thread. It calls the same Engine API a
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Callable
-from pathlib import Path
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
-import platformdirs
-import tomli_w
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -18,8 +14,6 @@ from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
-from textual.events import Resize
-from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.widgets import (
     DataTable,
@@ -33,94 +27,26 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
-from cocotui import config, registry
-from cocotui.display import display_line, display_text, mask_secrets
-from cocotui.engine.events import Event, StopToken
-from cocotui.engine.facade import Engine, TargetStatus
-from cocotui.engine.monitor import RunMonitor, Snapshot, TargetView, describe_event
-from cocotui.engine.plan import Action, Plan
+from cocotui import config, presenter
+from cocotui.display import display_line, display_text
+from cocotui.engine.event_text import describe_event, target_counts
+from cocotui.engine.events import FAILURES, RowFailed, StopToken
+from cocotui.engine.facade import Engine
+from cocotui.engine.monitor import RunMonitor, Snapshot
+from cocotui.engine.plan import Plan
 from cocotui.engine.update import UpdateOptions, UpdateResult
-from cocotui.state.setup_store import SetupRecord
+from cocotui.presenter import TargetRow
 from cocotui.tui.commands import CocotuiCommands
+from cocotui.tui.detail import connectors_text, setup_text, target_text
 from cocotui.tui.help import HelpScreen
 from cocotui.tui.plan_screen import PlanScreen
-from cocotui.values import canonical_json, encode, to_plain_json
+from cocotui.tui.query_screen import QueryScreen
+from cocotui.tui.screenshots import screenshot_dir
+from cocotui.tui.targets_table import STATUS_LABELS, TargetsTable
 
-STATUS_LABELS = {
-    "READY": Text("ready", style="green"),
-    "TO CREATE": Text("+ to create", style="bold green"),
-    "TO UPDATE": Text("~ to update", style="bold yellow"),
-    "TO DELETE": Text("- to delete", style="bold red"),
-    "INTERRUPTED": Text("! interrupted", style="bold magenta"),
-    "ORPHANED": Text("orphaned", style="dim red"),
-}
-COUNTER_COLUMNS = ("inserted", "updated", "deleted", "errors")
-MAIN_SCREEN_ACTIONS = {"plan", "update", "stop", "drop", "filter", "refresh", "help"}
-#: Cells of padding DataTable adds around every column.
-CELL_PADDING = 2
-COUNTER_WIDTH = 8
-RATE_WIDTH = 7
-STATUS_WIDTH = 13
-#: The narrowest the flexible Description / Key columns get before the table scrolls sideways.
-MIN_DESCRIPTION = 16
-MIN_KEY = 10
+__all__ = ["STATUS_LABELS", "CocotuiApp"]
 
-
-class ColumnWidths(NamedTuple):
-    name: int
-    kind: int
-    description: int
-    key: int
-
-
-def column_widths(rows: list[TargetStatus], available: int) -> ColumnWidths:
-    """Widths that fit the table into ``available`` cells when possible: the name and kind
-    columns fit their content, Description and Key share what is left (60/40)."""
-    name = min(32, max([len("Target"), *(len(r.name) for r in rows)]))
-    kind = min(24, max([len("Kind"), *(len(r.kind) for r in rows)]))
-    fixed = name + kind + STATUS_WIDTH + len(COUNTER_COLUMNS) * COUNTER_WIDTH + RATE_WIDTH
-    columns = 6 + len(COUNTER_COLUMNS)  # name, status, counters, rate, kind, description, key
-    left = available - fixed - columns * CELL_PADDING
-    description = max(MIN_DESCRIPTION, left * 3 // 5)
-    key = max(MIN_KEY, left - description)
-    return ColumnWidths(name, kind, description, key)
-
-
-class TargetsTable(DataTable[str | Text]):
-    """The targets table; tells the app when its width changes so columns can be refitted."""
-
-    class Resized(Message):
-        def __init__(self, table: TargetsTable) -> None:
-            super().__init__()
-            self.table = table
-
-    def on_resize(self, event: Resize) -> None:
-        self.post_message(self.Resized(self))
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def screenshot_dir() -> Path:
-    """Where F8 saves screenshots: ``cocotui`` in the user's pictures directory when there is
-    one, else ``screenshots`` in cocotui's user data directory (never the current directory,
-    which is often a repository)."""
-    pictures = platformdirs.user_pictures_path()
-    if pictures.is_dir() and pictures != Path.home():
-        return pictures / "cocotui"
-    return platformdirs.user_data_path("cocotui", appauthor=False) / "screenshots"
-
-
-def _record_toml(record: SetupRecord | None) -> str:
-    if record is None:
-        return "(a drop)\n"
-    doc = {
-        "state": encode(mask_secrets(record.state)),
-        "key_fields": list(record.key_fields),
-        "value_fields": list(record.value_fields),
-    }
-    return display_text(tomli_w.dumps(doc))
+MAIN_SCREEN_ACTIONS = {"plan", "update", "stop", "drop", "filter", "refresh", "help", "query"}
 
 
 class CocotuiApp(App[None]):
@@ -141,6 +67,7 @@ class CocotuiApp(App[None]):
         Binding("d", "drop", "Drop", id="drop"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
         Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("k", "query", "Query", id="query", show=False),
         # A priority binding: it works in dialogs too (modal screens hide the app's others).
         Binding("f8", "save_svg", "Screenshot", id="screenshot", priority=True),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
@@ -162,20 +89,16 @@ class CocotuiApp(App[None]):
         self.monitor_factory = monitor_factory
         self.monitor = monitor_factory()
         self.stop_token: StopToken | None = None
-        self.rows: list[TargetStatus] = []
+        self.rows: tuple[TargetRow, ...] = ()
         self.filter_text = ""
-        self._shown: dict[tuple[str, str], str] = {}
-        self._widths: ColumnWidths | None = None
         self._detail_shown: tuple[object, ...] = ()
         self._detail_run_lines = 0
         self._status_text = ""
         #: The latest ``row.failed`` event of each flow in the current run.
-        self._row_failures: dict[str, Event] = {}
-        #: Target names in table order (the table shows ``visible_rows()`` as last rendered).
-        self._table_names: list[str] = []
+        self._row_failures: dict[str, RowFailed] = {}
         self._log_serial = 0
         self._quitting = False
-        self.sub_title = display_line(engine.app.name) + ("  [read-only]" if read_only else "")
+        self.sub_title = presenter.present_app(engine).name + ("  [read-only]" if read_only else "")
         saved_theme = config.load_config().get("theme")
         if isinstance(saved_theme, str) and saved_theme in self.available_themes:
             self.theme = saved_theme
@@ -209,7 +132,7 @@ class CocotuiApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#targets", DataTable)
+        table = self.query_one("#targets", TargetsTable)
         self.query_one("#filter", Input).display = False
         self.refresh_targets()
         self.show_connectors()
@@ -223,7 +146,7 @@ class CocotuiApp(App[None]):
             )
         )
         table.focus()
-        pending = [r for r in self.rows if r.action is not Action.NONE]
+        pending = [r for r in self.rows if r.pending]
         if pending:
             self.notify(
                 f"{len(pending)} setup change(s) pending: press p to review them",
@@ -235,60 +158,22 @@ class CocotuiApp(App[None]):
     def refresh_targets(self) -> None:
         """Reload statuses from the engine and rebuild the table (the target set may change)."""
         try:
-            self.rows = self.engine.status()
+            self.rows = presenter.present_targets(self.engine.status())
         except Exception as exc:
-            self.notify(
-                display_text(str(exc)), title="Cannot read state", severity="error", markup=False
-            )
+            message = presenter.error_message(exc)
+            self.notify(message, title="Cannot read state", severity="error", markup=False)
             return
         self.render_table()
 
-    def _fit_columns(self, table: DataTable[str | Text]) -> ColumnWidths:
-        """(Re)build the columns when the widths that fit the table changed."""
-        available = table.scrollable_content_region.width
-        widths = column_widths(self.rows, available)
-        if widths != self._widths:
-            self._widths = widths
-            table.clear(columns=True)
-            # Live counters come right after the status so they stay visible when the table
-            # has to scroll sideways.
-            table.add_column("Target", key="name", width=widths.name)
-            table.add_column("Status", key="status", width=STATUS_WIDTH)
-            for column in COUNTER_COLUMNS:
-                table.add_column(column.capitalize(), key=column, width=COUNTER_WIDTH)
-            table.add_column("Rate/s", key="rate", width=RATE_WIDTH)
-            table.add_column("Kind", key="kind", width=widths.kind)
-            table.add_column("Description", key="description", width=widths.description)
-            table.add_column("Key", key="key", width=widths.key)
-        return widths
-
     def render_table(self) -> None:
         """Redraw every row from ``self.rows`` and the monitor (no engine call)."""
-        table = self.query_one("#targets", DataTable)
-        current = self.selected_row()
-        selected_name = current.name if current is not None else None
-        widths = self._fit_columns(table)
-        table.clear()
-        self._shown.clear()
+        table = self.query_one("#targets", TargetsTable)
+        running = self.stop_token is not None
         snapshot = self.monitor.snapshot()
-        visible = self.visible_rows()
-        for row in visible:
-            view = snapshot.targets.get(row.name)
-            counters = [str(getattr(view, c)) if view else "" for c in COUNTER_COLUMNS]
-            table.add_row(
-                Text(_clip(display_line(row.name), widths.name)),
-                STATUS_LABELS[row.status],
-                *counters,
-                self._rate_text(view) if view else "",
-                Text(_clip(display_line(row.kind), widths.kind)),
-                Text(_clip(display_line(row.description), widths.description)),
-                Text(_clip(display_line(canonical_json(mask_secrets(row.key))), widths.key)),
-                key=row.name,
-            )
-        self._table_names = [r.name for r in visible]
-        for index, row in enumerate(visible):
-            if row.name == selected_name:
-                table.move_cursor(row=index)
+        selected = table.selected_id
+        table.show_rows(
+            self.rows, snapshot, visible=self.visible_rows(), running=running, selected=selected
+        )
         self.show_detail()
         self.refresh_bindings()
 
@@ -297,26 +182,29 @@ class CocotuiApp(App[None]):
         table = event.table
         if not table.is_attached:
             return
-        if column_widths(self.rows, table.scrollable_content_region.width) != self._widths:
+        if table.needs_refit(self.rows):
             self.render_table()
 
-    def visible_rows(self) -> list[TargetStatus]:
+    def visible_rows(self) -> list[TargetRow]:
         text = self.filter_text.lower()
         return [
             r for r in self.rows if not text or text in f"{r.name} {r.kind} {r.description}".lower()
         ]
 
-    def selected_row(self) -> TargetStatus | None:
-        table = self.query_one("#targets", DataTable)
-        index = table.cursor_row
-        if table.row_count == 0 or not 0 <= index < len(self._table_names):
-            return None
-        name = self._table_names[index]
-        return next((r for r in self.rows if r.name == name), None)
+    def selected_row(self) -> TargetRow | None:
+        selected = self.query_one("#targets", TargetsTable).selected_id
+        return next((r for r in self.rows if r.target_id == selected), None)
 
     @on(DataTable.RowHighlighted, "#targets")
     def _on_highlight(self) -> None:
         self.show_detail()
+
+    def _query_handlers_text(self, flow_name: str) -> Text:
+        flow = next((f for f in self.engine.app.flows if f.name == flow_name), None)
+        if flow is None or not flow.query_handlers:
+            return Text()
+        names = ", ".join(display_line(name) for name in flow.query_handlers)
+        return Text.assemble("\n", ("query handlers ", "dim"), f"{names} (k to query)")
 
     def show_detail(self) -> None:
         """The selected target's detail: what it is, its last run, its stored setup."""
@@ -329,51 +217,23 @@ class CocotuiApp(App[None]):
             setup.update("")
             label.update("mutations per second")
         else:
-            text = Text()
-            text.append(f"{display_line(row.name)}\n", style="bold")
-            text.append(f"{display_line(row.description)}\n\n")
-            text.append("kind ", style="dim")
-            text.append(f"{row.kind}\n")
-            text.append("status ", style="dim")
-            text.append_text(STATUS_LABELS[row.status])
+            text = target_text(row, STATUS_LABELS[row.status])
+            text.append_text(self._query_handlers_text(row.flow_id))
             detail.update(text)
-            setup.update(self._setup_text(row))
-            label.update(Text(f"{display_line(row.name)}: mutations per second"))
+            setup.update(setup_text(row))
+            label.update(Text(f"{row.name}: mutations per second"))
         self._detail_shown = ()
         self._show_run_detail(row, self.monitor.snapshot())
 
-    @staticmethod
-    def _setup_text(row: TargetStatus) -> Text:
-        text = Text()
-        text.append("\npersistent key\n", style="bold")
-        key = to_plain_json(mask_secrets(row.key))
-        text.append(display_text(json.dumps(key, indent=2, ensure_ascii=False)) + "\n")
-        stored = row.stored
-        if row.action is not Action.NONE and row.desired is not None:
-            text.append("\ndesired setup (pending)\n", style="bold")
-            text.append(_record_toml(row.desired.record))
-        text.append("\ncommitted setup\n", style="bold")
-        text.append(_record_toml(stored.committed) if stored and stored.committed else "none\n")
-        if stored and stored.staged:
-            text.append("\nstaged (interrupted) changes\n", style="bold magenta")
-            for record in stored.staged:
-                text.append(_record_toml(record))
-        if stored and stored.applied_at:
-            text.append(f"\nlast applied {stored.applied_at}\n", style="dim")
-        if stored and stored.last_error:
-            text.append("\nlast setup error\n", style="bold red")
-            text.append(display_text(stored.last_error) + "\n")
-        return text
-
-    def _show_run_detail(self, row: TargetStatus | None, snapshot: Snapshot) -> None:
+    def _show_run_detail(self, row: TargetRow | None, snapshot: Snapshot) -> None:
         """The live part of the detail (the last run, its last failed row) and the sparkline.
         Called a few times a second during a run: it redraws only when something changed."""
-        view = snapshot.targets.get(row.name) if row is not None else None
-        failure = self._row_failures.get(row.flow) if row is not None else None
+        view = snapshot.targets.get(row.target_id) if row is not None else None
+        failure = self._row_failures.get(row.flow_id) if row is not None else None
         shown = (
-            (row.name if row else "", view.mutations, view.unchanged, view.errors)
+            (row.target_id if row else "", view.mutations, view.unchanged, view.errors)
             if view is not None
-            else (row.name if row else "",)
+            else (row.target_id if row else "",)
         ) + (id(failure), len(view.history) if view is not None else 0)
         if shown == self._detail_shown:
             return
@@ -381,16 +241,13 @@ class CocotuiApp(App[None]):
         text = Text()
         if view is not None:
             text.append("\nlast run\n", style="bold")
-            text.append(
-                f"{view.inserted} inserted, {view.updated} updated, {view.deleted} deleted, "
-                f"{view.unchanged} unchanged, {view.errors} errors\n"
-            )
+            text.append(f"{target_counts(view)}\n")
         if failure is not None:
             text.append("\nlast row error\n", style="bold red")
-            text.append(f"{display_line(failure.data['row'])}: ")
-            text.append(f"{display_text(failure.data['error'])}\n")
-            if failure.data.get("traceback"):
-                text.append(f"{display_text(failure.data['traceback'])}\n", style="dim")
+            text.append(f"{display_line(failure.row)}: ")
+            text.append(f"{display_text(failure.error)}\n")
+            if failure.traceback:
+                text.append(f"{display_text(failure.traceback)}\n", style="dim")
         text.rstrip()
         run = self.query_one("#detail-run", Static)
         lines = len(text.plain.splitlines())
@@ -404,41 +261,22 @@ class CocotuiApp(App[None]):
             spark.data = history
 
     def show_connectors(self) -> None:
-        failures = registry.load_plugins()
-        text = Text()
-        text.append("connector kinds\n", style="bold")
-        for kind in registry.all_kinds():
-            optional = ", ".join(kind.optional_methods) or "no optional methods"
-            text.append(f"{kind.kind}", style="bold")
-            text.append(f"  {kind.origin}\n", style="dim")
-            text.append(f"  optional: {optional}\n")
-        for failure in failures:
-            text.append(f"{failure.entry_point} failed to load\n", style="bold red")
-            text.append(display_line(failure.error.strip().splitlines()[-1]) + "\n")
-        self.query_one("#connectors", Static).update(text)
+        view = presenter.present_connectors()
+        self.query_one("#connectors", Static).update(connectors_text(view))
 
     # -- polling a run ----------------------------------------------------------------------------
 
     def poll_run(self) -> None:
         """Read the monitor's snapshot and redraw only the cells that changed."""
         try:
-            table = self.query_one("#targets", DataTable)
+            table = self.query_one("#targets", TargetsTable)
         except NoMatches:
             return  # the app is shutting down: its widgets are gone, the timer not yet
         if self.stop_token is not None:
             self.monitor.tick()  # rate windows advance while a run goes on
         snapshot = self.monitor.snapshot()
-        visible = set(self._table_names)
         with self.batch_update():
-            for name, view in snapshot.targets.items():
-                if name not in visible:
-                    continue
-                cells = {c: str(getattr(view, c)) for c in COUNTER_COLUMNS}
-                cells["rate"] = self._rate_text(view)
-                for column, value in cells.items():
-                    if self._shown.get((name, column)) != value:
-                        self._shown[(name, column)] = value
-                        table.update_cell(name, column, value)
+            table.show_counters(snapshot, running=self.stop_token is not None)
             self._show_progress(snapshot)
             self._drain_log()
         self._show_run_detail(self.selected_row(), snapshot)
@@ -468,20 +306,16 @@ class CocotuiApp(App[None]):
             # One line of fixed height: no layout needed.
             self.query_one("#run-status", Static).update(text, layout=False)
 
-    def _rate_text(self, view: TargetView) -> str:
-        """The rate of the current one-second window; a finished run's last one is stale."""
-        return f"{view.rate:.0f}" if self.stop_token is not None else "0"
-
     def _drain_log(self) -> None:
         log = self.query_one("#log", RichLog)
         text = self.query_one("#log-filter", Input).value.lower()
         for serial, event in self.monitor.log_since(self._log_serial):
             self._log_serial = serial
-            if event.name == "row.failed":
-                self._row_failures[str(event.data["source"]).split(".", 1)[0]] = event
-            line = display_line(describe_event(event))
+            if isinstance(event, RowFailed):
+                self._row_failures[event.source.split(".", 1)[0]] = event
+            line = describe_event(event)
             if not text or text in line.lower():
-                style = "red" if "failed" in event.name else ""
+                style = "red" if isinstance(event, FAILURES) else ""
                 log.write(Text(line, style=style))
 
     @on(Input.Changed, "#log-filter")
@@ -517,15 +351,21 @@ class CocotuiApp(App[None]):
 
     def action_drop(self) -> None:
         row = self.selected_row()
-        if row is None or row.stored is None:
+        if row is None or not row.has_setup:
             self.notify("The selected target has no setup to drop.", severity="warning")
             return
-        plan = self.engine.plan_drop([row.flow])
-        only = tuple(c for c in plan.changes if c.name == row.name)
+        plan = self.engine.plan_drop([row.flow_id])
+        only = tuple(c for c in plan.changes if c.name == row.target_id)
         self.push_screen(
             PlanScreen(self.engine, Plan(plan.app, plan.fingerprint, only), read_only=False),
             lambda _: self.refresh_targets(),
         )
+
+    def action_query(self) -> None:
+        if not any(flow.query_handlers for flow in self.engine.app.flows):
+            self.notify("The app's flows have no query handlers.", severity="warning")
+            return
+        self.push_screen(QueryScreen(self.engine.app.flows))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -565,13 +405,13 @@ class CocotuiApp(App[None]):
             path = self.save_screenshot(path=str(directory))
         except OSError as exc:
             self.notify(
-                display_text(f"cannot save in {directory}: {exc}"),
+                presenter.message(f"cannot save in {directory}: {exc}"),
                 title="Screenshot",
                 severity="error",
                 markup=False,
             )
             return
-        self.notify(f"Saved to {display_line(path)}", title="Screenshot", markup=False)
+        self.notify(presenter.message(f"Saved to {path}"), title="Screenshot", markup=False)
 
     def action_update(self) -> None:
         if self.read_only:
@@ -583,7 +423,7 @@ class CocotuiApp(App[None]):
         self.monitor = self.monitor_factory()
         self._log_serial = 0
         self._row_failures.clear()
-        self._shown.clear()
+        self.query_one("#targets", TargetsTable).forget_counters()
         # 0 % until the sources are listed and the number of rows is known (an indeterminate
         # bar would animate, taking CPU time from the engine thread while it lists).
         self.query_one("#progress", ProgressBar).update(total=100, progress=0)
@@ -626,7 +466,7 @@ class CocotuiApp(App[None]):
             self.notify_result(result)
         elif event.state is WorkerState.ERROR:
             self.notify(
-                display_text(str(event.worker.error)),
+                presenter.message(str(event.worker.error)),
                 title="Update failed",
                 severity="error",
                 markup=False,
@@ -654,12 +494,13 @@ class CocotuiApp(App[None]):
             self.notify(problem, severity="warning", markup=False)
 
     def select_target(self, name: str) -> None:
-        """Move the cursor to target ``name`` (clearing a filter that hides it)."""
-        if name not in self._table_names:
+        """Move the cursor to target ``name`` (its ``target_id``; clearing a filter that hides
+        it)."""
+        table = self.query_one("#targets", TargetsTable)
+        if name not in table.ids:
             self.filter_text = ""
             self.query_one("#filter", Input).value = ""
             self.render_table()
-        table = self.query_one("#targets", DataTable)
-        if name in self._table_names:
-            table.move_cursor(row=self._table_names.index(name))
+        if name in table.ids:
+            table.move_cursor(row=table.ids.index(name))
         table.focus()

@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Provider
 
-from cocotui.display import display_line
-
 if TYPE_CHECKING:
     from cocotui.tui.app import CocotuiApp
 
@@ -20,6 +18,7 @@ ACTIONS = [
     ("Drop the selected target", "drop"),
     ("Filter targets", "filter"),
     ("Refresh targets", "refresh"),
+    ("Query: run a query handler of the app", "query"),
     ("Save an SVG screenshot", "save_svg"),
     ("Help: keys and status words", "help"),
 ]
@@ -36,9 +35,9 @@ class CocotuiCommands(Provider):
         for row in app.rows:
             entries.append(
                 (
-                    display_line(f"Target: {row.name} ({row.status.lower()})"),
-                    partial(app.select_target, row.name),
-                    display_line(row.description),
+                    f"Target: {row.name} ({row.status.lower()})",
+                    partial(app.select_target, row.target_id),
+                    row.description,
                 )
             )
         return entries

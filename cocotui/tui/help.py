@@ -25,6 +25,7 @@ cocotui shows the targets of an app, the setup changes waiting for approval, and
 | `d` | drop the selected target (its name must be typed to confirm) |
 | `/` | filter the targets table; `Esc` clears it |
 | `r` | reload targets and their status |
+| `k` | query box: run one of the app's query handlers, results as a table |
 | `F8` | save an SVG screenshot (in any screen; a notification says where) |
 | `Ctrl+P` | command palette: every action and every target |
 | `?` | this help |

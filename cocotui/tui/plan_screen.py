@@ -3,7 +3,6 @@ modal that defaults to Cancel (a drop needs its target name typed), apply in a w
 
 from __future__ import annotations
 
-import json
 from typing import ClassVar
 
 from rich.text import Text
@@ -16,83 +15,22 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from cocotui.display import display_line, display_text, mask_secrets
-from cocotui.engine.apply import ApplyError, StalePlanError
+from cocotui import presenter
+from cocotui.engine.errors import ApplyError, StalePlanError
 from cocotui.engine.events import Event
 from cocotui.engine.facade import Engine
-from cocotui.engine.plan import Action, Change, Plan, spec_diff
-from cocotui.values import to_plain_json
+from cocotui.engine.plan import Action, Change, Plan
+from cocotui.presenter import present_change
+from cocotui.tui.detail import change_detail, change_summary
 
-ACTION_STYLE = {
-    Action.CREATE: "bold green",
-    Action.UPDATE: "bold yellow",
-    Action.DROP: "bold red",
-    Action.NONE: "dim",
-}
-VERBS = {Action.CREATE: "create", Action.UPDATE: "update", Action.DROP: "drop"}
+__all__ = ["ConfirmModal", "PlanScreen", "change_detail", "change_summary"]
+
 #: The order changes are listed in: grouped by action, drops last so they stand out.
 GROUP_ORDER = {Action.CREATE: 0, Action.UPDATE: 1, Action.DROP: 2, Action.NONE: 3}
 
 
 def grouped(changes: list[Change]) -> list[Change]:
     return sorted(changes, key=lambda c: GROUP_ORDER[c.action])
-
-
-def _show(value: object, name: str = "") -> str:
-    """A state value as shown, secrets masked and control characters escaped (``name``: the
-    field it is the value of)."""
-    if value is ...:
-        return "(absent)"
-    shown = json.dumps(to_plain_json(mask_secrets(value, name)), ensure_ascii=False, sort_keys=True)
-    return display_line(shown)
-
-
-def change_summary(change: Change, status: str = "") -> Text:
-    text = Text()
-    text.append(f"{change.action.symbol} {VERBS[change.action]:<6} ", ACTION_STYLE[change.action])
-    text.append(display_line(change.name), "bold")
-    text.append(f"  [{change.action.status_word}] ", "cyan")
-    text.append(display_line(change.description))
-    if status:
-        style = {"running": "yellow", "done": "green", "failed": "bold red"}.get(status, "")
-        text.append(f"  {status}", style)
-    return text
-
-
-def change_detail(change: Change) -> Text:
-    """The full review of one change: reason, data consequence and the spec diff."""
-    text = change_summary(change)
-    text.append(f"\n\nkind {change.kind}   key {_show(change.key)}\n")
-    if change.reason:
-        text.append(f"reason: {display_line(change.reason)}\n")
-    if change.compatibility is not None and change.action is Action.UPDATE:
-        text.append(f"compatibility: {change.compatibility.value}\n")
-    before = change.before
-    after = None if change.current is None else change.current.state
-    text.append("\n")
-    if change.action is Action.CREATE and isinstance(after, dict):
-        for path, _, new in spec_diff({}, after):
-            text.append(f"  + {path} = {_show(new, path)}\n", "green")
-    elif change.action is Action.DROP:
-        if isinstance(before, dict):
-            for path, old, _ in spec_diff(before, {}):
-                text.append(f"  - {path} = {_show(old, path)}\n", "red")
-        if change.releases:
-            text.append("\nReleased: the connector is not called, the data stays.\n")
-        else:
-            text.append("\nThe connector removes this target and its data.\n", "bold red")
-    else:
-        for path, old, new in spec_diff(before, after):
-            text.append(
-                f"  ~ {path or 'state'}: {_show(old, path)} → {_show(new, path)}\n", "yellow"
-            )
-    if len(change.previous_states) > 1:
-        text.append(
-            f"\nrolls forward from {len(change.previous_states)} stored versions "
-            f"(an earlier change was interrupted)\n",
-            "magenta",
-        )
-    return text
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -118,7 +56,7 @@ class ConfirmModal(ModalScreen[bool]):
             yield Label("Apply these setup changes?", id="confirm-title")
             lines = Text()
             for change in grouped(self.changes):
-                lines.append_text(change_summary(change))
+                lines.append_text(change_summary(present_change(change)))
                 lines.append("\n")
             lines.append(
                 f"\nPlan: {counts[Action.CREATE]} to create, {counts[Action.UPDATE]} to update, "
@@ -128,7 +66,7 @@ class ConfirmModal(ModalScreen[bool]):
             yield Static(lines, id="confirm-list")
             if self.required:
                 prompt = Text("Dropping removes data. Type ")
-                prompt.append(display_line(self.required), "bold")
+                prompt.append(presenter.target_name(self.required), "bold")
                 prompt.append(" to confirm:")
                 yield Label(prompt, id="confirm-prompt")
                 yield Input(placeholder=self.required, id="confirm-input")
@@ -162,7 +100,7 @@ class ConfirmModal(ModalScreen[bool]):
     def action_confirm(self) -> None:
         if self.query_one("#apply", Button).disabled:
             self.notify(
-                f"Type {display_line(self.required)} to confirm the drop.",
+                f"Type {presenter.target_name(self.required)} to confirm the drop.",
                 severity="warning",
                 markup=False,
             )
@@ -223,7 +161,8 @@ class PlanScreen(Screen[None]):
         pending = self.pending
         for index, change in enumerate(pending):
             status = self.status.get(change.name, "")
-            changes.add_option(Selection(change_summary(change, status), index, initial_state=True))
+            summary = change_summary(present_change(change), status)
+            changes.add_option(Selection(summary, index, initial_state=True))
         if pending:
             changes.highlighted = 0
         summary = Text(self.plan.summary, "bold")
@@ -243,7 +182,7 @@ class PlanScreen(Screen[None]):
         if index is None or index >= len(pending):
             detail.update("Nothing to review: every target's setup is up to date.")
             return
-        detail.update(change_detail(pending[index]))
+        detail.update(change_detail(present_change(pending[index])))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("apply_selected", "apply_all"):
@@ -302,11 +241,12 @@ class PlanScreen(Screen[None]):
         changes = self.query_one("#changes", SelectionList)
         for index, change in enumerate(self.pending):
             if change.name == event.data["target"]:
-                changes.replace_option_prompt_at_index(index, change_summary(change, state))
+                summary = change_summary(present_change(change), state)
+                changes.replace_option_prompt_at_index(index, summary)
         if state == "failed":
             self._failure_shown = True
             self.notify(
-                display_text(f"{event.data['target']}: {event.data['error']}"),
+                presenter.message(f"{event.data['target']}: {event.data['error']}"),
                 title="Apply failed",
                 severity="error",
                 markup=False,
@@ -320,7 +260,7 @@ class PlanScreen(Screen[None]):
         outcome = worker.result or f"failed:{worker.error}"
         if outcome.startswith("stale:"):
             self.notify(
-                display_text(outcome.removeprefix("stale:")) + " — the plan was refreshed.",
+                presenter.message(outcome.removeprefix("stale:")) + " — the plan was refreshed.",
                 title="Plan is stale",
                 severity="warning",
                 markup=False,
@@ -335,7 +275,7 @@ class PlanScreen(Screen[None]):
             # Failed before any connector call (the state is locked by another process, no
             # connector for the kind, ...): no change reported it, so say it here.
             self.notify(
-                display_text(outcome.removeprefix("failed:")),
+                presenter.message(outcome.removeprefix("failed:")),
                 title="Apply failed",
                 severity="error",
                 markup=False,

@@ -1,0 +1,124 @@
+"""Sending a batch's key changes to the targets: one ``mutate`` call per connector kind, split
+until the failing source rows are isolated when a call fails."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cocotui.engine.evaluate import describe_exception
+from cocotui.engine.events import StopToken
+from cocotui.engine.row_changes import RowError, RowWork, TargetFeed
+from cocotui.engine.targets import ConnectorCallError, call_connector, schemas
+from cocotui.flow.loader import user_traceback
+
+#: source row key -> why its changes could not be applied
+Failures = dict[str, RowError]
+
+
+def mutate(live: Sequence[RowWork], feeds: Sequence[TargetFeed], stop: StopToken) -> Failures:
+    """Apply the changes of ``live``; return the rows that failed, with their errors."""
+    failed: Failures = {}
+    by_kind: dict[str, list[TargetFeed]] = {}
+    for feed in feeds:
+        by_kind.setdefault(feed.target.kind.kind, []).append(feed)
+    for kind_feeds in by_kind.values():
+        ids = {feed.tracking_id for feed in kind_feeds}
+        rows = [w for w in live if ids & w.changes.keys()]
+        if not rows:
+            continue
+        ready = _prepare_targets(kind_feeds, rows, failed)
+        ready_ids = {feed.tracking_id for feed in ready}
+        rows = [w for w in rows if ready_ids & w.changes.keys()]
+        if rows:
+            _isolate(ready, rows, failed, stop)
+    return failed
+
+
+def _prepared(feed: TargetFeed) -> Any:
+    if not feed.is_prepared:
+        target = feed.target
+        key_schema, value_schema = schemas(target.export)
+        if "prepare" in target.kind.methods:
+            feed.prepared = call_connector(
+                target.kind,
+                "prepare",
+                f"target {target.name}",
+                target.export.spec,
+                target.state_object(target.record.state),
+                key_schema,
+                value_schema,
+            )
+        else:
+            feed.prepared = target.export.spec
+        feed.is_prepared = True
+    return feed.prepared
+
+
+def _prepare_targets(
+    kind_feeds: list[TargetFeed], rows: list[RowWork], failed: Failures
+) -> list[TargetFeed]:
+    """``prepare`` the targets that have changes in ``rows`` (once per run). A target whose
+    ``prepare`` failed fails its rows without being split row by row: it is the target's
+    fault, not a row's."""
+    ready = []
+    for feed in kind_feeds:
+        if not any(feed.tracking_id in w.changes for w in rows):
+            continue
+        if feed.prepare_error is None:
+            try:
+                _prepared(feed)
+            except ConnectorCallError as exc:
+                feed.prepare_error = RowError(str(exc), exc.connector_traceback)
+        if feed.prepare_error is None:
+            ready.append(feed)
+            continue
+        for work in rows:
+            if feed.tracking_id in work.changes:
+                failed.setdefault(work.key, feed.prepare_error)
+    return ready
+
+
+def _call_mutate(kind_feeds: list[TargetFeed], rows: list[RowWork]) -> None:
+    arguments = []
+    for feed in kind_feeds:
+        mutation: dict[Any, Any] = {}
+        deletes: dict[Any, Any] = {}
+        target = feed.target
+        for work in rows:
+            for change in work.changes.get(feed.tracking_id, {}).values():
+                key = target.mutate_key(change.key_parts())
+                if change.value is None:
+                    deletes[key] = None
+                else:
+                    mutation[key] = target.decode_value(change.value)
+        for key in deletes:
+            mutation.setdefault(key, None)
+        if mutation:
+            arguments.append((_prepared(feed), mutation))
+    if arguments:
+        kind = kind_feeds[0].target.kind
+        call_connector(kind, "mutate", f"{kind.kind} targets", *arguments)
+
+
+def _isolate(
+    kind_feeds: list[TargetFeed], rows: list[RowWork], failed: Failures, stop: StopToken
+) -> None:
+    """Apply ``rows``; on failure split them in halves until the failing rows are found.
+    Once a stop is asked for, no time goes into that: the rows fail with the batch's error
+    and are retried on the next run."""
+    try:
+        _call_mutate(kind_feeds, rows)
+        return
+    except ConnectorCallError as exc:
+        error = RowError(str(exc), exc.connector_traceback)
+    except (Exception, SystemExit) as exc:  # decoding a key or value: the row's own fault
+        error = RowError(describe_exception(exc), user_traceback(exc))
+    if len(rows) == 1 or stop.stopped:
+        failed.update((work.key, error) for work in rows)
+        return
+    # Split outside the ``except`` blocks: a failure of a half must not be chained to the
+    # batch's (its traceback would show this one's, and cocotui's frames with it).
+    middle = len(rows) // 2
+    _isolate(kind_feeds, rows[:middle], failed, stop)
+    _isolate(kind_feeds, rows[middle:], failed, stop)

@@ -1,0 +1,155 @@
+"""One source row's work in a batch: what it produces for each target, diffed against what
+tracking holds for it, and how it counts once applied."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from cocotui.engine.counters import SourceCounters, TargetCounters
+from cocotui.engine.key_codec import decode_parts, encode_parts
+from cocotui.engine.targets import DesiredTarget
+from cocotui.engine.workers import RowOutcome
+from cocotui.state.tracking import TrackedKey, TrackedRow
+from cocotui.values import fingerprint_fields
+
+
+@dataclasses.dataclass
+class TargetFeed:
+    """A target being fed during this run."""
+
+    target: DesiredTarget
+    tracking_id: int
+    #: Bumped by every setup change that invalidates or resets the target's row tracking.
+    generation: int
+    counters: TargetCounters = dataclasses.field(default_factory=TargetCounters)
+    prepared: Any = None
+    is_prepared: bool = False
+    #: Set when ``prepare`` failed: the target's rows fail for this run.
+    prepare_error: RowError | None = None
+
+
+class RowError(NamedTuple):
+    error: str
+    traceback: str
+
+
+class ProducedKey(NamedTuple):
+    """A target key a row produces in this run."""
+
+    parts: tuple[Any, ...]
+    stored: bytes
+    value: dict[str, Any]
+    value_fp: bytes
+
+
+class KeyChange(NamedTuple):
+    """A key to send: upserted with ``value``, or deleted when ``value`` is ``None``."""
+
+    #: ``None`` for a key known only from tracking (decoded when sent)
+    parts: tuple[Any, ...] | None
+    stored: bytes
+    value: dict[str, Any] | None
+
+    def key_parts(self) -> tuple[Any, ...]:
+        return self.parts if self.parts is not None else decode_parts(self.stored)
+
+
+def upsert(produced: ProducedKey) -> KeyChange:
+    return KeyChange(produced.parts, produced.stored, produced.value)
+
+
+@dataclasses.dataclass
+class RowWork:
+    """One source row in a batch, with the target changes it causes."""
+
+    key: str
+    stamp: str | None
+    tracked: TrackedRow | None
+    outcome: RowOutcome | None  # None for a row deleted from the source
+    #: target tracking id -> key text -> change to send
+    changes: dict[int, dict[str, KeyChange]] = dataclasses.field(default_factory=dict)
+    #: target tracking id -> key text -> what the row produces now
+    produced: dict[int, dict[str, ProducedKey]] = dataclasses.field(default_factory=dict)
+    #: target tracking id -> key texts tracked for this row before this run
+    old_keys: dict[int, set[str]] = dataclasses.field(default_factory=dict)
+
+    def keys_changed(self) -> list[str]:
+        return sorted({k for changes in self.changes.values() for k in changes})
+
+
+#: Told when a row collects one key twice: (target, key text, row key).
+SameRowDuplicate = Callable[[TargetFeed, str, str], None]
+
+
+def diff_row(
+    work: RowWork,
+    feeds: Sequence[TargetFeed],
+    tracked_keys: list[TrackedKey],
+    everything: bool,
+    same_row_duplicate: SameRowDuplicate,
+) -> None:
+    """Fill ``work.produced`` and ``work.changes`` from the row's outcome and the keys
+    tracking holds for it; a key whose value did not change counts as unchanged (unless
+    ``everything`` is sent again)."""
+    old: dict[int, dict[str, TrackedKey]] = {}
+    for k in tracked_keys:
+        old.setdefault(k.target_id, {})[k.key] = k
+    collected = work.outcome.collected if work.outcome is not None else None
+    for feed in feeds:
+        previous = old.get(feed.tracking_id, {})
+        produced: dict[str, ProducedKey] = {}
+        changes: dict[str, KeyChange] = {}
+        if collected is not None:
+            for key_text, key in _produced_keys(feed, collected):
+                if key_text in produced:
+                    # Collected twice from this row: the last value wins, with a warning.
+                    same_row_duplicate(feed, key_text, work.key)
+                produced[key_text] = key
+                before = previous.get(key_text)
+                if before is None or before.value_fp != key.value_fp or everything:
+                    changes[key_text] = upsert(key)
+                else:
+                    feed.counters.unchanged += 1
+        for key_text, tracked_key in previous.items():
+            if key_text not in produced:
+                changes[key_text] = KeyChange(None, tracked_key.key_parts, None)
+        work.produced[feed.tracking_id] = produced
+        work.old_keys[feed.tracking_id] = set(previous)
+        if changes:
+            work.changes[feed.tracking_id] = changes
+
+
+def _produced_keys(feed: TargetFeed, collected: Any) -> list[tuple[str, ProducedKey]]:
+    export = feed.target.export
+    key_fields = export.primary_key_fields
+    value_fields = export.value_fields
+    keys = []
+    for fields in collected[export.collector.index]:
+        parts = feed.target.canonical_parts(tuple(fields[f] for f in key_fields))
+        value = {f: fields[f] for f in value_fields}
+        fp = fingerprint_fields(value_fields, value.values())
+        keys.append((repr(parts), ProducedKey(parts, encode_parts(parts), value, fp)))
+    return keys
+
+
+def count_row(work: RowWork, counters: SourceCounters, feeds: Sequence[TargetFeed]) -> None:
+    """Count a committed row, and its target changes."""
+    if work.outcome is None:
+        counters.deleted += 1
+    elif work.tracked is None or work.tracked.content_fp is None:
+        counters.added += 1  # new, or only staged by a run whose mutate never succeeded
+    elif not work.changes:
+        counters.unchanged += 1  # evaluated again (new logic or setup) with the same output
+    else:
+        counters.updated += 1
+    for feed in feeds:
+        old = work.old_keys.get(feed.tracking_id, set())
+        for key_text, change in work.changes.get(feed.tracking_id, {}).items():
+            if change.value is None:
+                feed.counters.deleted += 1
+            elif key_text in old:
+                feed.counters.updated += 1
+            else:
+                feed.counters.inserted += 1

@@ -1,0 +1,255 @@
+"""``cocotui.functions.SentenceTransformerEmbed`` (issue 12, items 3 and 5): real
+sentence-transformers code on a tiny model that the tests build and save themselves (no
+download), loaded once per process, fed the chunks of a document in one batch, typed with the
+model's dimension, and cached across runs (an unchanged chunk is never encoded twice; a model
+or argument change re-encodes)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import update_helpers as h
+from conftest import Workspace
+from sentence_transformers import SentenceTransformer
+from tokenizers import Tokenizer, models, pre_tokenizers
+
+import cocotui as cocoindex
+from cocotui.engine_type import BasicValueType
+from cocotui.functions import SentenceTransformerEmbed, sbert
+from cocotui.op_function import function_info, resolve_transform
+from cocotui.typing import Float32, Vector
+from cocotui.value_types import enriched_type_of, function_return_annotation
+
+try:
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+except ImportError:  # sentence-transformers before 6
+    from sentence_transformers.models import StaticEmbedding
+
+WORDS = ["[UNK]", "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+DIM = 8
+
+
+def build_tiny_model(path: Path, seed: int = 0) -> str:
+    """A static-embedding sentence-transformers model over a word-level vocabulary, saved as
+    a model directory (what ``SentenceTransformer(path)`` loads)."""
+    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    weights = np.random.default_rng(seed).standard_normal((len(WORDS), DIM)).astype(np.float32)
+    module = StaticEmbedding(tokenizer, embedding_weights=weights)
+    SentenceTransformer(modules=[module], device="cpu").save(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a test that reached for the hub would fail
+
+
+@pytest.fixture
+def encoded(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The texts of every call of the model's ``encode``, call by call."""
+    calls: list[list[str]] = []
+    original = SentenceTransformer.encode
+
+    def encode(self: SentenceTransformer, sentences: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(list(sentences))
+        return original(self, sentences, *args, **kwargs)
+
+    monkeypatch.setattr(SentenceTransformer, "encode", encode)
+    return calls
+
+
+def test_output_is_a_float32_vector_of_the_models_dimension(model_dir: str) -> None:
+    embed = resolve_transform(SentenceTransformerEmbed(model=model_dir))
+    field = enriched_type_of(function_return_annotation(embed))
+    assert isinstance(field.type, BasicValueType) and field.type.kind == "Vector"
+    assert field.type.vector is not None
+    assert (field.type.vector.element_type.kind, field.type.vector.dimension) == ("Float32", DIM)
+    info = function_info(embed)
+    assert (info.cache, info.batching, info.gpu) == (True, True, True)
+
+
+def test_vectors_are_the_models_in_the_callers_order(model_dir: str) -> None:
+    embed = resolve_transform(SentenceTransformerEmbed(model=model_dir))
+    texts = ["alpha beta gamma delta", "zeta", "eta theta"]  # not sorted by length
+    vectors = embed(texts)
+    expected = SentenceTransformer(model_dir, device="cpu").encode(texts)
+    assert len(vectors) == 3
+    for got, want in zip(vectors, expected, strict=True):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_the_model_is_loaded_once_per_process(
+    model_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sbert, "_models", {})
+    loads: list[str] = []
+    original = SentenceTransformer.__init__
+
+    def init(self: SentenceTransformer, *args: Any, **kwargs: Any) -> None:
+        loads.append(args[0])
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SentenceTransformer, "__init__", init)
+    first = resolve_transform(SentenceTransformerEmbed(model=model_dir))
+    second = resolve_transform(SentenceTransformerEmbed(model=model_dir))
+    first(["alpha"])
+    second(["beta"])
+    assert loads == [model_dir]
+
+
+def test_without_sentence_transformers_the_error_says_what_to_install(
+    model_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sbert, "_models", {})
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)
+    with pytest.raises(ImportError, match=r"cocotui\[embeddings\]"):
+        resolve_transform(SentenceTransformerEmbed(model=model_dir))
+
+
+# -- in a flow -----------------------------------------------------------------------------------
+
+FLOW = """
+@cocoindex.flow_def(name="Docs")
+def docs_flow(flow_builder, data_scope):
+    data_scope["documents"] = flow_builder.add_source(cocoindex.sources.LocalFile(path=SOURCE))
+    out = data_scope.add_collector()
+    with data_scope["documents"].row() as doc:
+        doc["chunks"] = doc["content"].transform(
+            cocoindex.functions.SplitBySeparators(separators_regex=[r"[|]"])
+        )
+        with doc["chunks"].row() as chunk:
+            chunk["vector"] = chunk["text"].transform(
+                cocoindex.functions.SentenceTransformerEmbed(model=MODEL, args=ARGS)
+            )
+            out.collect(filename=doc["filename"], text=chunk["text"], vector=chunk["vector"])
+    out.export("t", MemTarget(resource="a"), primary_key_fields=["filename", "text"])
+"""
+
+
+def embed_app(ws: Workspace, model: str, args: dict[str, Any] | None = None) -> None:
+    h.write_app(ws, FLOW.replace("MODEL", repr(model)).replace("ARGS", repr(args)))
+
+
+@pytest.fixture
+def ws(workspace: Workspace, in_process_app: None, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    return h.prepare(workspace, monkeypatch)
+
+
+def run_update(ws: Workspace) -> None:
+    run = h.update(ws)
+    assert run.result.ok, run.named("row.failed")
+
+
+def test_a_documents_chunks_reach_the_model_in_one_batch(
+    ws: Workspace, model_dir: str, encoded: list[list[str]]
+) -> None:
+    h.write_files(ws, {"a.md": "alpha|beta|gamma delta|zeta", "b.md": "eta|theta"})
+    embed_app(ws, model_dir)
+    h.apply_all(ws)
+    run_update(ws)
+    assert sorted(len(batch) for batch in encoded) == [2, 4]  # one call per document
+    stored = h.store()
+    assert len(stored) == 6
+    direct = SentenceTransformer(model_dir, device="cpu")
+    for (_, text), value in stored.items():
+        np.testing.assert_allclose(value["vector"], direct.encode([text])[0], rtol=1e-6)
+
+
+def test_unchanged_chunks_are_never_encoded_twice(
+    ws: Workspace, model_dir: str, encoded: list[list[str]]
+) -> None:
+    h.write_files(ws, {"a.md": "alpha|beta|gamma", "b.md": "eta"})
+    embed_app(ws, model_dir)
+    h.apply_all(ws)
+    run_update(ws)
+    encoded.clear()
+
+    h.write_files(ws, {"a.md": "alpha|beta|gamma|theta"})
+    run_update(ws)
+    assert encoded == [["theta"]]  # the other chunks of a.md come from the cache
+
+
+def test_a_model_or_argument_change_encodes_again(
+    ws: Workspace, model_dir: str, encoded: list[list[str]], tmp_path: Path
+) -> None:
+    h.write_files(ws, {"a.md": "alpha|beta", "b.md": "eta"})
+    embed_app(ws, model_dir)
+    h.apply_all(ws)
+    run_update(ws)
+    before = h.store()
+    encoded.clear()
+
+    embed_app(ws, model_dir, {"device": "cpu"})  # same model, other arguments
+    run_update(ws)
+    assert sorted(t for batch in encoded for t in batch) == ["alpha", "beta", "eta"]
+    other = build_tiny_model(tmp_path / "other-model", seed=1)  # saving it encodes a sample
+    encoded.clear()
+
+    embed_app(ws, other, {"device": "cpu"})
+    run_update(ws)
+    assert sorted(t for batch in encoded for t in batch) == ["alpha", "beta", "eta"]
+    after = h.store()
+    assert not np.allclose(after[("a.md", "alpha")]["vector"], before[("a.md", "alpha")]["vector"])
+
+
+def test_a_transform_flow_embeds_a_query_as_the_flow_embeds_chunks(model_dir: str) -> None:
+    # v0's text_embedding example: the same transform flow for the index and for queries.
+    @cocoindex.transform_flow()
+    def text_to_embedding(
+        text: cocoindex.DataSlice[str],
+    ) -> cocoindex.DataSlice[Vector[Float32, DIM]]:
+        return text.transform(SentenceTransformerEmbed(model=model_dir))
+
+    vector = text_to_embedding.eval("alpha beta")
+    expected = SentenceTransformer(model_dir, device="cpu").encode(["alpha beta"])[0]
+    np.testing.assert_allclose(np.asarray(vector, dtype=np.float32), expected, rtol=1e-6)
+
+
+BATCHING_FLOW = """
+@cocoindex.op.function(batching=True, max_batch_size=2, cache=True, behavior_version=1)
+def shout(texts: list[str], suffix: list[str]) -> list[str]:
+    mem_connector.CALLS.append(("shout", (texts, suffix)))
+    return [t.upper() + s for t, s in zip(texts, suffix)]
+
+@cocoindex.flow_def(name="Docs")
+def docs_flow(flow_builder, data_scope):
+    data_scope["documents"] = flow_builder.add_source(cocoindex.sources.LocalFile(path=SOURCE))
+    out = data_scope.add_collector()
+    with data_scope["documents"].row() as doc:
+        doc["chunks"] = doc["content"].transform(
+            cocoindex.functions.SplitBySeparators(separators_regex=[r"[|]"])
+        )
+        with doc["chunks"].row() as chunk:
+            chunk["loud"] = chunk["text"].transform(shout, suffix="!")
+            out.collect(filename=doc["filename"], text=chunk["text"], loud=chunk["loud"])
+    out.export("t", MemTarget(resource="a"), primary_key_fields=["filename", "text"])
+"""
+
+
+def test_a_tables_rows_are_batched_by_max_batch_size_without_cached_ones(ws: Workspace) -> None:
+    h.write_files(ws, {"a.md": "a|b|c|d|e"})
+    h.write_app(ws, BATCHING_FLOW)
+    h.apply_all(ws)
+    run_update(ws)
+    assert h.calls("shout") == [
+        (["a", "b"], ["!", "!"]),
+        (["c", "d"], ["!", "!"]),
+        (["e"], ["!"]),
+    ]
+    assert h.store()[("a.md", "e")] == {"loud": "E!"}
+
+    h.mem().reset()
+    h.write_files(ws, {"a.md": "a|x|c|y|e"})
+    run_update(ws)
+    assert h.calls("shout") == [(["x", "y"], ["!", "!"])]  # the others are cached
