@@ -181,7 +181,7 @@ class CompatConnector:
     ) -> None:
         _setup(key, previous, current)
         if previous is not None and COMPAT is cocoindex.op.TargetStateCompatibility.NOT_COMPATIBLE:
-            STORE.pop(key, None)  # the connector clears old data, as DESIGN §3 expects
+            STORE.pop(key, None)  # the connector clears old data, as docs/architecture.md says
 
     @staticmethod
     def check_state_compatibility(

@@ -16,7 +16,6 @@ from conftest import Workspace, export
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cocotui.state import setup_store
 from cocotui.state.lock import WriterLock
 from cocotui.state.setup_store import (
     SCHEMA_VERSION,
@@ -303,17 +302,17 @@ def test_writes_are_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         real_write(fd, data[: len(data) // 2])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(setup_store.os, "write", half_write)
+    monkeypatch.setattr(os, "write", half_write)
     with pytest.raises(StateError, match="No space left on device"):
         store.save(_state_with(2))
     assert path.read_bytes() == before
-    monkeypatch.setattr(setup_store.os, "write", real_write)
+    monkeypatch.setattr(os, "write", real_write)
 
     # A crash before the rename, likewise.
     def no_replace(src: Any, dst: Any) -> None:
         raise OSError("killed before rename")
 
-    monkeypatch.setattr(setup_store.os, "replace", no_replace)
+    monkeypatch.setattr(os, "replace", no_replace)
     synced.clear()
     with pytest.raises(StateError, match="killed before rename"):
         store.save(_state_with(3))

@@ -1,5 +1,6 @@
-"""Key and value decoding for ``mutate`` (DESIGN §2): the annotation of ``*all_mutations``
-decides what each key and value looks like when it reaches the connector."""
+"""Key and value decoding for ``mutate`` (docs/architecture.md, "Decoding for `mutate`"): the
+annotation of ``*all_mutations`` decides what each key and value looks like when it reaches the
+connector."""
 
 from __future__ import annotations
 

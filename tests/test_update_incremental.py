@@ -1,4 +1,5 @@
-"""Row tracking: exactly the target rows that changed are sent (DESIGN §3, "Data")."""
+"""Row tracking: exactly the target rows that changed are sent (docs/architecture.md, "One
+update, step by step")."""
 
 from __future__ import annotations
 
@@ -239,7 +240,7 @@ def test_reexport_upserts_everything(ws: Workspace) -> None:
     assert h.mutate_calls() == []
 
 
-# -- setup changes and the rows already exported (DESIGN §3) -----------------------------------
+# -- setup changes and the rows already exported (docs/architecture.md) ------------------------
 
 
 def test_partially_compatible_setup_change_resends_every_row_without_deletes(

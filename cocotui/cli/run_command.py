@@ -1,6 +1,6 @@
 """``cocotui run SCRIPT [ARGS...]``: run a CocoIndex v0 program (``python main.py``) with
 ``import cocoindex`` giving cocotui, its flows bound to the same state as ``cocotui ls
-SCRIPT``. The explicit opt-in of DESIGN §2: nothing changes what ``python main.py`` imports."""
+SCRIPT``. An explicit opt-in: nothing changes what ``python main.py`` imports."""
 
 from __future__ import annotations
 

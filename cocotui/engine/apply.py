@@ -111,10 +111,10 @@ def _set_up_by_user(change: Change) -> bool:
 
 
 def _adjust_tracking(tracking: SqliteTracking, change: Change) -> None:
-    """What the change means for rows already exported (DESIGN §3). A create with a verdict
-    re-creates a target whose drop or create was interrupted: it may still hold its rows, so
-    their keys are kept (values unknown): every row is sent again, and rows no longer produced
-    are deleted (a no-op where they are gone)."""
+    """What the change means for rows already exported (docs/architecture.md, "Setup changes and
+    exported rows"). A create with a verdict re-creates a target whose drop or create was
+    interrupted: it may still hold its rows, so their keys are kept (values unknown): every row
+    is sent again, and rows no longer produced are deleted (a no-op where they are gone)."""
     if (
         change.action is Action.DROP
         or (change.action is Action.CREATE and change.compatibility is None)

@@ -1,6 +1,6 @@
 """Live mode: keep targets in step with their sources until stopped.
 
-A watcher thread (watchfiles' Rust backend) is set up first, so that no change made after the
+A watcher thread (:mod:`cocotui.engine.watcher`) is set up first, so that no change made after the
 initial catch-up pass started can be missed; the catch-up pass then looks at every row. From
 then on file events mark changed paths, and the engine loop takes every path marked so far and
 runs one incremental pass over the rows they stand for, through the same tracking, batching and
@@ -21,8 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from watchfiles._rust_notify import RustNotify
-
 from cocotui.engine.counters import SourceCounters
 from cocotui.engine.events import (
     LivePassFinished,
@@ -34,41 +32,12 @@ from cocotui.engine.events import (
     WatcherError,
 )
 from cocotui.engine.update import UpdateResult, UpdateRun
+from cocotui.engine.watcher import DirectoryWatcher
 from cocotui.flow.model import Flow, Source
 from cocotui.sources import LocalFile
 
-#: The watcher looks for new events this often (ms), and hands them over once a look finds no
-#: new ones: a change reaches the engine 1-2 steps after it happened. Each look wakes a sleeping
-#: thread, which is what live mode costs when idle: about 2 % of a core at 1 ms on the benchmark
-#: machine, 0.5 % at 10 ms (see benchmarks/README.md). So the short step is kept while changes
-#: come (for :data:`WATCH_IDLE_AFTER_S` after the last one), and the longer
-#: :data:`WATCH_IDLE_STEP_MS` used after that.
-WATCH_STEP_MS = 1
-WATCH_IDLE_STEP_MS = 10
-WATCH_IDLE_AFTER_S = 10.0
-#: ...and hands them over at the latest this long after the first one (ms) during a continuous
-#: stream of events. Short: a burst is coalesced by the pending set anyway while a pass runs.
-WATCH_DEBOUNCE_MS = 20
-#: How long one call into the idle watcher waits for events before coming back (ms); only
-#: bounds how long a failure of the watcher thread itself goes unnoticed.
-WATCH_TIMEOUT_MS = 5000
 #: The engine loop wakes this often when idle (s) to see whether it was asked to stop.
 IDLE_WAKE_S = 0.25
-#: After a watcher failure, it is set up again after this long, doubling up to the maximum (s).
-WATCH_RETRY_S = 1.0
-WATCH_RETRY_MAX_S = 30.0
-
-
-def _force_polling() -> bool:
-    """watchfiles' own switch (``WATCHFILES_FORCE_POLLING``), e.g. for filesystems without
-    change notifications."""
-    value = os.environ.get("WATCHFILES_FORCE_POLLING", "")
-    return bool(value) and value.lower() not in ("false", "disable", "disabled")
-
-
-def _poll_delay_ms() -> int:
-    value = os.environ.get("WATCHFILES_POLL_DELAY_MS", "")
-    return int(value) if value.isdigit() else 300
 
 
 @dataclasses.dataclass(eq=False)
@@ -102,11 +71,6 @@ class LiveRun:
         self.observer: Observer = run.observer
         self.stop: StopToken = run.stop
         self._wake = threading.Condition()
-        self._watch_stop = threading.Event()
-        #: Set once the watcher is watching (or failed to start): the catch-up pass waits for it.
-        self._watching = threading.Event()
-        #: Set by the watcher thread when a source directory itself changed.
-        self._rewatch = False
         self.sources: list[_LiveSource] = []
         for flow in run.app.flows:
             if not run.feeds_of(flow):
@@ -131,9 +95,12 @@ class LiveRun:
 
     # -- watcher thread -------------------------------------------------------------------------
 
-    def _mark(self, changes: set[tuple[int, str]]) -> None:
+    def _mark(self, paths: set[str]) -> bool:
+        """Marks changed ``paths`` (absolute) as pending; returns whether the watch must be
+        set up again."""
+        rewatch = False
         with self._wake:
-            for _change, path in changes:
+            for path in paths:
                 for live in self.sources:
                     root = live.root
                     if root is None:
@@ -143,7 +110,7 @@ class LiveRun:
                         # new directory): only a listing tells what changed, and the watch
                         # must be set up again.
                         live.relist = True
-                        self._rewatch = True
+                        rewatch = True
                         continue
                     if not path.startswith(root) or path[len(root) : len(root) + 1] != os.sep:
                         continue
@@ -155,6 +122,7 @@ class LiveRun:
                     if not spec.excludes(relative):
                         live.pending.add(relative)
             self._wake.notify()
+        return rewatch
 
     def _watcher_failed(self, exc: BaseException) -> None:
         self.observer(WatcherError(error=f"{type(exc).__name__}: {exc}"))
@@ -165,52 +133,6 @@ class LiveRun:
                 if live.root is not None:
                     live.relist = True
             self._wake.notify()
-
-    def _watch(self, roots: list[str]) -> None:
-        """The watcher thread: marks changed paths until stopped. The watch is set up again
-        after a failure (with a growing delay) or when a source directory itself changed; what
-        changed meanwhile is then found by re-listing."""
-        delay = WATCH_RETRY_S
-        first = True
-        while not self._watch_stop.is_set():
-            try:
-                notify = RustNotify(roots, False, _force_polling(), _poll_delay_ms(), True, False)
-            except Exception as exc:  # e.g. a source directory missing
-                self._watcher_failed(exc)
-                self._watching.set()
-                first = False
-                if self._watch_stop.wait(delay):
-                    return
-                delay = min(delay * 2, WATCH_RETRY_MAX_S)
-                continue
-            try:
-                if not first:
-                    self._relist_watched()
-                first = False
-                self._watching.set()
-                last_change = time.monotonic()
-                while not self._rewatch:
-                    active = last_change + WATCH_IDLE_AFTER_S - time.monotonic()
-                    if active > 0:  # short steps, until the active time is over
-                        step, timeout = WATCH_STEP_MS, max(1, int(active * 1000))
-                    else:
-                        step, timeout = WATCH_IDLE_STEP_MS, WATCH_TIMEOUT_MS
-                    changes = notify.watch(WATCH_DEBOUNCE_MS, step, timeout, self._watch_stop)
-                    if changes == "stop":
-                        return
-                    if isinstance(changes, set):
-                        self._mark(changes)
-                        last_change = time.monotonic()
-                        delay = WATCH_RETRY_S
-                self._rewatch = False
-            except Exception as exc:
-                self._watcher_failed(exc)
-                self._relist_watched()
-                if self._watch_stop.wait(delay):
-                    return
-                delay = min(delay * 2, WATCH_RETRY_MAX_S)
-            finally:
-                notify.close()
 
     # -- engine loop ----------------------------------------------------------------------------
 
@@ -283,17 +205,17 @@ class LiveRun:
     def run_until_stopped(self, on_ready: Callable[[], None] | None = None) -> UpdateResult:
         watched = [s for s in self.sources if s.root is not None]
         once = [s.name for s in self.sources if s.root is None and s.next_relist is None]
-        watcher: threading.Thread | None = None
+        watcher: DirectoryWatcher | None = None
         if watched:
             roots = sorted({s.root for s in watched if s.root is not None})
-            watcher = threading.Thread(
-                target=self._watch, args=(roots,), name="cocotui-watch", daemon=True
+            watcher = DirectoryWatcher(
+                roots, self._mark, self._watcher_failed, self._relist_watched
             )
             watcher.start()
         self.run.start()
         try:
             # Watching before listing: a change made once the catch-up pass started is seen.
-            while watcher is not None and not self._watching.wait(IDLE_WAKE_S):
+            while watcher is not None and not watcher.ready.wait(IDLE_WAKE_S):
                 if self.stop.stopped:
                     break
             for live in self.sources:
@@ -336,7 +258,6 @@ class LiveRun:
                         timeout = IDLE_WAKE_S if wait is None else min(max(wait, 0), IDLE_WAKE_S)
                         self._wake.wait(timeout)
         finally:
-            self._watch_stop.set()
             if watcher is not None:
-                watcher.join(timeout=5)
+                watcher.stop()
         return self.run.finish()

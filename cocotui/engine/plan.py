@@ -1,5 +1,6 @@
 """Planning setup changes: for every desired and every stored target, one change with the
-ordered stale versions to roll forward from (DESIGN §3), a compatibility verdict and a reason."""
+ordered stale versions to roll forward from, a compatibility verdict and a reason (see
+docs/architecture.md, "Setup changes and exported rows")."""
 
 from __future__ import annotations
 

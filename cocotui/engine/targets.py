@@ -247,7 +247,8 @@ def worst(verdicts: list[TargetStateCompatibility]) -> TargetStateCompatibility:
 
 
 def compatibility(target: DesiredTarget, stored: SetupRecord) -> TargetStateCompatibility:
-    """What the stored version means for rows already exported (DESIGN §3)."""
+    """What the stored version means for rows already exported (docs/architecture.md, "Setup
+    changes and exported rows")."""
     desired = target.record
     if desired.key_fields != stored.key_fields:
         return TargetStateCompatibility.NOT_COMPATIBLE

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import tomllib
 from pathlib import Path
 from typing import Any, Protocol
 
 import tomli_w
 
+from cocotui.atomic_file import write_file_atomically
 from cocotui.state.errors import StateError as StateError  # re-exported for the store's users
 from cocotui.state.errors import state_access_error
 from cocotui.state.paths import make_state_dir
@@ -162,35 +162,10 @@ def _target_from_toml(data: dict[str, Any]) -> TargetState:
     )
 
 
-def _create_exclusively(path: Path) -> int:
-    """A new file of ours at ``path``: never an existing file, never through a symlink. What
-    is already there can only be a temp file left by a dead process with our pid (or planted),
-    so it is removed (unlink removes a symlink itself, not its target) and the create retried."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-    try:
-        return os.open(path, flags, 0o600)
-    except FileExistsError:
-        path.unlink()
-        return os.open(path, flags, 0o600)
-
-
 def write_private_file(path: Path, data: bytes) -> None:
-    """Atomically replace ``path`` (temp file, fsync, rename), readable by the owner only.
-    Raises ``OSError``: the caller knows what the file is for and how to word the error."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = _create_exclusively(tmp)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Atomically replace ``path``, readable by the owner only. Raises ``OSError``: the caller
+    knows what the file is for and how to word the error."""
+    write_file_atomically(path, data, private=True)
 
 
 class TomlSetupStore:
