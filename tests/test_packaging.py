@@ -31,4 +31,6 @@ def test_connector_entry_points_name_modules_in_the_wheel(wheel: zipfile.ZipFile
     modules = dict(entry_points["cocotui.connectors"])
     assert modules
     for module in modules.values():
-        assert module.replace(".", "/") + ".py" in wheel.namelist()
+        path = module.replace(".", "/")
+        # a module, or a package (connectors.v0_postgres)
+        assert {f"{path}.py", f"{path}/__init__.py"} & set(wheel.namelist()), module
