@@ -54,6 +54,9 @@ from cocotui.tui.app import CocotuiApp
 from connectors.postgres_common import PostgresTargetError, close_connections
 from connectors.v0_postgres import Postgres, PostgresColumnOptions, PostgresConnector
 
+# Apps load in this process (AppRunner, the TUI): their flows must not outlive the test.
+pytestmark = pytest.mark.usefixtures("in_process_app")
+
 PGVECTOR_URL_ENV = "COCOTUI_TEST_PGVECTOR_URL"
 TABLE = "textembedding__doc_embeddings"
 TARGET = "TextEmbedding.doc_embeddings"
