@@ -19,6 +19,7 @@ import pytest
 from runtime_helpers import cli, popen_run, statuses, write_program
 
 import cocotui as cocoindex
+from cocotui.flow import builder
 from cocotui.flow.loader import app_module_name, load_app
 from cocotui.runtime.setup import SetupConsentError
 from cocotui.runtime.updater import FlowSetupPendingError
@@ -34,6 +35,9 @@ def root(
     directory = tmp_path / "prog"
     directory.mkdir()
     monkeypatch.chdir(directory)  # the program's paths are relative, as in v0's examples
+    # Only the program's flows are defined in this process (other test modules define theirs
+    # at import): `*_all_flows` act on every flow defined.
+    monkeypatch.setattr(builder, "_defined", {})
     return directory
 
 

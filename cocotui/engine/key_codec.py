@@ -2,7 +2,8 @@
 
 The parts are a tuple of the primary key fields' values. JSON carries ``None``, booleans,
 numbers, strings, lists and string-keyed dicts as they are; tuples, non-finite floats, bytes,
-dates and times, UUIDs, decimals and dicts with other keys are tagged objects (``{"$": ...}``).
+dates and times, UUIDs, decimals and dicts with other keys are tagged objects (``{"$": ...}``);
+struct parts (dataclasses) are stored as the tuple of their field values.
 A part of any other type cannot be tracked: its row fails with :class:`KeyCodecError`.
 
 Databases written before this codec hold pickled parts; :func:`decode_parts` still reads them
@@ -13,6 +14,7 @@ their row is committed again.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime
 import decimal
 import json
@@ -79,6 +81,10 @@ def _encode(value: Any) -> Any:
         if all(isinstance(k, str) for k in value) and _TAG not in value:
             return {k: _encode(v) for k, v in value.items()}
         return {_TAG: "dict", "v": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # A struct key part: its field values in order, read back as a tuple (what v0 hands
+        # an unannotated key; annotated keys are built from it by their decoder).
+        return _encode(tuple(getattr(value, f.name) for f in dataclasses.fields(value)))
     return _encode_scalar(value)
 
 
