@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import cocotui as cocoindex
+from cocotui.testing.recording import jsonable  # the harness's own JSON form of arguments
 
 LOG_ENV = "COCOTUI_TEST_LOG"
 RESOURCES_ENV = "COCOTUI_TEST_RESOURCES"
@@ -39,25 +40,6 @@ KILL_ENV = "COCOTUI_TEST_KILL"
 
 class RecordedFailure(RuntimeError):
     """Raised by a method that ``COCOTUI_TEST_FAIL`` names."""
-
-
-def jsonable(value: Any) -> Any:
-    """A JSON value for anything the engine hands a connector."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return {name: jsonable(v) for name, v in zip(value._fields, value, strict=True)}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value):
-            return {k: jsonable(v) for k, v in value.items()}
-        return [[jsonable(k), jsonable(v)] for k, v in value.items()]
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return repr(value)
 
 
 def _case(previous: Any, current: Any) -> str:
