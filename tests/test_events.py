@@ -22,6 +22,12 @@ SAMPLES: list[ev.Event] = [
     ev.BatchApplied(
         source="F.s", rows=1, committed=1, done=3, total=3, targets={"F.t": TargetCounters()}
     ),
+    ev.MutateStarted(
+        source="F.s", connector="K", rows=1, targets={"F.t": TargetCounters(in_flight=2)}
+    ),
+    ev.MutateFinished(
+        source="F.s", connector="K", ok=True, elapsed=0.5, targets={"F.t": TargetCounters()}
+    ),
     ev.RowFailed(source="F.s", row="r", keys=("k",), error="boom", traceback=""),
     ev.KeyDuplicate(target="F.t", key="k", rows=("a", "b"), same_row=False),
     ev.SourceFailed(source="F.s", error="gone", traceback=""),
@@ -54,7 +60,7 @@ def test_json_lines_have_exactly_the_documented_fields(event: ev.Event) -> None:
 
 def test_every_kind_is_distinct() -> None:
     kinds = [cls.kind for cls in _subclasses(ev.Event)]
-    assert "" not in kinds and len(kinds) == len(set(kinds)) == 16
+    assert "" not in kinds and len(kinds) == len(set(kinds)) == 18
 
 
 def _subclasses(cls: type[Any]) -> list[type[Any]]:

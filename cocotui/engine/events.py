@@ -149,6 +149,33 @@ class BatchApplied(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class MutateStarted(Event):
+    """A connector's ``mutate`` call begins: the target rows it carries are in flight (each
+    target's ``in_flight``) until the matching :class:`MutateFinished`."""
+
+    kind: ClassVar[str] = "mutate.started"
+    source: str
+    #: the connector kind called (one call carries all its targets' changes)
+    connector: str
+    #: source rows whose changes the call carries
+    rows: int
+    targets: Mapping[str, TargetCounters]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MutateFinished(Event):
+    """The ``mutate`` call returned (``ok``) or raised (its rows are then isolated, or fail);
+    the targets' ``in_flight`` is back down."""
+
+    kind: ClassVar[str] = "mutate.finished"
+    source: str
+    connector: str
+    ok: bool
+    elapsed: float
+    targets: Mapping[str, TargetCounters]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class KeyDuplicate(Event):
     kind: ClassVar[str] = "key.duplicate"
     target: str

@@ -17,6 +17,8 @@ from cocotui.engine.counters import TargetCounters
 from cocotui.engine.events import (
     BatchApplied,
     Event,
+    MutateFinished,
+    MutateStarted,
     RowFailed,
     RunFinished,
     RunStarted,
@@ -79,6 +81,8 @@ class RunMonitor:
                 case BatchApplied():
                     self._take_counters(event.targets)
                     self._sources[event.source] = (event.done, event.total)
+                case MutateStarted() | MutateFinished():
+                    self._take_counters(event.targets)  # rows in flight during the call
                 case RunFinished():
                     self._take_counters(event.targets)
                     self._running = False
@@ -87,7 +91,7 @@ class RunMonitor:
                 case RowFailed():
                     self._errors += 1
                     self._last_error[event.source] = f"{event.row}: {event.error}"
-            if not isinstance(event, BatchApplied):
+            if not isinstance(event, BatchApplied | MutateStarted | MutateFinished):
                 self._serial += 1
                 self._log.append((self._serial, event))
             self._roll_rates()
@@ -95,7 +99,7 @@ class RunMonitor:
     def _take_counters(self, targets: Mapping[str, TargetCounters]) -> None:
         for name, counters in targets.items():
             view = self._targets.setdefault(name, TargetView())
-            for field in ("inserted", "updated", "deleted", "unchanged", "errors"):
+            for field in ("inserted", "updated", "deleted", "unchanged", "errors", "in_flight"):
                 setattr(view, field, getattr(counters, field))
 
     def _roll_rates(self) -> None:

@@ -74,6 +74,9 @@ class RowWork:
     produced: dict[int, dict[str, ProducedKey]] = dataclasses.field(default_factory=dict)
     #: target tracking id -> key texts tracked for this row before this run
     old_keys: dict[int, set[str]] = dataclasses.field(default_factory=dict)
+    #: target tracking id -> those of them the target is known to hold (not only staged):
+    #: an upsert of one counts as an update, of any other key as an insert
+    delivered: dict[int, set[str]] = dataclasses.field(default_factory=dict)
 
     def keys_changed(self) -> list[str]:
         return sorted({k for changes in self.changes.values() for k in changes})
@@ -117,6 +120,7 @@ def diff_row(
                 changes[key_text] = KeyChange(None, tracked_key.key_parts, None)
         work.produced[feed.tracking_id] = produced
         work.old_keys[feed.tracking_id] = set(previous)
+        work.delivered[feed.tracking_id] = {k for k, t in previous.items() if t.delivered}
         if changes:
             work.changes[feed.tracking_id] = changes
 
@@ -135,7 +139,9 @@ def _produced_keys(feed: TargetFeed, collected: Any) -> list[tuple[str, Produced
 
 
 def count_row(work: RowWork, counters: SourceCounters, feeds: Sequence[TargetFeed]) -> None:
-    """Count a committed row, and its target changes."""
+    """Count a committed row, and its target changes. A row or key only staged by an earlier
+    run (its ``mutate`` failed, or the process died) counts as new on both sides: no
+    ``mutate`` is known to have delivered it."""
     if work.outcome is None:
         counters.deleted += 1
     elif work.tracked is None or work.tracked.content_fp is None:
@@ -145,11 +151,11 @@ def count_row(work: RowWork, counters: SourceCounters, feeds: Sequence[TargetFee
     else:
         counters.updated += 1
     for feed in feeds:
-        old = work.old_keys.get(feed.tracking_id, set())
+        delivered = work.delivered.get(feed.tracking_id, set())
         for key_text, change in work.changes.get(feed.tracking_id, {}).items():
             if change.value is None:
                 feed.counters.deleted += 1
-            elif key_text in old:
+            elif key_text in delivered:
                 feed.counters.updated += 1
             else:
                 feed.counters.inserted += 1

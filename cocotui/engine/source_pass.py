@@ -247,7 +247,7 @@ class SourcePass:
         live = self._diff(live)
         self._resolve_shared_keys(live)
         self._stage(live)
-        failed = mutate(live, self.feeds, self.ctx.stop)
+        failed = mutate(live, self.feeds, self.ctx.stop, self.ctx.observer, self.name)
         commits = self._commit(live, failed)
         self._save_function_cache(live, commits)
         self.counters.done += len(batch)
@@ -371,6 +371,8 @@ class SourcePass:
                     producer = last_producer[key_text]
                     resent = upsert(producer.produced[tid][key_text])
                     producer.changes.setdefault(tid, {}).setdefault(key_text, resent)
+                    if key_text in work.delivered.get(tid, set()):
+                        producer.delivered.setdefault(tid, set()).add(key_text)  # an update
                 elif key_text in elsewhere:
                     del changes[key_text]
                     self._revisit_producers(tid, key_text, batch_ids)

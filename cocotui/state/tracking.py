@@ -5,6 +5,11 @@ Keys are written in two steps around ``mutate``: :meth:`stage` records keys that
 sent (value fingerprint unknown), :meth:`commit` records what was applied. A crash in between
 leaves staged keys, which the next run treats as "may exist, value unknown": upserted again if
 still produced, deleted otherwise. Nothing sent to a target is ever forgotten.
+
+A key's value fingerprint says what is known of it: ``NULL`` while it is only staged (no
+``mutate`` is known to have delivered it), :data:`RESEND` once delivered but its value must be
+sent again (a setup change invalidated it, or another row takes it over), else the fingerprint
+of the value delivered. Counters tell inserts from updates by it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ from cocotui.state.paths import make_state_dir
 from cocotui.values import canonical_json
 
 SCHEMA_VERSION = 1
+
+#: The value fingerprint of a key a target holds with a value to send again (no fingerprint
+#: is empty).
+RESEND = b""
 
 
 class TrackingError(RuntimeError):
@@ -53,7 +62,13 @@ class TrackedKey:
     target_id: int
     key: str
     key_parts: bytes
+    #: ``None`` while only staged, :data:`RESEND` when its value must be sent again
     value_fp: bytes | None
+
+    @property
+    def delivered(self) -> bool:
+        """Whether a ``mutate`` is known to have delivered the key to its target."""
+        return self.value_fp is not None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,7 +239,8 @@ class SqliteTracking:
             db.execute("DELETE FROM target_keys WHERE target_id = ?", (target_id,))
 
     def invalidate_values(self, identity: tuple[str, str, str]) -> None:
-        """Keep the keys but forget their values: the next update upserts every row again.
+        """Keep the keys but forget their values (:data:`RESEND`): the next update upserts
+        every row again.
         A target tracking has never heard of is left unregistered: its tracking was lost, and
         the next update, which registers it, says so (see :meth:`unknown_targets`)."""
         with self.transaction() as db:
@@ -234,7 +250,10 @@ class SqliteTracking:
             if known is None:
                 return
             target_id = self._bump(db, identity)
-            db.execute("UPDATE target_keys SET value_fp = NULL WHERE target_id = ?", (target_id,))
+            db.execute(
+                "UPDATE target_keys SET value_fp = ? WHERE target_id = ? AND value_fp IS NOT NULL",
+                (RESEND, target_id),
+            )
 
     def forget_flow_rows(self, flow: str) -> None:
         """Drop the source rows of a flow none of whose targets remain."""
@@ -416,9 +435,9 @@ class SqliteTracking:
             ]
             for row_id, *_ in rows:
                 db.execute(
-                    "UPDATE target_keys SET value_fp = NULL "
-                    "WHERE target_id = ? AND key = ? AND row_id = ?",
-                    (target_id, key, row_id),
+                    "UPDATE target_keys SET value_fp = ? "
+                    "WHERE target_id = ? AND key = ? AND row_id = ? AND value_fp IS NOT NULL",
+                    (RESEND, target_id, key, row_id),
                 )
                 db.execute("UPDATE source_rows SET logic_fp = NULL WHERE id = ?", (row_id,))
         return [(flow, source, row_key) for _, flow, source, row_key in rows]
