@@ -31,17 +31,32 @@ from cocotui.engine.events import (
     TrackingLost,
     WatcherError,
 )
+from cocotui.engine.metrics import (
+    DEFAULT_HOST,
+    MetricsAddress,
+    MetricsError,
+    MetricsObserver,
+    parse_address,
+)
 from cocotui.engine.update import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_ROWS,
     LiveOptions,
     UpdateOptions,
+    UpdateResult,
 )
 
 EXIT_ROW_ERRORS = 1
 EXIT_SKIPPED = 2
 #: Both end a run at the next batch boundary (a second one aborts).
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _metrics_address(text: str) -> MetricsAddress:
+    try:
+        return parse_address(text)
+    except MetricsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive(text: str) -> int:
@@ -63,6 +78,7 @@ class UpdateCommand(Command):
         examples:
           cocotui update app.py
           cocotui update app.py --reexport --json > events.jsonl
+          cocotui update app.py --live --metrics 9464
         """
 
     def configure(self, parser: argparse.ArgumentParser) -> None:
@@ -83,6 +99,14 @@ def add_update_arguments(update: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep running: export file changes as they happen (and re-list sources that "
         "set refresh_interval) until Ctrl-C",
+    )
+    update.add_argument(
+        "--metrics",
+        metavar="ADDRESS",
+        type=_metrics_address,
+        help=f"serve Prometheus metrics at http://ADDRESS/metrics while the update runs; "
+        f"ADDRESS is PORT (on {DEFAULT_HOST}, this machine only) or HOST:PORT (e.g. "
+        f"0.0.0.0:9464 for every interface)",
     )
     update.add_argument(
         "--workers",
@@ -214,6 +238,24 @@ def _batching(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _observer(args: argparse.Namespace) -> Callable[[Event], None]:
+    """What the run tells on stdout / stderr."""
+    if args.json:
+        return _write_event
+    if args.live:
+        if sys.stderr.isatty():
+            return _LiveStatus(_Progress(args.app))
+        return functools.partial(_live_lines, app=args.app)
+    return _Progress(args.app)
+
+
+def _serve_metrics(address: MetricsAddress) -> MetricsObserver:
+    metrics = MetricsObserver()
+    metrics.serve(address)
+    print(f"metrics: serving http://{metrics.bound}/metrics", file=sys.stderr, flush=True)
+    return metrics
+
+
 def cmd_update(args: argparse.Namespace) -> int:
     engine = open_engine(args)
     stop = StopToken()
@@ -225,21 +267,15 @@ def cmd_update(args: argparse.Namespace) -> int:
         again = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
         print(f"\nstopping at the next batch boundary ({again} again to abort)", file=sys.stderr)
 
+    observer = _observer(args)
+    metrics: MetricsObserver | None = None
     # SIGTERM (kill, systemd, docker stop) gets the same clean stop as Ctrl-C: what was
     # applied is recorded, nothing is cut mid-batch.
     previous = {sig: signal.signal(sig, interrupt) for sig in _STOP_SIGNALS}
-    observer: Callable[[Event], None]
-    if args.json:
-        observer = _write_event
-    elif args.live:
-        observer = (
-            _LiveStatus(_Progress(args.app))
-            if sys.stderr.isatty()
-            else functools.partial(_live_lines, app=args.app)
-        )
-    else:
-        observer = _Progress(args.app)
     try:
+        if args.metrics is not None:
+            metrics = _serve_metrics(args.metrics)
+            observer = _both(observer, metrics)
         if args.live:
             result = engine.run_live(LiveOptions(**_batching(args)), observer, stop)
         else:
@@ -247,7 +283,24 @@ def cmd_update(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if metrics is not None:
+            metrics.close()
         engine.close()
+    return _finish(args, result)
+
+
+def _both(
+    first: Callable[[Event], None], second: Callable[[Event], None]
+) -> Callable[[Event], None]:
+    def observe(event: Event) -> None:
+        first(event)
+        second(event)
+
+    return observe
+
+
+def _finish(args: argparse.Namespace, result: UpdateResult) -> int:
+    """Say what was left undone; the exit code."""
     if result.skipped and not args.json:
         print(
             f"skipped (setup change pending): {display_line(', '.join(result.skipped))}; "

@@ -4,6 +4,7 @@ without reaching into the state store, the tracking database or the app loader."
 from __future__ import annotations
 
 from cocotui.engine.apply import ApplyError, StalePlanError
+from cocotui.engine.metrics import MetricsError
 from cocotui.engine.queries import QueryHandlerNotFound
 from cocotui.engine.targets import ConnectorCallError, TargetError
 from cocotui.flow.loader import AppLoadError
@@ -22,6 +23,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     StalePlanError,
     ConnectorCallError,
     QueryHandlerNotFound,
+    MetricsError,
     ValueError,
 )
 
@@ -40,6 +42,7 @@ __all__ = [
     "AppLoadError",
     "ApplyError",
     "ConnectorCallError",
+    "MetricsError",
     "StalePlanError",
     "StateError",
     "StateLockedError",
