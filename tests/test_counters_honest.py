@@ -81,6 +81,18 @@ def test_inserts_updates_and_deletes_are_told_apart(ws: Workspace, front_end: Fr
     assert front_end(ws, {}) == counts(deleted=1)
 
 
+@pytest.mark.parametrize("front_end", [cli_json, monitor_snapshot], ids=["cli-json", "monitor"])
+def test_a_key_taken_over_by_another_row_is_an_update(ws: Workspace, front_end: FrontEnd) -> None:
+    """Keys are the files' contents: when b.md starts producing the key a.md stops producing,
+    in one batch, the target already holds it."""
+    for name in ("b.md", "c.md"):
+        (ws.source_dir / name).unlink()
+    h.flow_app(ws, collect='filename=doc["content"], content=doc["filename"]')
+    assert front_end(ws, {}) == counts(inserted=1)  # key "a"
+    h.write_files(ws, {"a.md": "other", "b.md": "a"})
+    assert front_end(ws, {}) == counts(inserted=1, updated=1)  # "other" new, "a" now b's
+
+
 def test_a_first_directory_export_counts_inserts(workspace: Workspace) -> None:
     """The case the issue saw: a DirectoryTarget's first export, one of whose files could not
     be written, finished by the next run."""
