@@ -49,7 +49,7 @@ class EmbedText(FunctionSpec):
 @executor_class(
     cache=True,
     batching=True,
-    max_batch_size=2048,  # OpenAI's limit of inputs per request
+    max_batch_size=64,  # v0's: what most embedding APIs accept in one request
     behavior_version=1,
     arg_relationship=(ArgRelationship.EMBEDDING_ORIGIN_TEXT, "text"),
 )
