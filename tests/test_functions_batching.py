@@ -161,6 +161,23 @@ def test_a_batching_executor_class_gets_the_inputs_of_many_rows(ws: Workspace) -
     assert h.store()[("d0.md", "t0-1")] == {"loud": "T0-1!"}
 
 
+ASYNC = """
+@cocoindex.op.function(batching=True)
+async def loud(texts: list[str]) -> list[str]:
+    mem_connector.CALLS.append(("loud", (list(texts),)))
+    return [t.upper() for t in texts]
+"""
+
+
+def test_an_async_batching_function_gets_the_inputs_of_many_rows(ws: Workspace) -> None:
+    h.write_files(ws, {f"f{n}.md": f"text {n}" for n in range(5)})
+    h.content_transform_app(ws, "loud", "loud", header=ASYNC)
+    h.apply_all(ws)
+    run_update(ws)
+    assert [sorted(batch) for batch in batches()] == [[f"text {n}" for n in range(5)]]
+    assert h.store()["f4.md"] == {"loud": "TEXT 4"}
+
+
 # -- the built-in batching functions ------------------------------------------------------------
 
 EMBED_FLOW = """
