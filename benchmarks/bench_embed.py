@@ -4,7 +4,8 @@ benchmark builds, so nothing is downloaded), run by ``cocotui update`` in a fres
 
 The app wraps the model's ``encode`` to log the size of every batch it receives; the benchmark
 prints the number of calls, their sizes and the wall time of the update (first run, then a run
-where one document in ten changed one chunk: only the new chunks should reach the model).
+where one document in ten changed one chunk: only the new chunks should reach the model), for
+a flow embedding each chunk and for one embedding each whole document (one text per row).
 
 Usage::
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,6 +72,12 @@ def embed_flow(flow_builder, data_scope):
     data_scope["docs"] = flow_builder.add_source(cocoindex.sources.LocalFile(path=SOURCE))
     out = data_scope.add_collector()
     with data_scope["docs"].row() as doc:
+ROWS
+    out.export("vectors", NullTarget(), primary_key_fields=["filename", "text"])
+"""
+
+#: Per document: its lines, each embedded.
+CHUNK_ROWS = """
         doc["chunks"] = doc["content"].transform(
             cocoindex.functions.SplitBySeparators(separators_regex=[r"\\n"])
         )
@@ -78,7 +86,14 @@ def embed_flow(flow_builder, data_scope):
                 cocoindex.functions.SentenceTransformerEmbed(model=MODEL)
             )
             out.collect(filename=doc["filename"], text=chunk["text"], vector=chunk["vector"])
-    out.export("vectors", NullTarget(), primary_key_fields=["filename", "text"])
+"""
+
+#: Per document: its whole text, embedded (one text per source row).
+DOCUMENT_ROWS = """
+        doc["vector"] = doc["content"].transform(
+            cocoindex.functions.SentenceTransformerEmbed(model=MODEL)
+        )
+        out.collect(filename=doc["filename"], text=doc["content"], vector=doc["vector"])
 """
 
 
@@ -119,6 +134,27 @@ def report(label: str, seconds: float, sizes: list[int]) -> None:
     )
 
 
+def scenario(root: Path, rows: str, docs: int, chunks: int) -> None:
+    """Apply, a first update, then an update after 10 % of the documents changed."""
+    for path in (root / "docs", root / "state"):
+        shutil.rmtree(path, ignore_errors=True)
+    source = root / "docs"
+    source.mkdir()
+    write_docs(source, docs, chunks)
+    log = root / "batches.log"
+    app = textwrap.dedent(APP).replace("ROWS", rows.strip("\n"))
+    for name, value in (("SOURCE", source), ("MODEL", root / "model"), ("LOG", log)):
+        app = app.replace(name, repr(str(value)))
+    (root / "app.py").write_text(app)
+    cli = [sys.executable, "-m", "cocotui"]
+    common = ["app.py", "--state-dir", str(root / "state")]
+    run([*cli, "apply", *common, "--yes"], root)
+    batches(log)  # loading the app for apply encodes nothing, but start clean anyway
+    report("  first update", run([*cli, "update", *common], root), batches(log))
+    write_docs(source, docs, chunks, version=1)
+    report("  10 % of docs changed", run([*cli, "update", *common], root), batches(log))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=200)
@@ -126,22 +162,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp:
         root = Path(tmp)
-        source = root / "docs"
-        source.mkdir()
         build_model(root / "model")
-        write_docs(source, args.docs, args.chunks)
-        log = root / "batches.log"
-        app = textwrap.dedent(APP)
-        for name, value in (("SOURCE", source), ("MODEL", root / "model"), ("LOG", log)):
-            app = app.replace(name, repr(str(value)))
-        (root / "app.py").write_text(app)
-        cli = [sys.executable, "-m", "cocotui"]
-        common = ["app.py", "--state-dir", str(root / "state")]
-        run([*cli, "apply", *common, "--yes"], root)
-        batches(log)  # loading the app for apply encodes nothing, but start clean anyway
-        report("first update", run([*cli, "update", *common], root), batches(log))
-        write_docs(source, args.docs, args.chunks, version=1)
-        report("10 % of docs changed", run([*cli, "update", *common], root), batches(log))
+        print(f"each line of {args.docs} documents of {args.chunks} lines:")
+        scenario(root, CHUNK_ROWS, args.docs, args.chunks)
+        print(f"each of {args.docs} whole documents:")
+        scenario(root, DOCUMENT_ROWS, args.docs, args.chunks)
 
 
 if __name__ == "__main__":

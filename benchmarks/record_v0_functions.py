@@ -5,10 +5,13 @@ It runs in an environment where the real ``cocoindex==0.3.39`` is installed (not
 with a PostgreSQL that CocoIndex can use; the fixtures were produced with::
 
     COCOINDEX_DATABASE_URL=postgresql://cocotui:secretpw@127.0.0.1:55432/cocotui_test \\
-        /work/v0/venv/bin/python benchmarks/record_v0_functions.py
+        /work/v0/venv/bin/python benchmarks/record_v0_functions.py [FIXTURE.json ...]
 
-The inputs are cocotui's own texts (README, a few modules, pyproject.toml) and small edge cases;
-each case stores its input, so the tests need neither v0 nor the files as they are today.
+(each fixture says so in its ``recorded_by``; naming fixtures records only those). The inputs
+are cocotui's own texts (README, a few modules, pyproject.toml) and small edge cases (empty
+text, text shorter than ``min_chunk_size``, unknown language, invalid JSON, files that are not
+UTF-8); each case stores its input, so the tests need neither v0 nor the files as they are
+today.
 """
 
 import dataclasses
@@ -306,17 +309,127 @@ def detect_language_cases() -> dict[str, Any]:
     return {"cases": [{"filename": n, **_run(flow, n)} for n in names + _known_extensions()]}
 
 
+#: Files that are not plain UTF-8, as ``LocalFile(binary=False)`` reads them in a flow.
+NON_UTF8_FILES = {
+    "latin1.md": "# Café\n\nCrème brûlée à la française.\n\nNaïve façade, déjà vu.\n".encode(
+        "latin-1"
+    ),
+    "invalid_bytes.md": b"valid start \xff\xfe middle \xc3( end.\n\nSecond \x80 paragraph.\n",
+    "truncated.md": "Ends in a cut character: \u00e9".encode()[:-1],
+    "truncated_3_bytes.md": b"A euro sign cut after 2 of its 3 bytes: \xe2\x82, then text.",
+    "utf8_bom.md": "\ufeff# Title\n\nText after a UTF-8 byte order mark.\n".encode(),
+    "utf16_bom.md": "\ufeff# Titel\n\nÜber UTF-16 mit Byte-Order-Mark.\n".encode("utf-16-le"),
+    "latin1.json": '{"name": "café", "n": 1}'.encode("latin-1"),
+}
+
+
+class _RecordTarget(cocoindex.op.TargetSpec):
+    name: str
+
+
+_received: dict[str, dict[str, Any]] = {}
+
+
+@cocoindex.op.target_connector(spec_cls=_RecordTarget)
+class _RecordConnector:
+    """Keeps what v0 exports, in memory."""
+
+    @staticmethod
+    def get_persistent_key(spec: _RecordTarget, target_name: str) -> str:
+        return spec.name
+
+    @staticmethod
+    def apply_setup_change(key: str, previous: Any, current: Any) -> None:
+        pass
+
+    @staticmethod
+    def mutate(*all_mutations: tuple[_RecordTarget, dict[Any, Any]]) -> None:
+        for spec, mutations in all_mutations:
+            rows = _received.setdefault(spec.name, {})
+            for key, value in mutations.items():
+                rows[json.dumps(key, default=list)] = value
+
+
+def non_utf8_cases() -> dict[str, Any]:
+    """What v0 reads from files that are not UTF-8 (its ``LocalFile`` decodes them) and what
+    SplitRecursively, ParseJson and DetectProgrammingLanguage make of them, through a flow."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        for name, data in NON_UTF8_FILES.items():
+            (Path(directory) / name).write_bytes(data)
+
+        @cocoindex.flow_def(name="RecordNonUtf8")
+        def record_flow(flow_builder: Any, data_scope: Any) -> None:
+            data_scope["files"] = flow_builder.add_source(
+                cocoindex.sources.LocalFile(path=directory)
+            )
+            files = data_scope.add_collector()
+            chunks = data_scope.add_collector()
+            with data_scope["files"].row() as file:
+                file["language"] = file["filename"].transform(fn.DetectProgrammingLanguage())
+                file["chunks"] = file["content"].transform(
+                    fn.SplitRecursively(), language="markdown", chunk_size=40, chunk_overlap=0
+                )
+                files.collect(
+                    filename=file["filename"], content=file["content"], language=file["language"]
+                )
+                with file["chunks"].row() as chunk:
+                    chunks.collect(
+                        filename=file["filename"], location=chunk["location"], text=chunk["text"]
+                    )
+            files.export("files", _RecordTarget(name="files"), primary_key_fields=["filename"])
+            chunks.export(
+                "chunks", _RecordTarget(name="chunks"), primary_key_fields=["filename", "location"]
+            )
+
+        record_flow.setup()
+        try:
+            record_flow.update()
+        finally:
+            record_flow.drop()
+    files = {json.loads(k): dict(v) for k, v in _received["files"].items()}
+    chunks: dict[str, list[Any]] = {}
+    for key in sorted(_received["chunks"]):
+        filename, location = json.loads(key)
+        chunks.setdefault(filename, []).append(list(location))
+    parse = _flow("json:None", lambda t: t.transform(fn.ParseJson()), cocoindex.Json)
+    records = []
+    for name, data in NON_UTF8_FILES.items():
+        record = {"filename": name, "bytes": list(data), **files[name]}
+        record["chunks"] = sorted(chunks.get(name, []))
+        if name.endswith(".json"):
+            record["parse_json"] = _run(parse, files[name]["content"])
+        records.append(record)
+    return {"cases": records}
+
+
+#: What the fixtures say produced them.
+COMMAND = (
+    "COCOINDEX_DATABASE_URL=postgresql://cocotui:secretpw@127.0.0.1:55432/cocotui_test "
+    "/work/v0/venv/bin/python benchmarks/record_v0_functions.py"
+)
+
+FIXTURES: dict[str, Callable[[], dict[str, Any]]] = {
+    "split_recursively.json": split_recursively_cases,
+    "split_by_separators.json": split_by_separators_cases,
+    "parse_json.json": parse_json_cases,
+    "detect_programming_language.json": detect_language_cases,
+    "non_utf8_files.json": non_utf8_cases,
+}
+
+
 def main() -> None:
+    """Record every fixture, or those named on the command line (``non_utf8_files.json``)."""
+    chosen = sys.argv[1:] or list(FIXTURES)
     cocoindex.init()
     OUT.mkdir(parents=True, exist_ok=True)
-    fixtures = {
-        "split_recursively.json": split_recursively_cases(),
-        "split_by_separators.json": split_by_separators_cases(),
-        "parse_json.json": parse_json_cases(),
-        "detect_programming_language.json": detect_language_cases(),
-    }
-    for file_name, body in fixtures.items():
-        document = {"recorded_with": f"cocoindex {cocoindex.__version__}", **body}
+    for file_name in chosen:
+        document = {
+            "recorded_with": f"cocoindex {cocoindex.__version__}",
+            "recorded_by": COMMAND,
+            **FIXTURES[file_name](),
+        }
         (OUT / file_name).write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
         print(f"wrote {OUT / file_name}", file=sys.stderr)
 

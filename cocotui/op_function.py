@@ -49,8 +49,9 @@ class FunctionInfo:
     - ``gpu``: the function holds a GPU model; rows of a flow using one are evaluated in the
       engine's process only (one copy of the model), whatever the number of workers.
     - ``batching``: the function takes a list of inputs and returns a list of outputs; the
-      rows of a table are sent together (see :mod:`cocotui.engine.batching`), in slices of at
-      most ``max_batch_size``; elsewhere it is called with one-element lists.
+      inputs of the source rows evaluated together (and of every row of their tables) are
+      sent in one call (see :mod:`cocotui.engine.batching`), in slices of at most
+      ``max_batch_size``.
     - ``timeout``: accepted and recorded, not enforced.
     - ``arg_relationship``: ``(ArgRelationship.X, "argument name")``, recorded.
     """

@@ -14,6 +14,7 @@ listed is never followed (it would list forever).
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import errno
 import os
@@ -49,6 +50,25 @@ def _compile(patterns: list[str] | None) -> re.Pattern[str] | None:
 
 
 _pack_stamp = struct.Struct("<qqQq").pack
+
+
+#: Byte order marks that say a text file's encoding, as CocoIndex v0 honours them.
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def decode_text(data: bytes) -> str:
+    """A text file's content as CocoIndex v0 reads it: in the encoding its byte order mark
+    says (UTF-8 or UTF-16, the mark left out), else UTF-8; each malformed sequence becomes one
+    U+FFFD, so the content is a plain string every function and target can take. The content
+    is otherwise as in the file (no newline translation)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, "replace")
+    return data.decode("utf-8", "replace")
 
 
 def _stamp(st: os.stat_result) -> str:
@@ -235,7 +255,5 @@ class LocalFile:
             if not self._is_row(os.fstat(fd)):
                 return None
             data = f.read()
-        # Decoded as CocoIndex does, keeping the content as it is in the file (no newline
-        # translation); undecodable bytes survive as surrogates.
-        content = data if self.binary else data.decode("utf-8", "surrogateescape")
+        content = data if self.binary else decode_text(data)
         return {"filename": key, "content": content}

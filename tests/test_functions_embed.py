@@ -1,6 +1,6 @@
 """``cocotui.functions.SentenceTransformerEmbed`` (issue 12, items 3 and 5): real
 sentence-transformers code on a tiny model that the tests build and save themselves (no
-download), loaded once per process, fed the chunks of a document in one batch, typed with the
+download), loaded once per process, fed the chunks of many documents in one call, typed with the
 model's dimension, and cached across runs (an unchanged chunk is never encoded twice; a model
 or argument change re-encodes)."""
 
@@ -151,14 +151,14 @@ def run_update(ws: Workspace) -> None:
     assert run.result.ok, run.named("row.failed")
 
 
-def test_a_documents_chunks_reach_the_model_in_one_batch(
+def test_the_chunks_of_a_batchs_documents_reach_the_model_in_one_call(
     ws: Workspace, model_dir: str, encoded: list[list[str]]
 ) -> None:
     h.write_files(ws, {"a.md": "alpha|beta|gamma delta|zeta", "b.md": "eta|theta"})
     embed_app(ws, model_dir)
     h.apply_all(ws)
     run_update(ws)
-    assert sorted(len(batch) for batch in encoded) == [2, 4]  # one call per document
+    assert [len(batch) for batch in encoded] == [6]  # one call for both documents
     stored = h.store()
     assert len(stored) == 6
     direct = SentenceTransformer(model_dir, device="cpu")

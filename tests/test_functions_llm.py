@@ -307,7 +307,7 @@ def test_llm_calls_are_cached_across_runs_and_invalidated_by_the_spec(
     h.apply_all(ws)
     run_update(ws)
     embedded, extracted = sent_texts(api)
-    assert sorted(map(sorted, embedded)) == [["w"], ["x", "yy", "zzz"]]  # one request per doc
+    assert sorted(map(sorted, embedded)) == [["w", "x", "yy", "zzz"]]  # one request for both
     assert extracted == ["w", "x|yy|zzz"]
     stored = h.store()[("a.md", "yy")]
     # A vector reaches an unannotated mutate as a NumPy array, as in v0.

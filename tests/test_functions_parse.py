@@ -56,8 +56,8 @@ def test_parse_json_error_says_where() -> None:
 
 
 def test_parse_json_of_undecodable_bytes_keeps_them() -> None:
-    # cocotui's LocalFile reads a file that is not UTF-8 with surrogateescape; v0 would have
-    # read these bytes as U+FFFD and parsed the JSON all the same.
+    # A text holding undecodable bytes as surrogates (a custom source's os.fsdecode, say;
+    # LocalFile reads them as U+FFFD, as v0 does: test_functions_non_utf8.py).
     text = b'{"name": "caf\xe9", "n": 1}'.decode("utf-8", "surrogateescape")
     assert executor(ParseJson())(text) == {"n": 1, "name": "caf\udce9"}
 

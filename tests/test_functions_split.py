@@ -99,7 +99,7 @@ def test_language_names_and_aliases_ignore_case(recursive: ExecutorFunction) -> 
 
 
 def test_undecodable_bytes_are_split_not_refused() -> None:
-    # cocotui's LocalFile reads a file that is not UTF-8 with surrogateescape.
+    # A text holding undecodable bytes as surrogates (a custom source's os.fsdecode, say).
     text = b"caf\xe9 au lait.\n\n".decode("utf-8", "surrogateescape") * 30
     table = executor(SplitRecursively())(text, chunk_size=100, chunk_overlap=0)
     assert len(table) > 1

@@ -9,7 +9,13 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from cocotui.engine.batching import batched_calls, call_in_batches
+from cocotui.engine.batching import (
+    Arguments,
+    BatchRequest,
+    Evaluation,
+    batched_calls,
+    run_alone,
+)
 from cocotui.engine.call_cache import CallCache
 from cocotui.flow.model import (
     Assign,
@@ -163,7 +169,23 @@ def _with_new_fields(table: Any, rows: list[dict[str, Any]]) -> Any:
     return rebuilt
 
 
+class _Row:
+    """One source row's evaluation state: the environment of each row scope being run, the
+    row's cached function results and its generated UUIDs."""
+
+    __slots__ = ("cache", "envs", "uuids")
+
+    def __init__(self, cache: CallCache | None, uuids: _GeneratedUuids) -> None:
+        self.envs: dict[int, _Env] = {}
+        self.cache = cache
+        self.uuids = uuids
+
+
 class FlowEvaluator:
+    """Evaluates a flow for source rows. Evaluating a row is a generator (an
+    :data:`~cocotui.engine.batching.Evaluation`) stopping at each batching call, so that the
+    rows of a batch share those calls (:func:`~cocotui.engine.batching.run_together`)."""
+
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
         infos = flow_functions(flow)
@@ -172,8 +194,7 @@ class FlowEvaluator:
         #: Whether some function runs on a GPU (rows are then evaluated in this process only).
         self.uses_gpu = any(info.gpu for info in infos)
         self._call_info: dict[int, tuple[str, FunctionInfo, NoneArguments]] = {}
-        self._cache: CallCache | None = None
-        #: Per row scope (by id), its batching calls made for all the rows of a table at once.
+        #: Per row scope (by id), its batching calls requested for all the rows of a table.
         self._batched: dict[int, tuple[Call, ...]] = {}
 
     def _known(self, expr: Call) -> tuple[str, FunctionInfo, NoneArguments]:
@@ -184,12 +205,17 @@ class FlowEvaluator:
             self._call_info[id(expr)] = known
         return known
 
-    def _call(self, expr: Call, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    def _call(
+        self, expr: Call, args: list[Any], kwargs: dict[str, Any], row: _Row
+    ) -> Evaluation[Any]:
         identity, info, nones = self._known(expr)
         if nones.skips(args, kwargs):
             return None
-        if info.cache and self._cache is not None:
-            return self._cache.call(
+        if info.batching:
+            (result,) = yield from self._call_many(expr, [(args, kwargs)], row)
+            return result
+        if info.cache and row.cache is not None:
+            return row.cache.call(
                 identity,
                 info.behavior_version,
                 args,
@@ -198,9 +224,35 @@ class FlowEvaluator:
             )
         return invoke(expr.fn, info, args, kwargs)
 
-    def _eval(self, expr: Expr, envs: dict[int, _Env]) -> Any:
+    def _call_many(self, expr: Call, calls: list[Arguments], row: _Row) -> Evaluation[list[Any]]:
+        """The results of a batching function for many argument lists: skipped and cached
+        calls as in :meth:`_call`, the others requested together."""
+        identity, info, nones = self._known(expr)
+        results: list[Any] = [None] * len(calls)
+        pending: list[tuple[int, bytes | None]] = []
+        cache = row.cache if info.cache else None
+        for index, (args, kwargs) in enumerate(calls):
+            if nones.skips(args, kwargs):
+                continue
+            key = None
+            if cache is not None:
+                key, found, result = cache.lookup(identity, info.behavior_version, args, kwargs)
+                if found:
+                    results[index] = result
+                    continue
+            pending.append((index, key))
+        if not pending:
+            return results
+        computed = yield BatchRequest(expr.fn, info, [calls[i] for i, _ in pending])
+        for (index, key), result in zip(pending, computed, strict=True):
+            results[index] = result
+            if cache is not None:
+                cache.store(key, result)
+        return results
+
+    def _eval(self, expr: Expr, row: _Row) -> Evaluation[Any]:
         if isinstance(expr, FieldRef):
-            env = envs[id(expr.scope)]
+            env = row.envs[id(expr.scope)]
             try:
                 return env.fields[expr.name]
             except KeyError:
@@ -213,146 +265,127 @@ class FlowEvaluator:
         if isinstance(expr, Generated):
             raise RowEvaluationError(f"{expr.field} is only generated as a collected field")
         if isinstance(expr, SubField):
-            base = self._eval(expr.base, envs)
+            base = yield from self._eval(expr.base, row)
             if isinstance(base, dict):
                 return base[expr.name]
             return getattr(base, expr.name)
-        env = envs[id(expr.scope)]
+        env = row.envs[id(expr.scope)]
         key = id(expr)
         if key not in env.memo:
-            args = [self._eval(a, envs) for a in expr.args]
-            kwargs = {k: self._eval(v, envs) for k, v in expr.kwargs}
-            env.memo[key] = self._call(expr, args, kwargs)
+            args, kwargs = yield from self._arguments(expr, row)
+            env.memo[key] = yield from self._call(expr, args, kwargs, row)
         return env.memo[key]
 
-    def _collect(
-        self, op: Collect, envs: dict[int, _Env], uuids: _GeneratedUuids
-    ) -> dict[str, Any]:
-        row: dict[str, Any] = {}
+    def _arguments(self, expr: Call, row: _Row) -> Evaluation[Arguments]:
+        args = []
+        for arg in expr.args:
+            args.append((yield from self._eval(arg, row)))
+        kwargs = {}
+        for name, value in expr.kwargs:
+            kwargs[name] = yield from self._eval(value, row)
+        return args, kwargs
+
+    def _collect(self, op: Collect, row: _Row) -> Evaluation[dict[str, Any]]:
+        collected: dict[str, Any] = {}
         generated: list[str] = []
         for name, expr in op.fields:
             if isinstance(expr, Generated):
                 generated.append(name)
-                row[name] = None
+                collected[name] = None
             else:
-                row[name] = self._eval(expr, envs)
+                collected[name] = yield from self._eval(expr, row)
         if generated:
-            uuids.fill(op.collector, row, generated)
-        return row
+            row.uuids.fill(op.collector, collected, generated)
+        return collected
 
     def _run(
         self,
         scope: RowScope,
         fields: dict[str, Any],
-        envs: dict[int, _Env],
+        row: _Row,
         out: Collected,
-        uuids: _GeneratedUuids,
         memo: dict[int, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Evaluation[dict[str, Any]]:
         """Run ``scope`` for one row; returns the row's fields, assigned ones included.
         ``memo`` holds results already computed for the row (see :meth:`_prefetch`)."""
         env = _Env(dict(fields))
         if memo:
             env.memo.update(memo)
-        envs[id(scope)] = env
+        row.envs[id(scope)] = env
         for op in scope.ops:
             if isinstance(op, Assign):
-                env.fields[op.name] = self._eval(op.expr, envs)
+                env.fields[op.name] = yield from self._eval(op.expr, row)
             elif isinstance(op, ForEach):
-                items = self._eval(op.items, envs)
-                if items is None:
-                    continue
-                rows = list(
-                    _ktable_rows(items) if isinstance(items, dict) else map(_row_fields, items)
-                )
-                memos = self._prefetch(op.scope, rows, envs)
-                done = [
-                    self._run(op.scope, row, envs, out, uuids, memo)
-                    for row, memo in zip(rows, memos, strict=True)
-                ]
-                if op.write_back:
-                    self._write_back(op.items, _with_new_fields(items, done), envs)
+                yield from self._for_each(op, row, out)
             else:
-                out[op.collector.index].append(self._collect(op, envs, uuids))
-        del envs[id(scope)]
+                out[op.collector.index].append((yield from self._collect(op, row)))
+        del row.envs[id(scope)]
         return env.fields
 
+    def _for_each(self, op: ForEach, row: _Row, out: Collected) -> Evaluation[None]:
+        items = yield from self._eval(op.items, row)
+        if items is None:
+            return
+        rows = list(_ktable_rows(items) if isinstance(items, dict) else map(_row_fields, items))
+        memos = yield from self._prefetch(op.scope, rows, row)
+        done = []
+        for fields, memo in zip(rows, memos, strict=True):
+            done.append((yield from self._run(op.scope, fields, row, out, memo)))
+        if op.write_back:
+            yield from self._write_back(op.items, _with_new_fields(items, done), row)
+
     def _prefetch(
-        self, scope: RowScope, rows: list[dict[str, Any]], envs: dict[int, _Env]
-    ) -> list[dict[int, Any]]:
-        """Per row of a table, the results of ``scope``'s batching calls, each function
-        called once for all the rows (see :mod:`cocotui.engine.batching`)."""
+        self, scope: RowScope, rows: list[dict[str, Any]], row: _Row
+    ) -> Evaluation[list[dict[int, Any]]]:
+        """Per row of a table, the results of ``scope``'s batching calls, requested at once
+        for all the rows (see :mod:`cocotui.engine.batching`)."""
         memos: list[dict[int, Any]] = [{} for _ in rows]
         calls = self._batched.get(id(scope))
         if calls is None:
             calls = self._batched[id(scope)] = batched_calls(scope)
         for call in calls if len(rows) > 1 else ():
             arguments = []
-            for row in rows:
-                envs[id(scope)] = _Env(row)
-                args = [self._eval(a, envs) for a in call.args]
-                kwargs = {k: self._eval(v, envs) for k, v in call.kwargs}
-                arguments.append((args, kwargs))
-            del envs[id(scope)]
-            for memo, result in zip(memos, self._call_many(call, arguments), strict=True):
+            for fields in rows:
+                row.envs[id(scope)] = _Env(fields)
+                arguments.append((yield from self._arguments(call, row)))
+            del row.envs[id(scope)]
+            results = yield from self._call_many(call, arguments, row)
+            for memo, result in zip(memos, results, strict=True):
                 memo[id(call)] = result
         return memos
 
-    def _call_many(self, expr: Call, calls: list[tuple[list[Any], dict[str, Any]]]) -> list[Any]:
-        """``_call`` for many argument lists of a batching function: skipped and cached calls
-        as there, the others in as few calls of the function as its batch size allows."""
-        identity, info, nones = self._known(expr)
-        results: list[Any] = [None] * len(calls)
-        pending: list[tuple[int, bytes | None]] = []
-        for index, (args, kwargs) in enumerate(calls):
-            if nones.skips(args, kwargs):
-                continue
-            if info.cache and self._cache is not None:
-                key, found, result = self._cache.lookup(
-                    identity, info.behavior_version, args, kwargs
-                )
-                if found:
-                    results[index] = result
-                    continue
-                pending.append((index, key))
-            else:
-                pending.append((index, None))
-        computed = call_in_batches(expr.fn, info, [calls[i] for i, _ in pending])
-        for (index, key), result in zip(pending, computed, strict=True):
-            results[index] = result
-            if info.cache and self._cache is not None:
-                self._cache.store(key, result)
-        return results
-
-    def _write_back(self, expr: Expr, value: Any, envs: dict[int, _Env]) -> None:
+    def _write_back(self, expr: Expr, value: Any, row: _Row) -> Evaluation[None]:
         """Make ``expr`` read ``value`` for the rest of the row (a table whose rows gained
         fields, or a struct holding it)."""
         if isinstance(expr, FieldRef):
-            envs[id(expr.scope)].fields[expr.name] = value
+            row.envs[id(expr.scope)].fields[expr.name] = value
         elif isinstance(expr, SubField):
-            base = self._eval(expr.base, envs)
+            base = yield from self._eval(expr.base, row)
             fields = dict(base) if isinstance(base, dict) else struct_fields(base)
             if fields is None:
                 raise RowEvaluationError(f"field '{expr.name}' of a {type(base).__name__}")
             fields[expr.name] = value
-            self._write_back(expr.base, fields, envs)
+            yield from self._write_back(expr.base, fields, row)
         elif isinstance(expr, Call):
-            envs[id(expr.scope)].memo[id(expr)] = value
+            row.envs[id(expr.scope)].memo[id(expr)] = value
 
-    def evaluate(
-        self, source: Source, row: dict[str, Any], cache: CallCache | None = None
-    ) -> Collected:
-        """Everything collected from one source row; ``cache=True`` functions go through
+    def evaluation(
+        self, source: Source, fields: dict[str, Any], cache: CallCache | None = None
+    ) -> Evaluation[Collected]:
+        """Everything collected from one source row, as an evaluation to run with others
+        (:func:`~cocotui.engine.batching.run_together`); ``cache=True`` functions go through
         ``cache`` (the row's cached results) when given."""
         out: Collected = [[] for _ in self.flow.collectors]
-        self._cache = cache
-        uuids = _GeneratedUuids(self.flow.name, source, row)
-        try:
-            for scope in source.row_scopes:
-                self._run(scope, row, {}, out, uuids)
-        finally:
-            self._cache = None
+        row = _Row(cache, _GeneratedUuids(self.flow.name, source, fields))
+        for scope in source.row_scopes:
+            yield from self._run(scope, fields, row, out)
         return out
+
+    def evaluate(
+        self, source: Source, fields: dict[str, Any], cache: CallCache | None = None
+    ) -> Collected:
+        """:meth:`evaluation` of one row, run alone."""
+        return run_alone(self.evaluation(source, fields, cache))
 
 
 def _describe_ops(ops: Iterable[Op], parts: list[str]) -> None:

@@ -11,8 +11,9 @@ import collections
 import dataclasses
 import enum
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from cocotui.engine.batching import run_together
 from cocotui.engine.call_cache import CallCache
 from cocotui.engine.evaluate import (
     Collected,
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
     # run evaluating few rows never needs).
     from concurrent.futures import Executor, Future
 
-#: Rows per task sent to a worker: large enough to amortise inter-process overhead.
+#: Rows evaluated together (per task sent to a worker): large enough to amortise inter-process
+#: overhead, and the rows whose inputs a batching function gets in one call.
 CHUNK_ROWS = 32
 #: Below this many rows to evaluate, starting worker processes costs more than it saves.
 MIN_ROWS_FOR_WORKERS = 256
@@ -66,52 +68,71 @@ class RowOutcome:
     cache: bytes | None = None
 
 
+@dataclasses.dataclass
+class _ReadRow:
+    """A row read and found changed, to evaluate."""
+
+    task: RowTask
+    fields: dict[str, Any]
+    content_fp: bytes
+    size: int
+    cache: CallCache | None
+
+
+def _read(source: Source, task: RowTask) -> RowOutcome | tuple[dict[str, Any], bytes, int]:
+    """The row's outcome when it needs no evaluation, else its fields, fingerprint and size."""
+    try:
+        row = source.spec.read_row(task.key)
+    except Exception as exc:  # a custom source's get_value() may raise anything
+        return RowOutcome(
+            task.key, RowStatus.FAILED, error=f"cannot read: {exc}", traceback=user_traceback(exc)
+        )
+    if row is None:
+        return RowOutcome(task.key, RowStatus.GONE)
+    content = row.get("content", row)
+    row_fingerprint = getattr(source.spec, "row_fingerprint", None)
+    fp = content_fingerprint(content) if row_fingerprint is None else row_fingerprint(row)
+    size = len(content) if isinstance(content, str | bytes) else 0
+    if fp == task.known_content_fp:
+        return RowOutcome(task.key, RowStatus.SAME, fp, size=size)
+    return row, fp, size
+
+
+def _evaluated(read: _ReadRow, result: Collected | BaseException) -> RowOutcome:
+    task = read.task
+    if isinstance(result, BaseException):
+        # A transform's sys.exit() fails its row: it must not end the run, silently.
+        # KeyboardInterrupt is not caught: it is Ctrl-C pressed twice, an abort.
+        return RowOutcome(
+            task.key,
+            RowStatus.FAILED,
+            read.content_fp,
+            error=describe_exception(result),
+            traceback=user_traceback(result),
+        )
+    kept = None if read.cache is None else read.cache.dump()
+    return RowOutcome(task.key, RowStatus.EVALUATED, read.content_fp, result, read.size, cache=kept)
+
+
 def evaluate_rows(
     evaluator: FlowEvaluator, source: Source, tasks: Iterable[RowTask]
 ) -> list[RowOutcome]:
-    outcomes = []
+    """The outcomes of ``tasks``, in order. The changed rows are evaluated together, so that
+    a batching function is called once for all of them (see :mod:`cocotui.engine.batching`)."""
+    rows: list[RowOutcome | _ReadRow] = []
     for task in tasks:
-        try:
-            row = source.spec.read_row(task.key)
-        except Exception as exc:  # a custom source's get_value() may raise anything
-            outcomes.append(
-                RowOutcome(
-                    task.key,
-                    RowStatus.FAILED,
-                    error=f"cannot read: {exc}",
-                    traceback=user_traceback(exc),
-                )
-            )
+        read = _read(source, task)
+        if isinstance(read, RowOutcome):
+            rows.append(read)
             continue
-        if row is None:
-            outcomes.append(RowOutcome(task.key, RowStatus.GONE))
-            continue
-        content = row.get("content", row)
-        row_fingerprint = getattr(source.spec, "row_fingerprint", None)
-        fp = content_fingerprint(content) if row_fingerprint is None else row_fingerprint(row)
-        size = len(content) if isinstance(content, str | bytes) else 0
-        if fp == task.known_content_fp:
-            outcomes.append(RowOutcome(task.key, RowStatus.SAME, fp, size=size))
-            continue
+        fields, fp, size = read
         cache = CallCache(task.cache) if evaluator.caches else None
-        try:
-            collected = evaluator.evaluate(source, row, cache)
-        except (Exception, SystemExit) as exc:
-            # A transform's sys.exit() fails its row: it must not end the run, silently.
-            # KeyboardInterrupt is not caught: it is Ctrl-C pressed twice, an abort.
-            outcomes.append(
-                RowOutcome(
-                    task.key,
-                    RowStatus.FAILED,
-                    fp,
-                    error=describe_exception(exc),
-                    traceback=user_traceback(exc),
-                )
-            )
-            continue
-        kept = None if cache is None else cache.dump()
-        outcomes.append(RowOutcome(task.key, RowStatus.EVALUATED, fp, collected, size, cache=kept))
-    return outcomes
+        rows.append(_ReadRow(task, fields, fp, size, cache))
+    to_evaluate = [row for row in rows if isinstance(row, _ReadRow)]
+    results = iter(
+        run_together([evaluator.evaluation(source, r.fields, r.cache) for r in to_evaluate])
+    )
+    return [_evaluated(row, next(results)) if isinstance(row, _ReadRow) else row for row in rows]
 
 
 # -- worker processes -------------------------------------------------------------------------

@@ -5,12 +5,14 @@ instruction) is part of the cache's key."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, Literal
 
 from cocotui.auth_registry import TransientAuthEntryReference
 from cocotui.functions.json_schema import decode_output, output_schema
 from cocotui.functions.llm_client import (
+    api_key_of,
     check_supported,
     describe_failure,
     make_client,
@@ -49,7 +51,7 @@ class EmbedText(FunctionSpec):
 @executor_class(
     cache=True,
     batching=True,
-    max_batch_size=2048,  # OpenAI's limit of inputs per request
+    max_batch_size=64,  # v0's: what most embedding APIs accept in one request
     behavior_version=1,
     arg_relationship=(ArgRelationship.EMBEDDING_ORIGIN_TEXT, "text"),
 )
@@ -58,8 +60,10 @@ class EmbedTextExecutor:
 
     def analyze(self) -> Any:
         """``Vector[Float32, dim]``: the dimension asked for, or the model's when known."""
-        check_supported(self.spec.api_type, "EmbedText")
         spec = self.spec
+        check_supported(spec.api_type, "EmbedText")
+        if spec.api_key is not None:  # a missing auth entry fails the flow's load, as in v0
+            api_key_of(spec.api_type, spec.api_key, "EmbedText")
         dim = spec.output_dimension or spec.expected_output_dimension
         dim = dim or _KNOWN_DIMENSIONS.get(spec.model)
         if dim is None:
@@ -78,14 +82,50 @@ class EmbedTextExecutor:
         try:
             response = self._client.embeddings.create(model=self.spec.model, input=text, **options)
         except Exception as exc:
-            raise describe_failure(exc, self.spec.api_type, self.spec.model) from None
+            raise describe_failure(exc, self._client, self.spec.api_type, self.spec.model) from None
         by_index = sorted(response.data, key=lambda item: item.index)
         return [list(item.embedding) for item in by_index]
 
 
+#: Leading bytes of the image formats an image argument may be in, and their MIME types.
+_IMAGE_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (0, b"\xff\xd8\xff", "image/jpeg"),
+    (0, b"GIF87a", "image/gif"),
+    (0, b"GIF89a", "image/gif"),
+    (8, b"WEBP", "image/webp"),  # after "RIFF" and the size
+    (0, b"BM", "image/bmp"),
+    (0, b"II*\x00", "image/tiff"),
+    (0, b"MM\x00*", "image/tiff"),
+    (4, b"ftypavif", "image/avif"),
+    (4, b"ftypheic", "image/heif"),
+)
+
+
+def image_content_part(image: bytes) -> dict[str, Any]:
+    """The image as a chat message part: a ``data:`` URL of its MIME type (told by its first
+    bytes, as v0 does) and base64 content."""
+    mime = next(
+        (
+            mime
+            for offset, signature, mime in _IMAGE_SIGNATURES
+            if image[offset : offset + len(signature)] == signature
+        ),
+        None,
+    )
+    if mime is None:
+        raise ValueError(
+            "ExtractByLlm: image is not in a known image format (PNG, JPEG, GIF, WebP, BMP, "
+            "TIFF, AVIF, HEIF)"
+        )
+    url = f"data:{mime};base64,{base64.b64encode(image).decode('ascii')}"
+    return {"type": "image_url", "image_url": {"url": url, "detail": "auto"}}
+
+
 class ExtractByLlm(FunctionSpec):
     """Extract a value of ``output_type`` (a dataclass, a list, a basic type, nested) from a
-    text with an LLM, through structured output (a JSON schema of ``output_type``)."""
+    text, an image (``image=``, the image file's bytes) or both, with an LLM, through
+    structured output (a JSON schema of ``output_type``)."""
 
     llm_spec: LlmSpec
     output_type: type
@@ -99,7 +139,10 @@ class ExtractByLlmExecutor:
     def analyze(self) -> Any:
         """The output's type is ``output_type``; an API or a type cocotui cannot use fails
         the flow's load."""
-        check_supported(self.spec.llm_spec.api_type, "ExtractByLlm")
+        llm = self.spec.llm_spec
+        check_supported(llm.api_type, "ExtractByLlm")
+        if llm.api_key is not None:  # a missing auth entry fails the flow's load, as in v0
+            api_key_of(llm.api_type, llm.api_key, "ExtractByLlm")
         output_schema(self.spec.output_type)
         return self.spec.output_type
 
@@ -115,19 +158,24 @@ class ExtractByLlmExecutor:
         instruction = self.spec.instruction
         self._system = _SYSTEM_PROMPT + (f"\n\n{instruction}" if instruction else "")
 
-    def __call__(self, text: str) -> Any:
+    def __call__(self, text: str | None = None, image: bytes | None = None) -> Any:
+        if text is None and image is None:
+            return None  # as v0: nothing to extract from
         llm = self.spec.llm_spec
+        user: str | list[dict[str, Any]] = text or ""
+        if image is not None:
+            user = [{"type": "text", "text": text or ""}, image_content_part(image)]
         try:
             response = self._client.chat.completions.create(
                 model=llm.model,
                 messages=[
                     {"role": "system", "content": self._system},
-                    {"role": "user", "content": text},
+                    {"role": "user", "content": user},
                 ],
                 response_format={"type": "json_schema", "json_schema": self._format},
             )
         except Exception as exc:
-            raise describe_failure(exc, llm.api_type, llm.model) from None
+            raise describe_failure(exc, self._client, llm.api_type, llm.model) from None
         content = response.choices[0].message.content if response.choices else None
         if not content:
             raise ValueError(f"ExtractByLlm: model {llm.model!r} gave no answer")
