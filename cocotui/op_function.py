@@ -345,10 +345,9 @@ class NoneArguments:
         return False
 
 
-def invoke(fn: Callable[..., Any], info: FunctionInfo, args: list[Any], kwargs: Any) -> Any:
-    """Call a transform: awaited when ``async``; a batching function gets one-element lists."""
-    if info.batching:
-        return invoke_batch(fn, [(args, kwargs)])[0]
+def invoke(fn: Callable[..., Any], args: list[Any], kwargs: Any) -> Any:
+    """Call a (non-batching) transform, awaited when ``async``. The evaluator sends batching
+    functions through :func:`invoke_batch` with the inputs of many rows."""
     result = fn(*args, **kwargs)
     # A cheap test first (this runs for every call of every row): only these can be awaitable.
     if hasattr(result, "__await__") or isinstance(result, types.GeneratorType):

@@ -220,9 +220,9 @@ class FlowEvaluator:
                 info.behavior_version,
                 args,
                 kwargs,
-                lambda: invoke(expr.fn, info, args, kwargs),
+                lambda: invoke(expr.fn, args, kwargs),
             )
-        return invoke(expr.fn, info, args, kwargs)
+        return invoke(expr.fn, args, kwargs)
 
     def _call_many(self, expr: Call, calls: list[Arguments], row: _Row) -> Evaluation[list[Any]]:
         """The results of a batching function for many argument lists: skipped and cached
