@@ -59,7 +59,7 @@ class StatusPublisher:
         origin: Origin,
         interval: float = PUBLISH_INTERVAL_S,
     ) -> None:
-        self.monitor = RunMonitor(mode)
+        self.monitor = RunMonitor(mode, log_size=0)  # the store keeps no event log
         self.exporter = ExporterIdentity.of_this_process(mode.value, origin)
         self.interval = interval
         self._writer: StatusWriter | None = None
