@@ -59,6 +59,10 @@ class TargetStatus:
 class Engine:
     """An app's flows bound to its state."""
 
+    #: Whether updates publish their status (:mod:`cocotui.engine.status`); turned off only by
+    #: the benchmarks measuring what publishing costs (on an engine, or on the class).
+    publish_status = True
+
     def __init__(self, app: App, paths: AppPaths) -> None:
         self.app = app
         self.paths = paths
@@ -68,9 +72,6 @@ class Engine:
         self.lock = WriterLock.of(paths)
         #: Said to the user when the app's state from an older cocotui was left unadopted.
         self.state_notice = ""
-        #: Whether updates publish their status (:mod:`cocotui.engine.status`); off only for
-        #: benchmarks measuring what publishing costs.
-        self.publish_status = True
 
     @classmethod
     def open(
