@@ -242,3 +242,24 @@ def test_the_status_file_is_private(ws: Workspace) -> None:
     assert ws.cli("update", ws.app).returncode == 0
     path: Path = app_paths(ws.state_name, ws.state_dir).status
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_readme_documents_every_json_field(ws: Workspace) -> None:
+    setup_app(ws, {"a.md": "a"})
+    assert ws.cli("update", ws.app).returncode == 0
+    _, document = status(ws)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    start = readme.index("- `status` (with `--watch`")
+    documented = readme[start : readme.index("\n- ", start + 1)]
+    run = document["run"]
+    fields = {
+        *document,
+        *document["exporter"],
+        *run,
+        *run["sources"]["Docs.documents"],
+        *run["sources"]["Docs.documents"]["last_pass"],
+        *run["targets"]["Docs.t"],
+        *document["history"]["Docs.t"][0],
+    } - {"format_version"}
+    missing = {name for name in fields if f"`{name}`" not in documented}
+    assert not missing

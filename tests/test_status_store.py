@@ -208,6 +208,10 @@ def test_history_keeps_the_last_runs_of_each_target(ws: Workspace) -> None:
     assert len(history) == HISTORY_SIZE
     assert [r.updated for r in history] == [1] * HISTORY_SIZE
     assert [r.outcome for r in history] == [Outcome.FINISHED] * HISTORY_SIZE
+    assert report.exporter.origin is Origin.API  # Engine.update, as a program calls it
+    assert (
+        history[-1].by == f"{report.exporter.user}@{socket.gethostname()} pid {os.getpid()} (api)"
+    )
     assert history[-1].started_at == report.snapshot.started_at
     assert [r.started_at for r in history] == sorted(r.started_at for r in history)
     # No growth: a run more is the same number of records (give or take digits of floats).
