@@ -38,6 +38,7 @@ from cocotui.engine.metrics import (
     MetricsObserver,
     parse_address,
 )
+from cocotui.engine.status import Origin
 from cocotui.engine.update import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_ROWS,
@@ -277,9 +278,11 @@ def cmd_update(args: argparse.Namespace) -> int:
             metrics = _serve_metrics(args.metrics)
             observer = _both(observer, metrics)
         if args.live:
-            result = engine.run_live(LiveOptions(**_batching(args)), observer, stop)
+            live = LiveOptions(**_batching(args))
+            result = engine.run_live(live, observer, stop, origin=Origin.CLI)
         else:
-            result = engine.update(UpdateOptions(**_batching(args)), observer, stop)
+            once = UpdateOptions(**_batching(args))
+            result = engine.update(once, observer, stop, origin=Origin.CLI)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -135,6 +135,8 @@ class RowFailed(Event):
     keys: tuple[str, ...]
     error: str
     traceback: str
+    #: the targets whose ``mutate`` failed for the row (none when the row failed before)
+    targets: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

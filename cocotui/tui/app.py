@@ -34,6 +34,7 @@ from cocotui.engine.events import FAILURES, RowFailed, StopToken
 from cocotui.engine.facade import Engine
 from cocotui.engine.monitor import RunMonitor, Snapshot
 from cocotui.engine.plan import Plan
+from cocotui.engine.status import Origin
 from cocotui.engine.update import UpdateOptions, UpdateResult
 from cocotui.presenter import TargetRow
 from cocotui.tui.commands import CocotuiCommands
@@ -448,7 +449,7 @@ class CocotuiApp(App[None]):
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
     def run_update(self, stop: StopToken) -> UpdateResult:
-        return self.engine.update(self.update_options, self.monitor, stop)
+        return self.engine.update(self.update_options, self.monitor, stop, origin=Origin.TUI)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "engine" or event.state not in (
