@@ -12,7 +12,7 @@ import types
 import typing
 from typing import Any
 
-from cocotui.values import ValueShapeError
+from cocotui.values.shapes import ValueShapeError
 
 
 class AnnotationError(ValueShapeError):

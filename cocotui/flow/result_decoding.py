@@ -13,7 +13,7 @@ from typing import Any
 from cocotui.annotations import is_any, is_ndarray, strip_annotated
 from cocotui.engine_type import BasicValueType, EnrichedValueType, StructType, TableType
 from cocotui.value_types import is_struct_type
-from cocotui.values import struct_fields
+from cocotui.values.shapes import struct_fields
 
 _NUMPY_DTYPES = {"Float32": "float32", "Float64": "float64", "Int64": "int64"}
 
