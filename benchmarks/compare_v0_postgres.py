@@ -14,31 +14,19 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-import psycopg
+# The layout is read as the test that asserts v0's recorded one reads it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from postgres_layout import table_layout
 
 
 def layout(url: str, table: str) -> dict[str, Any]:
-    with psycopg.connect(url) as conn:
-        columns = conn.execute(
-            "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
-            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-            (table,),
-        ).fetchall()
-        indexes = conn.execute(
-            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
-            "WHERE indrelid = %s::regclass ORDER BY 1",
-            (table,),
-        ).fetchall()
-        names = ", ".join(f'"{name}"::text' for name, _, _ in columns)
-        rows = conn.execute(f"SELECT {names} FROM {table} ORDER BY 1, 2").fetchall()
-    return {
-        "table": table,
-        "columns": [list(c) for c in columns],
-        "indexes": [list(i) for i in indexes],
-        "rows": [list(r) for r in rows],
-    }
+    found = table_layout(url, table)
+    if found is None:
+        raise SystemExit(f"no table {table} in one of the databases")
+    return {"table": table, **found}
 
 
 def main(argv: list[str]) -> int:

@@ -102,7 +102,11 @@ def split_recursively_cases() -> dict[str, Any]:
         ("bench_readme_markdown", _read("benchmarks/README.md"), {"language": "md", **CODE}),
         ("op_python", _read("cocotui/op.py"), {"language": ".py", **CODE}),
         ("builder_python", _read("cocotui/flow/builder.py"), {"language": "python", **CODE}),
-        ("values_python_small", _read("cocotui/values.py"), {"language": "python", **SMALL}),
+        (
+            "values_python_small",
+            _read("cocotui/values/toml_tags.py"),
+            {"language": "python", **SMALL},
+        ),
         ("pyproject_toml", _read("pyproject.toml"), {"language": ".toml", **SMALL}),
         ("empty", "", {"chunk_size": 100}),
         ("whitespace_only", " \n\t\n  \n", {"chunk_size": 100}),

@@ -1,6 +1,7 @@
 """Reading Python type annotations the way CocoIndex v0 reads them: structs (dataclasses and
 NamedTuples, generic ones too) and their fields, optional and union types, lists, dicts and numpy
-arrays. Shared by the setup-object codec and the ``mutate`` decoders."""
+arrays. The one reader of annotations: the field types of a flow (:mod:`cocotui.value_types`),
+the setup-object codec, the ``mutate`` decoders and transform-flow results use it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import collections.abc
 import dataclasses
 import functools
 import inspect
+import sys
 import types
 import typing
 from typing import Any
 
-from cocotui.values import ValueShapeError
+from cocotui.values.shapes import ValueShapeError
 
 
 class AnnotationError(ValueShapeError):
@@ -69,6 +71,35 @@ def union_variants(tp: Any) -> tuple[Any, ...] | None:
     return tuple(a for a in typing.get_args(tp) if a is not type(None))
 
 
+def is_pydantic_model(tp: Any) -> bool:
+    """Whether ``tp`` is a pydantic model class (without importing pydantic: a model's module
+    has imported it)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(tp, type) and issubclass(tp, pydantic.BaseModel)
+
+
+def is_struct_type(tp: Any) -> bool:
+    """Whether ``tp`` is a struct class: a dataclass, a NamedTuple or a pydantic model."""
+    return isinstance(tp, type) and (struct_class(tp) is not None or is_pydantic_model(tp))
+
+
+def struct_field_names(cls: type) -> tuple[str, ...]:
+    """The names a struct class is constructed with: a dataclass's ``init`` fields, a
+    NamedTuple's fields, a pydantic model's fields."""
+    if dataclasses.is_dataclass(cls):
+        return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    declared: Any = getattr(cls, "_fields", None) or getattr(cls, "model_fields", ())
+    return tuple(declared)
+
+
+@functools.cache
+def annotated_struct_hints(cls: type) -> dict[str, Any]:
+    """The resolved annotations of ``cls`` with their ``Annotated`` metadata (which carries
+    vector sizes and type kinds); raises what :func:`typing.get_type_hints` raises for a
+    forward reference that cannot be resolved."""
+    return typing.get_type_hints(cls, include_extras=True)
+
+
 def struct_class(tp: Any) -> type | None:
     """The class of a struct type (``Ref[T]`` → ``Ref``), or ``None`` if ``tp`` is not one."""
     cls = typing.get_origin(tp) or tp
@@ -93,20 +124,24 @@ def struct_type_fields(cls: type) -> tuple[StructField, ...]:
     """The fields ``cls`` is constructed from, with their resolved annotations (``Any`` for a
     forward reference that cannot be resolved)."""
     hints = struct_type_hints(cls)
+    defaulted = _defaulted_fields(cls)
+    return tuple(
+        StructField(name, hints.get(name, Any), name in defaulted)
+        for name in struct_field_names(cls)
+    )
+
+
+def _defaulted_fields(cls: type) -> frozenset[str]:
     if dataclasses.is_dataclass(cls):
-        return tuple(
-            StructField(
-                f.name,
-                hints.get(f.name, Any),
-                f.default is not dataclasses.MISSING
-                or f.default_factory is not dataclasses.MISSING,
-            )
+        return frozenset(
+            f.name
             for f in dataclasses.fields(cls)
-            if f.init
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
         )
-    defaults = getattr(cls, "_field_defaults", {})
-    names: tuple[str, ...] = getattr(cls, "_fields", ())
-    return tuple(StructField(n, hints.get(n, Any), n in defaults) for n in names)
+    if is_pydantic_model(cls):
+        model_fields: Any = getattr(cls, "model_fields", {})
+        return frozenset(name for name, f in model_fields.items() if not f.is_required())
+    return frozenset(getattr(cls, "_field_defaults", {}))
 
 
 def sequence_element(tp: Any) -> Any | None:

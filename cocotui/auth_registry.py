@@ -16,7 +16,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar, cast
 
-from cocotui.values import canonical_json
+from cocotui.values.identity import canonical_json
 
 T = TypeVar("T")
 

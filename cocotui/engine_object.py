@@ -29,7 +29,7 @@ from cocotui.annotations import (
     union_variants,
 )
 from cocotui.engine_type import EnrichedValueType, FieldSchema
-from cocotui.values import ValueShapeError, struct_fields
+from cocotui.values.shapes import ValueShapeError, struct_fields
 
 _SCALARS = (str, int, float, bool)
 #: Types stored in v0's own JSON form for value types (``{"kind": ...}``), not field by field.

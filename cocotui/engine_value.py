@@ -34,7 +34,7 @@ from cocotui.annotations import (
     type_name,
     union_variants,
 )
-from cocotui.values import struct_fields
+from cocotui.values.shapes import struct_fields
 
 Decoder = Callable[[Any], Any]
 KeyDecoder = Callable[[tuple[Any, ...]], Any]

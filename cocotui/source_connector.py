@@ -32,7 +32,7 @@ from typing import Any, Generic, Literal, TypeVar
 from cocotui.asyncbridge import await_if_needed, iterate
 from cocotui.sources import ListedRow
 from cocotui.specs import SpecMeta
-from cocotui.values import struct_fields
+from cocotui.values.shapes import struct_fields
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -12,16 +12,24 @@ annotation or ``Any`` is ``Json`` (any JSON-like value) where v0 asks for a spec
 
 from __future__ import annotations
 
-import collections.abc
 import dataclasses
 import datetime
 import inspect
 import sys
-import types
 import typing
 from typing import Annotated, Any
 
-from cocotui.annotations import type_name
+from cocotui.annotations import (
+    annotated_struct_hints,
+    is_ndarray,
+    is_struct_type,
+    mapping_types,
+    ndarray_dtype,
+    sequence_element,
+    struct_field_names,
+    type_name,
+    union_variants,
+)
 from cocotui.engine_type import (
     BasicKind,
     BasicValueType,
@@ -58,15 +66,6 @@ _BASIC_KINDS: dict[Any, BasicKind] = {
 #: numpy dtypes v0 accepts as vector elements or scalars, by name (numpy stays unimported).
 _NUMPY_KINDS: dict[str, BasicKind] = {"float32": "Float32", "float64": "Float64", "int64": "Int64"}
 _JSON = BasicValueType("Json")
-
-
-def is_struct_type(tp: Any) -> bool:
-    if not isinstance(tp, type):
-        return False
-    if dataclasses.is_dataclass(tp) or (issubclass(tp, tuple) and hasattr(tp, "_fields")):
-        return True
-    pydantic = sys.modules.get("pydantic")
-    return pydantic is not None and issubclass(tp, pydantic.BaseModel)
 
 
 def _numpy_module() -> Any:
@@ -114,9 +113,8 @@ def _strip_annotations(tp: Any) -> _Annotated:
 def enriched_type_of(annotation: Any, *, nullable: bool = False) -> EnrichedValueType:
     """The field type an annotation stands for; raises :class:`UnsupportedTypeError`."""
     found = _strip_annotations(annotation)
-    origin = typing.get_origin(found.core)
-    if found.kind is None and origin in (typing.Union, types.UnionType):
-        variants = [a for a in typing.get_args(found.core) if a is not type(None)]
+    variants = union_variants(found.core) if found.kind is None else None
+    if variants is not None:
         if len(variants) == 1:
             inner = enriched_type_of(variants[0], nullable=True)
             if found.attrs:
@@ -128,8 +126,6 @@ def enriched_type_of(annotation: Any, *, nullable: bool = False) -> EnrichedValu
 
 def _value_type(found: _Annotated) -> ValueType:
     core = found.core
-    origin = typing.get_origin(core) or core
-    args = typing.get_args(core)
     if found.kind is not None:
         return BasicValueType(typing.cast(BasicKind, found.kind))
     if core is Any or core is MISSING:
@@ -138,19 +134,19 @@ def _value_type(found: _Annotated) -> ValueType:
         return StructType(struct_fields(core), _description(core))
     if _is_numpy_scalar(core):
         return BasicValueType(_numpy_kind(core))
-    if origin in (list, collections.abc.Sequence):
-        return _sequence_type(args[0] if args else Any, found.vector)
-    numpy = _numpy_module()
-    if numpy is not None and origin is numpy.ndarray:
-        dtype_args = typing.get_args(args[1]) if len(args) == 2 else ()
-        element = BasicValueType(_numpy_kind(dtype_args[0] if dtype_args else Any))
-        return _vector(element, found.vector)
-    if origin in (dict, collections.abc.Mapping):
-        if len(args) == 2 and args[1] is Any:
+    element = sequence_element(core)
+    if element is not None:
+        return _sequence_type(element, found.vector)
+    if is_ndarray(core):
+        dtype = ndarray_dtype(core)
+        return _vector(BasicValueType(_numpy_kind(Any if dtype is None else dtype)), found.vector)
+    key_value = mapping_types(core)
+    if key_value is not None:
+        if key_value[1] is Any and typing.get_args(core):
             return _JSON  # a free-form object, as an unannotated value is
-        return _ktable_type(args[0] if args else Any, args[1] if len(args) > 1 else Any)
-    if origin in (typing.Union, types.UnionType):
-        variants = [a for a in args if a is not type(None)]
+        return _ktable_type(*key_value)
+    variants = union_variants(core)
+    if variants is not None:
         return BasicValueType("Union", union=UnionTypeSchema([_basic(v) for v in variants]))
     kind = _BASIC_KINDS.get(core)
     uuid = sys.modules.get("uuid")  # an app annotating uuid.UUID has imported it
@@ -216,19 +212,13 @@ def struct_fields(struct: type) -> list[FieldSchema]:
     """The fields of a dataclass, NamedTuple or pydantic model, typed; an unsupported field type
     is reported as ``Struct.field: ...``."""
     try:
-        hints = typing.get_type_hints(struct, include_extras=True)
+        hints = annotated_struct_hints(struct)
     except Exception as exc:  # an unresolvable forward reference, as v0 would report it
         raise UnsupportedTypeError(
             f"the annotations of {struct.__qualname__} cannot be resolved: {exc}"
         ) from None
-    if dataclasses.is_dataclass(struct):
-        names = [f.name for f in dataclasses.fields(struct) if f.init]
-    elif hasattr(struct, "_fields"):
-        names = list(struct._fields)
-    else:
-        names = list(getattr(struct, "model_fields", {}))
     fields: list[FieldSchema] = []
-    for name in names:
+    for name in struct_field_names(struct):
         try:
             fields.append(FieldSchema(name, enriched_type_of(hints.get(name, Any))))
         except UnsupportedTypeError as exc:

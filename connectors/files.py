@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import cocotui
+from cocotui.atomic_file import write_file_atomically
 
 #: The manifest of the files a target wrote, in its directory.
 MANIFEST = ".cocotui-written"
@@ -183,23 +184,10 @@ def _temp_path(path: Path) -> Path:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with a file holding ``data`` (temporary file, fsync, rename), through a
-    temporary name this connector recognises and cleans up. Its own code, not cocotui's helper:
-    a connector is written against the public contract only, and its errors show its frames."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_path(path)
-    # O_EXCL after the unlink: never write through a symlink planted at the temporary name.
-    temp.unlink(missing_ok=True)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode as umask allows
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    """Replace ``path`` with a file holding ``data``, through a temporary file this connector
+    recognises (and cleans up) by its name."""
+    # Not the directory: one fsync per row, as before (a power cut may still lose the rename).
+    write_file_atomically(path, data, temp=_temp_path(path), sync_directory=False)
 
 
 def _remove(path: Path) -> None:

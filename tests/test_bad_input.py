@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 import sqlite3
@@ -37,6 +36,7 @@ from connector_source import connector_source, spec_source, static
 
 import cocotui
 from cocotui import registry
+from cocotui.flow.loader import is_internal_file
 from cocotui.op import ConnectorDefinitionError
 from cocotui.sources import LocalFile
 
@@ -284,13 +284,14 @@ def snapshot(ws: Workspace) -> dict[str, Any]:
 
 
 def assert_clear_error(result: CliResult, *parts: str) -> str:
-    """Exit 1, stderr starting with the one ``error:`` line, no frame of cocotui itself."""
+    """Exit 1, stderr starting with the one ``error:`` line, no frame of cocotui's engine (a
+    public helper the connector called, such as ``cocotui.atomic_file``, may show)."""
     assert result.returncode == 1, result
     assert result.stderr.startswith("error: "), result.stderr
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1, result.stderr
     frames = re.findall(r'File "([^"]+)"', result.stderr)
-    assert [f for f in frames if f"{os.sep}cocotui{os.sep}" in f] == [], result.stderr
+    assert [f for f in frames if is_internal_file(f)] == [], result.stderr
     for part in parts:
         assert part in result.stderr, (part, result.stderr)
     return result.stderr

@@ -25,7 +25,7 @@ from cocotui.state.setup_store import (
     TargetState,
     TomlSetupStore,
 )
-from cocotui.values import decode, encode
+from cocotui.values.toml_tags import decode, encode
 
 # ---------------------------------------------------------------------------------------------
 # Values: JSON-like, plus tuples and dicts with non-string keys (what keys and states may hold)

@@ -6,120 +6,63 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import chromadb
 import pytest
 from connector_helpers import (
     SAMPLE_FILES,
-    assert_rolls_forward,
-    update_killed_inside_mutate,
     write_sources,
 )
-from vector_target_helpers import DIM, basic_field, embedding, expected, make_runner, vector_field
+from vector_target_helpers import basic_field, embedding, make_runner, vector_field
+from vector_target_kinds import (
+    CHROMADB_IMPORTS,
+    chromadb_client,
+    chromadb_equals_source,
+    chromadb_records,
+    chromadb_spec,
+)
 
 from cocotui.index import IndexOptions, VectorIndexDef, VectorSimilarityMetric
 from cocotui.op import TargetStateCompatibility
 from cocotui.testing import assert_idempotent, assert_unchanged
 from connectors.v0_chromadb import ChromaDB, ChromaDBConnector, ChromaDBTargetError
 
-IMPORTS = "import cocoindex.targets.chromadb"
-
-
-def spec_source(db: Path, name: str = "docs") -> str:
-    return (
-        f"cocoindex.targets.chromadb.ChromaDB(collection_name={name!r}, path={str(db)!r}, "
-        f"document_field='content')"
-    )
-
-
-def records(db: Path, name: str = "docs") -> dict[str, dict[str, Any]] | None:
-    """id -> document, metadata and embedding, or ``None`` without the collection."""
-    client = fresh_client(db)
-    try:
-        collection = client.get_collection(name)
-    except Exception:  # chromadb raises its NotFoundError (a ValueError in older versions)
-        return None
-    if collection.count() == 0:
-        return {}  # (reading an empty collection's vectors fails: none are on disk yet)
-    found = collection.get(include=["documents", "metadatas", "embeddings"])
-    return {
-        ident: {"document": doc, "metadata": meta, "embedding": [float(x) for x in emb]}
-        for ident, doc, meta, emb in zip(
-            found["ids"], found["documents"], found["metadatas"], found["embeddings"], strict=True
-        )
-    }
-
-
-def fresh_client(db: Path) -> Any:
-    """A client that reads what the CLI wrote: chromadb shares one system per path within a
-    process, which keeps what it read before."""
-    chromadb.api.client.SharedSystemClient.clear_system_cache()
-    return chromadb.PersistentClient(path=str(db))
-
 
 def space(db: Path, name: str = "docs") -> str:
-    metadata = fresh_client(db).get_collection(name).metadata
+    metadata = chromadb_client(db).get_collection(name).metadata
     return str((metadata or {}).get("hnsw:space"))
-
-
-def assert_equals_source(db: Path, docs: Path) -> None:
-    found = records(db)
-    assert found is not None
-    assert {i: r["document"] for i, r in found.items()} == expected(docs)
-    for r in found.values():
-        assert r["embedding"] == pytest.approx(embedding(r["document"]), abs=1e-6)
 
 
 def test_lifecycle_through_the_cli(tmp_path: Path) -> None:
     db, docs = tmp_path / "chroma", tmp_path / "docs"
-    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec_source(db), imports=IMPORTS)
+    runner = make_runner(tmp_path, SAMPLE_FILES, spec=chromadb_spec(db), imports=CHROMADB_IMPORTS)
     (change,) = runner.plan()["changes"]
     assert (change["action"], change["kind"]) == ("create", "ChromaDB")
     assert change["description"] == f"ChromaDB collection docs@{db}"
     runner.apply()
-    assert records(db) == {}
+    assert chromadb_records(db) == {}
     assert space(db) == "cosine"
     assert runner.update().ok
-    assert_equals_source(db, docs)
+    chromadb_equals_source(db, docs)
 
     assert [c["action"] for c in runner.plan()["changes"]] in ([], ["none"])
     assert runner.update().mutations == 0
 
     write_sources(docs, {"a.txt": "ALPHA", "b.txt": None})
     assert runner.update().ok
-    assert_equals_source(db, docs)
+    chromadb_equals_source(db, docs)
 
     # a spec change (the metric): the collection is created again, every row re-exported
-    runner = make_runner(tmp_path, {}, spec=spec_source(db), imports=IMPORTS, metric="L2_DISTANCE")
+    runner = make_runner(
+        tmp_path, {}, spec=chromadb_spec(db), imports=CHROMADB_IMPORTS, metric="L2_DISTANCE"
+    )
     (change,) = runner.plan()["changes"]
     assert change["action"] != "create"
     runner.apply()
     assert space(db) == "l2"
     assert runner.update().ok
-    assert_equals_source(db, docs)
+    chromadb_equals_source(db, docs)
 
     runner.drop()
-    assert records(db) is None
-
-
-def test_a_vector_query_returns_the_nearest_row(tmp_path: Path) -> None:
-    db = tmp_path / "chroma"
-    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec_source(db), imports=IMPORTS)
-    runner.apply()
-    assert runner.update().ok
-    collection = fresh_client(db).get_collection("docs")
-    for name, content in SAMPLE_FILES.items():
-        found = collection.query(query_embeddings=[embedding(content)], n_results=1)
-        assert found["ids"] == [[name]]
-
-
-@pytest.mark.parametrize("kill", ["mutate:rows=3", "mutate:before", "mutate:after"])
-def test_a_run_killed_inside_mutate_rolls_forward(tmp_path: Path, kill: str) -> None:
-    db, docs = tmp_path / "chroma", tmp_path / "docs"
-    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec_source(db), imports=IMPORTS)
-    runner.apply()
-    assert runner.update().ok
-    update_killed_inside_mutate(runner, docs, kill, tmp_path / "calls.jsonl")
-    assert_rolls_forward(runner, lambda: assert_equals_source(db, docs))
+    assert chromadb_records(db) is None
 
 
 def _state(spec: ChromaDB, metric: VectorSimilarityMetric, extra: bool = False) -> Any:
@@ -139,7 +82,7 @@ def test_every_method_is_idempotent(tmp_path: Path) -> None:
     l2 = _state(spec, VectorSimilarityMetric.L2_DISTANCE)
 
     def snapshot() -> Any:
-        found = records(db, "tab")
+        found = chromadb_records(db, "tab")
         return None if found is None else (space(db, "tab"), found)
 
     def mutate(state: Any, changes: dict[Any, Any]) -> None:
@@ -166,25 +109,6 @@ def test_every_method_is_idempotent(tmp_path: Path) -> None:
     assert assert_idempotent(drop, snapshot, label="drop") is None
 
 
-def test_a_vector_of_the_wrong_dimension_is_a_row_error_and_loses_nothing(tmp_path: Path) -> None:
-    db, docs = tmp_path / "chroma", tmp_path / "docs"
-    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec_source(db), imports=IMPORTS)
-    runner.apply()
-    assert runner.update().ok
-    before = records(db)
-    runner = make_runner(
-        tmp_path, {"b.txt": "BRAVO"}, spec=spec_source(db), imports=IMPORTS, length=7
-    )
-    outcome = runner.update()
-    assert not outcome.ok
-    message = outcome.result.stdout + outcome.result.stderr
-    assert "dimension 7" in message and f"is {DIM}" in message and "b.txt" in message, message
-    assert records(db) == before
-    runner = make_runner(tmp_path, {}, spec=spec_source(db), imports=IMPORTS)
-    assert runner.update().ok
-    assert_equals_source(db, docs)
-
-
 def test_what_v0_refuses_is_refused() -> None:
     spec = ChromaDB(collection_name="tab")
     key, text = [basic_field("id")], basic_field("text")
@@ -206,7 +130,7 @@ def test_a_server_that_is_down_is_a_clear_setup_error(tmp_path: Path) -> None:
         "cocoindex.targets.chromadb.ChromaDB(collection_name='docs', "
         f"client_type=cocoindex.targets.chromadb.ClientType.HTTP, host='127.0.0.1', port={port})"
     )
-    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec, imports=IMPORTS)
+    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec, imports=CHROMADB_IMPORTS)
     result = runner.command("apply", "--yes")
     assert result.returncode != 0
     assert f"ChromaDB at 127.0.0.1:{port}" in result.stderr, result.stderr

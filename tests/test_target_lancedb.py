@@ -9,40 +9,21 @@ import lancedb
 import pytest
 from connector_helpers import (
     SAMPLE_FILES,
-    assert_rolls_forward,
-    update_killed_inside_mutate,
     write_sources,
 )
-from vector_target_helpers import DIM, basic_field, embedding, expected, make_runner, vector_field
+from vector_target_helpers import DIM, basic_field, embedding, make_runner, vector_field
+from vector_target_kinds import (
+    LANCEDB_IMPORTS,
+    lancedb_equals_source,
+    lancedb_rows,
+    lancedb_spec,
+)
 
 from cocotui.index import FtsIndexDef, IndexOptions, VectorIndexDef, VectorSimilarityMetric
 from cocotui.op import TargetStateCompatibility
 from cocotui.testing import assert_idempotent, assert_unchanged
 from connectors.v0_lancedb import MIN_ROWS_FOR_VECTOR_INDEX, LanceDB, LanceDBConnector
 from connectors.v0_lancedb_schema import LanceDBTargetError
-
-IMPORTS = "import cocoindex.targets.lancedb"
-
-
-def spec_source(db: Path, table: str = "docs") -> str:
-    return f"cocoindex.targets.lancedb.LanceDB(db_uri={str(db)!r}, table_name={table!r})"
-
-
-def rows(db: Path, table: str = "docs") -> dict[str, dict[str, Any]] | None:
-    """filename -> the other columns, or ``None`` without the table."""
-    try:
-        found = lancedb.connect(db).open_table(table).to_arrow().to_pylist()
-    except ValueError:  # no such table
-        return None
-    return {r.pop("filename"): r for r in found}
-
-
-def assert_equals_source(db: Path, docs: Path) -> None:
-    found = rows(db)
-    assert found is not None
-    assert {name: r["content"] for name, r in found.items()} == expected(docs)
-    for r in found.values():
-        assert r["embedding"] == pytest.approx(embedding(r["content"]), abs=1e-6)
 
 
 def index_names(db: Path, table: str = "docs") -> list[str]:
@@ -51,12 +32,12 @@ def index_names(db: Path, table: str = "docs") -> list[str]:
 
 def test_lifecycle_through_the_cli(tmp_path: Path) -> None:
     db, docs = tmp_path / "lance", tmp_path / "docs"
-    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec_source(db), imports=IMPORTS)
+    runner = make_runner(tmp_path, SAMPLE_FILES, spec=lancedb_spec(db), imports=LANCEDB_IMPORTS)
     (change,) = runner.plan()["changes"]
     assert (change["action"], change["kind"]) == ("create", "LanceDB")
     assert change["description"] == f"LanceDB table docs@{db}"
     runner.apply()
-    assert rows(db) == {}
+    assert lancedb_rows(db) == {}
     schema = lancedb.connect(db).open_table("docs").schema
     assert [(f.name, str(f.type)) for f in schema] == [
         ("filename", "string"),
@@ -64,46 +45,27 @@ def test_lifecycle_through_the_cli(tmp_path: Path) -> None:
         ("embedding", f"fixed_size_list<item: float>[{DIM}]"),
     ]
     assert runner.update().ok
-    assert_equals_source(db, docs)
+    lancedb_equals_source(db, docs)
 
     assert [c["action"] for c in runner.plan()["changes"]] in ([], ["none"])
     assert runner.update().mutations == 0
 
     write_sources(docs, {"a.txt": "ALPHA", "b.txt": None})
     assert runner.update().ok
-    assert_equals_source(db, docs)
+    lancedb_equals_source(db, docs)
 
     # a spec change (the index metric): the index is replaced, the rows stay
-    runner = make_runner(tmp_path, {}, spec=spec_source(db), imports=IMPORTS, metric="L2_DISTANCE")
+    runner = make_runner(
+        tmp_path, {}, spec=lancedb_spec(db), imports=LANCEDB_IMPORTS, metric="L2_DISTANCE"
+    )
     (change,) = runner.plan()["changes"]
     assert change["action"] != "create"
     runner.apply()
-    assert_equals_source(db, docs)
+    lancedb_equals_source(db, docs)
     assert runner.update().mutations == 0
 
     runner.drop()
-    assert rows(db) is None
-
-
-def test_a_vector_query_returns_the_nearest_row(tmp_path: Path) -> None:
-    db = tmp_path / "lance"
-    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec_source(db), imports=IMPORTS)
-    runner.apply()
-    assert runner.update().ok
-    table = lancedb.connect(db).open_table("docs")
-    for name, content in SAMPLE_FILES.items():
-        (hit,) = table.search(embedding(content)).distance_type("cosine").limit(1).to_list()
-        assert hit["filename"] == name
-
-
-@pytest.mark.parametrize("kill", ["mutate:rows=3", "mutate:before", "mutate:after"])
-def test_a_run_killed_inside_mutate_rolls_forward(tmp_path: Path, kill: str) -> None:
-    db, docs = tmp_path / "lance", tmp_path / "docs"
-    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec_source(db), imports=IMPORTS)
-    runner.apply()
-    assert runner.update().ok
-    update_killed_inside_mutate(runner, docs, kill, tmp_path / "calls.jsonl")
-    assert_rolls_forward(runner, lambda: assert_equals_source(db, docs))
+    assert lancedb_rows(db) is None
 
 
 def _state(spec: LanceDB, *, fts: bool = False, extra: bool = False) -> Any:
@@ -180,25 +142,6 @@ def test_the_vector_index_is_built_once_the_table_has_rows_to_train_it(tmp_path:
     assert "__v__cosine__idx" in index_names(db, "t")
 
 
-def test_a_vector_of_the_wrong_dimension_is_a_row_error_and_loses_nothing(tmp_path: Path) -> None:
-    db, docs = tmp_path / "lance", tmp_path / "docs"
-    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec_source(db), imports=IMPORTS)
-    runner.apply()
-    assert runner.update().ok
-    before = rows(db)
-    runner = make_runner(
-        tmp_path, {"b.txt": "BRAVO"}, spec=spec_source(db), imports=IMPORTS, length=7
-    )
-    outcome = runner.update()
-    assert not outcome.ok
-    message = outcome.result.stdout + outcome.result.stderr
-    assert "dimension 7" in message and f"is {DIM}" in message and "b.txt" in message, message
-    assert rows(db) == before
-    runner = make_runner(tmp_path, {}, spec=spec_source(db), imports=IMPORTS)
-    assert runner.update().ok
-    assert_equals_source(db, docs)
-
-
 def test_what_v0_refuses_is_refused() -> None:
     spec = LanceDB(db_uri="x", table_name="t")
     with pytest.raises(LanceDBTargetError, match="single key field"):
@@ -213,7 +156,7 @@ def test_an_unreachable_database_is_a_clear_setup_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     runner = make_runner(
-        tmp_path, SAMPLE_FILES, spec=spec_source(blocker / "lance"), imports=IMPORTS
+        tmp_path, SAMPLE_FILES, spec=lancedb_spec(blocker / "lance"), imports=LANCEDB_IMPORTS
     )
     result = runner.command("apply", "--yes")
     assert result.returncode != 0

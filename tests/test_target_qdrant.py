@@ -14,18 +14,21 @@ from typing import Any
 import pytest
 from connector_helpers import (
     SAMPLE_FILES,
-    assert_rolls_forward,
-    update_killed_inside_mutate,
     write_sources,
 )
-from qdrant_client import QdrantClient
 from vector_target_helpers import (
     DIM,
     basic_field,
     embedding,
-    expected,
     make_runner,
     vector_field,
+)
+from vector_target_kinds import (
+    QDRANT_COLLECTION,
+    qdrant_client,
+    qdrant_equals_source,
+    qdrant_points,
+    qdrant_spec,
 )
 
 from cocotui.index import IndexOptions, VectorIndexDef, VectorSimilarityMetric
@@ -40,7 +43,6 @@ from connectors.v0_qdrant import (
 )
 
 SERVER_ENV = "COCOTUI_TEST_QDRANT_URL"
-COLLECTION = "docs"
 LOCATIONS = ["local"] + (["server"] if os.environ.get(SERVER_ENV) else [])
 
 
@@ -50,49 +52,10 @@ def _release_local_directories() -> Iterator[None]:
     close_clients()
 
 
-def spec_source(url: str, collection: str = COLLECTION) -> str:
-    return (
-        f"cocoindex.targets.Qdrant(collection_name={collection!r}, "
-        f"connection=cocoindex.targets.QdrantConnection(grpc_url={url!r}))"
-    )
-
-
-def open_client(url: str) -> QdrantClient:
-    if url.startswith("http"):
-        return QdrantClient(url=url, prefer_grpc=True, check_compatibility=False)
-    return QdrantClient(path=url)
-
-
-def points(url: str, collection: str = COLLECTION) -> dict[str, dict[str, Any]] | None:
-    """filename -> {content, vector} of every point, or ``None`` without the collection. The
-    client is closed again: local mode allows one client per directory (the CLI's)."""
-    client = open_client(url)
-    try:
-        if not client.collection_exists(collection):
-            return None
-        found, _ = client.scroll(collection, limit=1000, with_vectors=True)
-        return {
-            p.payload["filename"]: {"content": p.payload["content"], "id": p.id, "v": p.vector}
-            for p in found
-            if p.payload is not None
-        }
-    finally:
-        client.close()
-
-
-def assert_equals_source(url: str, docs: Path) -> None:
-    found = points(url)
-    assert found is not None
-    assert {name: p["content"] for name, p in found.items()} == expected(docs)
-    for p in found.values():
-        uuid.UUID(str(p["id"]))  # keyed by the generated UUID, as v0 keys them
-        assert p["v"]["embedding"] == pytest.approx(embedding(p["content"]), abs=1e-6)
-
-
 def distance(url: str) -> str:
-    client = open_client(url)
+    client = qdrant_client(url)
     try:
-        params = client.get_collection(COLLECTION).config.params.vectors
+        params = client.get_collection(QDRANT_COLLECTION).config.params.vectors
         assert isinstance(params, dict)
         assert params["embedding"].size == DIM
         return str(params["embedding"].distance.value)
@@ -107,10 +70,10 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     server = os.environ[SERVER_ENV]
     yield server
-    client = open_client(server)
+    client = qdrant_client(server)
     try:
-        if client.collection_exists(COLLECTION):
-            client.delete_collection(COLLECTION)
+        if client.collection_exists(QDRANT_COLLECTION):
+            client.delete_collection(QDRANT_COLLECTION)
     finally:
         client.close()
 
@@ -121,17 +84,17 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def test_lifecycle_through_the_cli(tmp_path: Path, url: str) -> None:
     docs = tmp_path / "docs"
-    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec_source(url), uuid_key=True)
+    runner = make_runner(tmp_path, SAMPLE_FILES, spec=qdrant_spec(url), uuid_key=True)
     (change,) = runner.plan()["changes"]
     assert (change["action"], change["kind"]) == ("create", "Qdrant")
-    assert change["description"] == f"Qdrant collection {COLLECTION} @ {url}"
-    assert points(url) is None
+    assert change["description"] == f"Qdrant collection {QDRANT_COLLECTION} @ {url}"
+    assert qdrant_points(url) is None
 
     runner.apply()
-    assert points(url) == {}
+    assert qdrant_points(url) == {}
     assert distance(url) == "Cosine"
     assert runner.update().ok
-    assert_equals_source(url, docs)
+    qdrant_equals_source(url, docs)
 
     # nothing changed: nothing planned, nothing sent
     assert [c["action"] for c in runner.plan()["changes"]] in ([], ["none"])
@@ -140,46 +103,19 @@ def test_lifecycle_through_the_cli(tmp_path: Path, url: str) -> None:
     # an edit and a deleted source file
     write_sources(docs, {"a.txt": "ALPHA", "b.txt": None})
     assert runner.update().ok
-    assert_equals_source(url, docs)
+    qdrant_equals_source(url, docs)
 
     # a spec change (the metric): the collection is created again and every row re-exported
-    runner = make_runner(tmp_path, {}, spec=spec_source(url), uuid_key=True, metric="L2_DISTANCE")
+    runner = make_runner(tmp_path, {}, spec=qdrant_spec(url), uuid_key=True, metric="L2_DISTANCE")
     (change,) = runner.plan()["changes"]
     assert change["action"] != "create"
     runner.apply()
     assert distance(url) == "Euclid"
     assert runner.update().ok
-    assert_equals_source(url, docs)
+    qdrant_equals_source(url, docs)
 
     runner.drop()
-    assert points(url) is None
-
-
-def test_a_vector_query_returns_the_nearest_row(tmp_path: Path) -> None:
-    url = str(tmp_path / "qdrant")
-    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec_source(url), uuid_key=True)
-    runner.apply()
-    assert runner.update().ok
-    client = open_client(url)
-    try:
-        for name, content in SAMPLE_FILES.items():
-            (hit,) = client.query_points(
-                COLLECTION, query=embedding(content), using="embedding", limit=1
-            ).points
-            assert hit.payload is not None and hit.payload["filename"] == name
-    finally:
-        client.close()
-
-
-@pytest.mark.parametrize("kill", ["mutate:rows=3", "mutate:before", "mutate:after"])
-def test_a_run_killed_inside_mutate_rolls_forward(tmp_path: Path, kill: str) -> None:
-    url = str(tmp_path / "qdrant")
-    docs = tmp_path / "docs"
-    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec_source(url), uuid_key=True)
-    runner.apply()
-    assert runner.update().ok
-    update_killed_inside_mutate(runner, docs, kill, tmp_path / "calls.jsonl")
-    assert_rolls_forward(runner, lambda: assert_equals_source(url, docs))
+    assert qdrant_points(url) is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,26 +212,6 @@ def test_what_v0_refuses_is_refused() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Bad input
-
-
-def test_a_vector_of_the_wrong_dimension_is_a_row_error_and_loses_nothing(tmp_path: Path) -> None:
-    url = str(tmp_path / "qdrant")
-    docs = tmp_path / "docs"
-    runner = make_runner(tmp_path, SAMPLE_FILES, spec=spec_source(url), uuid_key=True)
-    runner.apply()
-    assert runner.update().ok
-    before = points(url)
-    runner = make_runner(
-        tmp_path, {"b.txt": "BRAVO"}, spec=spec_source(url), uuid_key=True, length=7
-    )
-    outcome = runner.update()
-    assert not outcome.ok
-    message = outcome.result.stdout + outcome.result.stderr
-    assert "dimension 7" in message and f"is {DIM}" in message, message
-    assert points(url) == before
-    runner = make_runner(tmp_path, {}, spec=spec_source(url), uuid_key=True)
-    assert runner.update().ok
-    assert_equals_source(url, docs)
 
 
 def test_a_missing_auth_entry_is_a_clear_setup_error(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 import pytest
 from connector_helpers import write_sources
+from postgres_layout import table_columns, table_layout
 from psycopg import sql
 from snapshot import SIZE, StillMonitor, cells, detail_text, isolated_imports, run
 
@@ -235,25 +236,9 @@ def embedding(text: str, dim: int = 8) -> list[float]:
 
 
 def layout(url: str, table: str = TABLE) -> dict[str, Any] | None:
-    """Columns (name, type, not null), indexes (name, definition) and rows (key and text), as
-    ``benchmarks/compare_v0_postgres.py`` reads them; ``None`` without the table."""
-    with psycopg.connect(url) as conn:
-        if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() == (None,):
-            return None
-        columns = conn.execute(
-            "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
-            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-            (table,),
-        ).fetchall()
-        indexes = conn.execute(
-            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
-            "WHERE indrelid = %s::regclass ORDER BY 1",
-            (table,),
-        ).fetchall()
-        rows = conn.execute(
-            sql.SQL("SELECT filename, location::text, text FROM {}").format(sql.Identifier(table))
-        ).fetchall()
-    return {"columns": columns, "indexes": indexes, "rows": sorted(rows)}
+    """Columns, indexes and rows (key and text) as ``benchmarks/compare_v0_postgres.py`` reads
+    them; ``None`` without the table."""
+    return table_layout(url, table, ["filename", "location", "text"])
 
 
 def expected_rows(docs: Path) -> list[tuple[str, str, str]]:
@@ -515,11 +500,7 @@ def test_v0_type_mapping(db_url: str, database: Any) -> None:
 
 def layout_columns(url: str, table: str) -> list[tuple[str, str, bool]]:
     with psycopg.connect(url) as conn:
-        return conn.execute(
-            "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
-            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-            (table,),
-        ).fetchall()
+        return table_columns(conn, table)
 
 
 def snapshot(url: str, table: str) -> Any:

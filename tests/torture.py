@@ -1030,7 +1030,7 @@ class Trial:
 
     def _check_tracking(self, result: TrialResult) -> None:
         from cocotui.state.tracking import target_identity_text
-        from cocotui.values import canonical_json
+        from cocotui.values.identity import canonical_json
 
         expected = self._expected_targets()
         path = self.ws.state / f"{self.ws.state_name}.tracking.sqlite"

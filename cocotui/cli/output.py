@@ -51,13 +51,13 @@ class Output:
         print("Nothing applied.")
 
     def progress(self, event: Event) -> None:
-        if event.name == "apply.change_started":
-            name = presenter.target_name(event.data["target"])
-            print(f"{name}: {event.data['action']}...", end="", flush=True)
-        elif event.name == "apply.change_done":
-            print(" done")
-        elif event.name == "apply.change_failed":
-            print(" failed")
+        step = presenter.present_apply_event(event)
+        if step is None:
+            return
+        if step.state is presenter.ChangeState.RUNNING:
+            print(f"{step.shown_target}: {step.action}...", end="", flush=True)
+        else:
+            print(f" {step.state}")
 
     def apply_failed(
         self, error: ApplyError, tried: Sequence[Change], pending: Sequence[Change]

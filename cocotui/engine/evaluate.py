@@ -41,7 +41,8 @@ from cocotui.op_function import (
     invoke,
 )
 from cocotui.typing import KEY_FIELD_NAME
-from cocotui.values import fingerprint_fields, struct_fields
+from cocotui.values.fingerprints import fingerprint_fields
+from cocotui.values.shapes import struct_fields
 
 #: Per collector index, the rows collected (field name -> value), in collection order.
 Collected = list[list[dict[str, Any]]]

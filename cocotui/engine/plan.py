@@ -15,7 +15,7 @@ from cocotui.engine_object import dump
 from cocotui.op import TargetStateCompatibility
 from cocotui.state.owners import KindKey, Owner
 from cocotui.state.setup_store import AppState, SetupRecord, TargetState
-from cocotui.values import canonical_json
+from cocotui.values.identity import canonical_json
 
 
 class Action(enum.Enum):

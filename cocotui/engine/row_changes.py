@@ -12,7 +12,7 @@ from cocotui.engine.key_codec import decode_parts, encode_parts
 from cocotui.engine.targets import DesiredTarget
 from cocotui.engine.workers import RowOutcome
 from cocotui.state.tracking import TrackedKey, TrackedRow
-from cocotui.values import fingerprint_fields
+from cocotui.values.fingerprints import fingerprint_fields
 
 
 @dataclasses.dataclass

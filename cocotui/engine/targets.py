@@ -22,7 +22,8 @@ from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Export, Flow
 from cocotui.op import ConnectorKind, TargetConfigurationError, TargetStateCompatibility
 from cocotui.state.setup_store import SetupRecord
-from cocotui.values import ValueShapeError, canonical_json
+from cocotui.values.identity import canonical_json
+from cocotui.values.shapes import ValueShapeError
 
 
 class TargetError(ValueError):

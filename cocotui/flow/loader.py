@@ -23,6 +23,13 @@ from cocotui.flow.builder import FlowDef, flows_defined_in
 from cocotui.flow.model import Flow
 
 _OWN_DIR = str(Path(__file__).resolve().parent.parent)
+#: cocotui's helpers that connectors and apps call (public API, see docs/architecture.md,
+#: "Allowed imports"): a user's traceback keeps their frames below the user's call, so an
+#: error they raise (an ``OSError`` while writing) shows where it happened.
+PUBLIC_HELPERS = ("cocotui.atomic_file",)
+_HELPER_FILES = frozenset(
+    os.path.join(_OWN_DIR, *name.split(".")[1:]) + ".py" for name in PUBLIC_HELPERS
+)
 _APP_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -35,10 +42,18 @@ def _own_frame(tb: TracebackType) -> bool:
     return filename.startswith(_OWN_DIR) or filename.startswith("<frozen")
 
 
+def is_internal_file(filename: str) -> bool:
+    """Whether a traceback frame in ``filename`` is cocotui's own and no public helper's: a
+    frame a user's traceback never shows."""
+    return filename.startswith(_OWN_DIR) and filename not in _HELPER_FILES
+
+
 def user_traceback(exc: BaseException) -> str:
-    """``exc`` formatted with only the frames that are not cocotui's or importlib's. When the
-    error is cocotui's own (a contract or flow validation error raised from a call in the
-    user's code), the frames inside cocotui that raised it are left out too."""
+    """``exc`` formatted from the first frame that is not cocotui's or importlib's (the
+    engine's calls into the user's code are left out). Below it, the frames of the public
+    helpers the user's code called (:data:`PUBLIC_HELPERS`) stay; when the error is cocotui's
+    own (a contract or flow validation error raised from a call in the user's code), the
+    frames inside cocotui that raised it are left out, helpers' too."""
     tb: TracebackType | None = exc.__traceback__
     while tb is not None and _own_frame(tb):
         tb = tb.tb_next

@@ -5,17 +5,22 @@ lists and dicts are decoded element by element, a vector becomes a numpy array w
 
 from __future__ import annotations
 
-import dataclasses
-import types
 import typing
 from typing import Any
 
-from cocotui.annotations import is_any, is_ndarray, strip_annotated
+from cocotui.annotations import (
+    annotated_struct_hints,
+    is_any,
+    is_ndarray,
+    is_struct_type,
+    ndarray_dtype,
+    strip_annotated,
+    struct_field_names,
+    union_variants,
+)
 from cocotui.engine_type import BasicValueType, EnrichedValueType, StructType, TableType
-from cocotui.value_types import is_struct_type
-from cocotui.values import struct_fields
-
-_NUMPY_DTYPES = {"Float32": "float32", "Float64": "float64", "Int64": "int64"}
+from cocotui.engine_value import default_decoder
+from cocotui.values.shapes import struct_fields
 
 
 def _fields_of(value: Any) -> dict[str, Any] | None:
@@ -41,15 +46,12 @@ def _element_type(value_type: EnrichedValueType | None) -> EnrichedValueType | N
 
 
 def _vector_array(value: Any, value_type: EnrichedValueType | None) -> Any:
-    """v0 gives a vector as a numpy array of its element type when ``Any`` is declared."""
+    """v0 gives a vector as a numpy array of its element type when ``Any`` is declared (as it
+    hands one to ``mutate``: :func:`cocotui.engine_value.default_decoder`)."""
     found = value_type.type if value_type is not None else None
     if not (isinstance(found, BasicValueType) and found.vector is not None):
         return None
-    try:
-        import numpy
-    except ImportError:  # numpy is optional: the vector stays a list
-        return None
-    return numpy.asarray(value, dtype=_NUMPY_DTYPES.get(found.vector.element_type.kind))
+    return default_decoder(found)(value)
 
 
 def plain_value(value: Any, value_type: EnrichedValueType | None = None) -> Any:
@@ -77,16 +79,11 @@ def _struct(cls: type, value: Any, value_type: EnrichedValueType | None) -> Any:
     fields = _fields_of(value)
     if fields is None:
         return value
-    hints = typing.get_type_hints(cls, include_extras=True)
-    if dataclasses.is_dataclass(cls):
-        names = [f.name for f in dataclasses.fields(cls) if f.init]
-    else:
-        declared: Any = getattr(cls, "model_fields", None) or getattr(cls, "_fields", ())
-        names = list(declared)
+    hints = annotated_struct_hints(cls)
     types_ = _field_types(value_type)
     kwargs = {
         name: decode_as(hints.get(name, Any), fields[name], types_.get(name))
-        for name in names
+        for name in struct_field_names(cls)
         if name in fields
     }
     return cls(**kwargs)
@@ -101,16 +98,15 @@ def decode_as(annotation: Any, value: Any, value_type: EnrichedValueType | None 
         return plain_value(value, value_type)
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        variants = [a for a in args if a is not type(None)]
+    variants = union_variants(annotation)
+    if variants is not None:
         return decode_as(variants[0], value, value_type) if len(variants) == 1 else value
     if is_struct_type(annotation):
         return _struct(annotation, value, value_type)
     if is_ndarray(annotation):
         import numpy
 
-        dtype = typing.get_args(args[1])[0] if len(args) > 1 else None
-        return numpy.asarray(value, dtype=dtype)
+        return numpy.asarray(value, dtype=ndarray_dtype(annotation))
     if origin in (list, typing.Sequence, tuple) and args and hasattr(value, "tolist"):
         value = value.tolist()  # a numpy array where a list is declared
     if origin in (list, typing.Sequence, tuple) and args and isinstance(value, list | tuple):

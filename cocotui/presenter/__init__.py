@@ -1,10 +1,11 @@
-"""The presenter: plans, targets, connectors, apply outcomes and the app's exporter turned into
-view models that are safe to show (secrets masked, terminal controls escaped) for the CLI and
-the TUI alike, and into the ``--json`` documents. The front ends draw these; they never mask by
-hand."""
+"""The presenter: plans, targets, connectors, apply progress and outcomes, and the app's
+exporter turned into view models that are safe to show (secrets masked, terminal controls
+escaped) for the CLI and the TUI alike, and into the ``--json`` documents. The front ends draw
+these; they never mask by hand."""
 
 from __future__ import annotations
 
+from cocotui.presenter.apply_progress import ApplyProgress, ChangeState, present_apply_event
 from cocotui.presenter.documents import FORMAT_VERSION
 from cocotui.presenter.exporter import ExporterView, Health, present_exporter
 from cocotui.presenter.models import (
@@ -38,6 +39,8 @@ __all__ = [
     "FORMAT_VERSION",
     "AppHeader",
     "ApplyFailure",
+    "ApplyProgress",
+    "ChangeState",
     "ChangeView",
     "ConnectorsView",
     "ExporterView",
@@ -52,6 +55,7 @@ __all__ = [
     "message",
     "present_app",
     "present_apply_error",
+    "present_apply_event",
     "present_change",
     "present_connectors",
     "present_exporter",

@@ -12,7 +12,7 @@ from cocotui.engine.errors import ApplyError, user_message
 from cocotui.engine.facade import TargetStatus
 from cocotui.engine.plan import Action, Change, Plan
 from cocotui.op import ConnectorKind
-from cocotui.values import to_plain_json
+from cocotui.values.plain_json import to_plain_json
 
 #: The version of every ``--json`` document and event line; raised when one changes shape.
 FORMAT_VERSION = 1

@@ -10,7 +10,9 @@ import tomli_w
 
 from cocotui.display import display_line, display_text, mask_secrets
 from cocotui.state.setup_store import SetupRecord
-from cocotui.values import canonical_json, encode, to_plain_json
+from cocotui.values.identity import canonical_json
+from cocotui.values.plain_json import to_plain_json
+from cocotui.values.toml_tags import encode
 
 #: A name, description or message on one line.
 line = display_line

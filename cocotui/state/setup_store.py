@@ -18,7 +18,8 @@ from cocotui.atomic_file import write_file_atomically
 from cocotui.state.errors import StateError as StateError  # re-exported for the store's users
 from cocotui.state.errors import state_access_error
 from cocotui.state.paths import make_state_dir
-from cocotui.values import canonical_json, decode, encode
+from cocotui.values.identity import canonical_json
+from cocotui.values.toml_tags import decode, encode
 
 SCHEMA_VERSION = 1
 #: The last line of every state file. TOML cut short at a line boundary often still parses, so

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from cocotui.state.errors import StateError, database_error, state_access_error
 from cocotui.state.paths import make_state_dir
-from cocotui.values import canonical_json
+from cocotui.values.identity import canonical_json
 
 SCHEMA_VERSION = 1
 

@@ -10,7 +10,7 @@ from cocotui.engine_value import key_decoder, value_decoder
 from cocotui.flow.field_types import UNKNOWN
 from cocotui.op import FieldSchema, IndexOptions, TargetSpec, TargetStateCompatibility
 from cocotui.testing.kinds import connector_kind
-from cocotui.values import decode, encode
+from cocotui.values.toml_tags import decode, encode
 
 
 def _fields(names: Sequence[str]) -> list[FieldSchema]:

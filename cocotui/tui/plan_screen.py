@@ -133,7 +133,7 @@ class PlanScreen(Screen[None]):
         self.engine = engine
         self.plan = plan
         self.read_only = read_only
-        self.status: dict[str, str] = {}
+        self.status: dict[str, presenter.ChangeState] = {}
         self.applying = False
         self._failure_shown = False
 
@@ -229,24 +229,19 @@ class PlanScreen(Screen[None]):
         self.post_message(self.Progress(event))  # thread-safe: called from the apply worker
 
     def on_plan_screen_progress(self, message: Progress) -> None:
-        event = message.event
-        state = {
-            "apply.change_started": "running",
-            "apply.change_done": "done",
-            "apply.change_failed": "failed",
-        }.get(event.name)
-        if state is None:
+        step = presenter.present_apply_event(message.event)
+        if step is None:
             return
-        self.status[event.data["target"]] = state
+        self.status[step.target] = step.state
         changes = self.query_one("#changes", SelectionList)
         for index, change in enumerate(self.pending):
-            if change.name == event.data["target"]:
-                summary = change_summary(present_change(change), state)
+            if change.name == step.target:
+                summary = change_summary(present_change(change), step.state)
                 changes.replace_option_prompt_at_index(index, summary)
-        if state == "failed":
+        if step.state is presenter.ChangeState.FAILED:
             self._failure_shown = True
             self.notify(
-                presenter.message(f"{event.data['target']}: {event.data['error']}"),
+                f"{step.shown_target}: {step.error}",
                 title="Apply failed",
                 severity="error",
                 markup=False,
@@ -266,7 +261,7 @@ class PlanScreen(Screen[None]):
                 markup=False,
             )
         elif outcome == "ok":
-            done = sum(1 for s in self.status.values() if s == "done")
+            done = sum(1 for s in self.status.values() if s is presenter.ChangeState.DONE)
             self.notify(f"Applied {done} change(s).", title="Apply finished")
             # Back to the targets, where ``u`` exports to what was just set up.
             self.dismiss(None)
@@ -281,7 +276,7 @@ class PlanScreen(Screen[None]):
                 markup=False,
             )
         self.plan = self.engine.plan()
-        self.status = {k: v for k, v in self.status.items() if v == "failed"}
+        self.status = {k: v for k, v in self.status.items() if v is presenter.ChangeState.FAILED}
         self.show_plan()
         self.refresh_bindings()
 
