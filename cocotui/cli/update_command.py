@@ -31,7 +31,7 @@ from cocotui.engine.events import (
     TrackingLost,
     WatcherError,
 )
-from cocotui.engine.update import (
+from cocotui.engine.run_options import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_ROWS,
     LiveOptions,

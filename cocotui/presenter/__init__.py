@@ -1,36 +1,101 @@
 """The presenter: plans, targets, connectors and apply outcomes turned into view models that
 are safe to show (secrets masked, terminal controls escaped) for the CLI and the TUI alike,
-and into the ``--json`` documents. The front ends draw these; they never mask by hand."""
+and into the ``--json`` documents. The front ends draw these; they never mask by hand.
+
+Names are imported on first use (PEP 562), as :mod:`cocotui` does: every CLI command imports
+the presenter, and a command draws only a few of its views (``update`` draws none of the
+plan's), so loading all of them up front would slow every command down."""
 
 from __future__ import annotations
 
-from cocotui.presenter.documents import FORMAT_VERSION
-from cocotui.presenter.models import (
-    AppHeader,
-    ApplyFailure,
-    ChangeView,
-    ConnectorsView,
-    Line,
-    PlanView,
-    Section,
-    TargetRow,
-    Tone,
-)
-from cocotui.presenter.outcomes import (
-    command_line,
-    error_message,
-    message,
-    present_apply_error,
-    remaining_note,
-    target_name,
-)
-from cocotui.presenter.plans import present_change, present_plan
-from cocotui.presenter.targets import (
-    present_app,
-    present_connectors,
-    present_target,
-    present_targets,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Each public name, by the module of this package that defines it.
+_NAMES = {
+    **dict.fromkeys(
+        (
+            "FORMAT_VERSION",
+            "AppHeader",
+            "ApplyFailure",
+            "ChangeView",
+            "ConnectorsView",
+            "Line",
+            "PlanView",
+            "Section",
+            "TargetRow",
+            "Tone",
+        ),
+        "models",
+    ),
+    **dict.fromkeys(
+        (
+            "command_line",
+            "error_message",
+            "message",
+            "present_apply_error",
+            "remaining_note",
+            "target_name",
+        ),
+        "outcomes",
+    ),
+    **dict.fromkeys(("present_change", "present_plan"), "plans"),
+    **dict.fromkeys(
+        ("present_app", "present_connectors", "present_target", "present_targets"), "targets"
+    ),
+}
+_SUBMODULES = ("documents", "models", "outcomes", "plans", "shown", "targets")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        value: Any = importlib.import_module(f"{__name__}.{name}")
+    elif name in _NAMES:
+        value = getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SUBMODULES, *_NAMES])
+
+
+if TYPE_CHECKING:
+    from cocotui.presenter import documents as documents
+    from cocotui.presenter import models as models
+    from cocotui.presenter import outcomes as outcomes
+    from cocotui.presenter import plans as plans
+    from cocotui.presenter import shown as shown
+    from cocotui.presenter import targets as targets
+    from cocotui.presenter.models import (
+        FORMAT_VERSION,
+        AppHeader,
+        ApplyFailure,
+        ChangeView,
+        ConnectorsView,
+        Line,
+        PlanView,
+        Section,
+        TargetRow,
+        Tone,
+    )
+    from cocotui.presenter.outcomes import (
+        command_line,
+        error_message,
+        message,
+        present_apply_error,
+        remaining_note,
+        target_name,
+    )
+    from cocotui.presenter.plans import present_change, present_plan
+    from cocotui.presenter.targets import (
+        present_app,
+        present_connectors,
+        present_target,
+        present_targets,
+    )
 
 __all__ = [
     "FORMAT_VERSION",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from cocotui.engine.plan import Action
+from cocotui.engine.actions import Action
 
 
 class Tone(enum.Enum):
@@ -26,6 +26,9 @@ class Tone(enum.Enum):
     HEADING = "heading"
     DIM = "dim"
 
+
+#: The version of every ``--json`` document and event line; raised when one changes shape.
+FORMAT_VERSION = 1
 
 #: The tone of a change's head and its diff lines.
 ACTION_TONE = {

@@ -4,13 +4,15 @@ models are built from these)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
 from cocotui.display import display_line, display_text, mask_secrets
-from cocotui.state.setup_store import SetupRecord
 from cocotui.values import canonical_json, encode, to_plain_json
+
+if TYPE_CHECKING:
+    from cocotui.state.setup_store import SetupRecord
 
 #: A name, description or message on one line.
 line = display_line

@@ -12,12 +12,8 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from cocotui.state.errors import StateError, state_access_error
+from cocotui.state.errors import StateError, StateLockedError, state_access_error
 from cocotui.state.paths import make_state_dir
-
-
-class StateLockedError(RuntimeError):
-    """Another process is writing this app's state."""
 
 
 class WriterLock:

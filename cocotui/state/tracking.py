@@ -17,15 +17,11 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import NamedTuple
 
-from cocotui.state.errors import StateError, database_error, state_access_error
+from cocotui.state.errors import StateError, TrackingError, database_error, state_access_error
 from cocotui.state.paths import make_state_dir
 from cocotui.values import canonical_json
 
 SCHEMA_VERSION = 1
-
-
-class TrackingError(RuntimeError):
-    """The tracking database is unusable; the message names the file."""
 
 
 class TrackedRow(NamedTuple):
