@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import signal
 import sys
 import time
@@ -87,8 +86,9 @@ def add_update_arguments(update: argparse.ArgumentParser) -> None:
     update.add_argument(
         "--workers",
         type=_positive,
-        default=os.cpu_count() or 1,
-        help="processes evaluating transforms in parallel (default: the number of CPUs)",
+        default=None,
+        help="processes evaluating transforms in parallel (default: up to the number of CPUs, "
+        "started only when the time the first rows took says they pay off)",
     )
     update.add_argument(
         "--batch-rows",

@@ -15,7 +15,9 @@ DEFAULT_BATCH_BYTES = 32 * 1024 * 1024
 @dataclasses.dataclass
 class UpdateOptions:
     reexport: bool = False
-    workers: int = 1
+    #: Processes evaluating rows; ``None``: as many as CPUs, started only when the rows'
+    #: measured work outweighs starting them (see :mod:`cocotui.engine.workers`).
+    workers: int | None = 1
     batch_rows: int = DEFAULT_BATCH_ROWS
     batch_bytes: int = DEFAULT_BATCH_BYTES
 
