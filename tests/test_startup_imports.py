@@ -107,6 +107,7 @@ OTHER_COMMANDS = (
     "cocotui.engine.watcher",
     "cocotui.engine.queries",
     "cocotui.presenter.documents",
+    "cocotui.presenter.models",
     "cocotui.presenter.plans",
     "cocotui.presenter.targets",
     "cocotui.flow.transform_flows",

@@ -11,11 +11,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+#: The version of every ``--json`` document and event line; raised when one changes shape.
+FORMAT_VERSION = 1
+
 #: Each public name, by the module of this package that defines it.
 _NAMES = {
     **dict.fromkeys(
         (
-            "FORMAT_VERSION",
             "AppHeader",
             "ApplyFailure",
             "ChangeView",
@@ -70,7 +72,6 @@ if TYPE_CHECKING:
     from cocotui.presenter import shown as shown
     from cocotui.presenter import targets as targets
     from cocotui.presenter.models import (
-        FORMAT_VERSION,
         AppHeader,
         ApplyFailure,
         ChangeView,

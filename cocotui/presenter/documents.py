@@ -12,7 +12,7 @@ from cocotui.engine.errors import ApplyError, user_message
 from cocotui.engine.facade import TargetStatus
 from cocotui.engine.plan import Action, Change, Plan
 from cocotui.op import ConnectorKind
-from cocotui.presenter.models import FORMAT_VERSION
+from cocotui.presenter import FORMAT_VERSION
 from cocotui.values import to_plain_json
 
 Document = dict[str, Any]

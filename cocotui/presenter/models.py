@@ -27,9 +27,6 @@ class Tone(enum.Enum):
     DIM = "dim"
 
 
-#: The version of every ``--json`` document and event line; raised when one changes shape.
-FORMAT_VERSION = 1
-
 #: The tone of a change's head and its diff lines.
 ACTION_TONE = {
     Action.CREATE: Tone.CREATE,
