@@ -98,6 +98,7 @@ HEAVY_LIBRARIES = (
     "ssl",
     "multiprocessing",
     "concurrent.futures",
+    "decimal",
 )
 #: Parts of cocotui that only other commands (or a changed source) need.
 OTHER_COMMANDS = (
