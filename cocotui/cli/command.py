@@ -6,11 +6,13 @@ import abc
 import argparse
 import sys
 import textwrap
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from cocotui import presenter
 from cocotui.cli.output import Output
-from cocotui.engine.facade import Engine
+
+if TYPE_CHECKING:
+    from cocotui.engine.facade import Engine
 
 
 class Command(abc.ABC):
@@ -63,6 +65,8 @@ def add_json_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def open_engine(args: argparse.Namespace) -> Engine:
+    from cocotui.engine.facade import Engine  # loads the app's machinery: only when run
+
     engine = Engine.open(args.app, app_name=args.app_name, state_dir=args.state_dir)
     if engine.state_notice:
         print(f"warning: {presenter.message(engine.state_notice)}", file=sys.stderr)

@@ -7,18 +7,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from cocotui import presenter
 from cocotui.cli import render
 from cocotui.cli.render import Style
 from cocotui.engine.errors import ApplyError
-from cocotui.engine.events import Event
-from cocotui.engine.facade import Engine
-from cocotui.engine.plan import Change, Plan
-from cocotui.engine.queries import flows_json
-from cocotui.engine.status import ExporterReport
-from cocotui.presenter import documents
-from cocotui.presenter.exporter import present_exporter, status_document
+
+if TYPE_CHECKING:  # the engine's modules come with the commands that use them
+    from cocotui.engine.events import Event
+    from cocotui.engine.facade import Engine
+    from cocotui.engine.plan import Change, Plan
+    from cocotui.engine.status import ExporterReport
 
 #: Moves the cursor home and clears the screen (``status --watch`` on a terminal).
 _CLEAR = "\x1b[H\x1b[2J"
@@ -87,6 +87,8 @@ class Output:
 
     def exporter(self, app: str, report: ExporterReport | None, *, redraw: bool = False) -> None:
         """``status``; with ``redraw``, in place of the previous one on a terminal."""
+        from cocotui.presenter.exporter import present_exporter
+
         text = render.exporter_text(app, present_exporter(report), self.style)
         if redraw and sys.stdout.isatty():
             text = _CLEAR + text
@@ -103,25 +105,27 @@ class JsonOutput(Output):
     well, for the person watching the script."""
 
     def targets(self, engine: Engine) -> None:
+        from cocotui.engine.queries import flows_json
+
         app = engine.app
         state_file = str(engine.paths.setup_state)
         render.write_json(
-            documents.targets_document(
+            presenter.documents.targets_document(
                 app.name, app.file, state_file, engine.status(), flows_json(app.flows)
             )
         )
 
     def plan(self, plan: Plan) -> None:
-        render.write_json(documents.plan_document(plan))
+        render.write_json(presenter.documents.plan_document(plan))
 
     def review(self, selected: Plan) -> None:
         pass
 
     def nothing_to_apply(self) -> None:
-        render.write_json(documents.apply_document([], []))
+        render.write_json(presenter.documents.apply_document([], []))
 
     def not_confirmed(self, pending: Sequence[Change]) -> None:
-        render.write_json(documents.apply_document([], pending, "not confirmed"))
+        render.write_json(presenter.documents.apply_document([], pending, "not confirmed"))
 
     def progress(self, event: Event) -> None:
         pass
@@ -131,21 +135,23 @@ class JsonOutput(Output):
     ) -> None:
         left = {c.identity for c in pending}
         applied = [c for c in tried if c.identity not in left]
-        render.write_json(documents.apply_document(applied, pending, error))
+        render.write_json(presenter.documents.apply_document(applied, pending, error))
 
     def applied(
         self, applied: Sequence[Change], pending: Sequence[Change], args: argparse.Namespace
     ) -> None:
-        render.write_json(documents.apply_document(applied, pending))
+        render.write_json(presenter.documents.apply_document(applied, pending))
 
     def connectors(self) -> None:
-        render.write_json(documents.connectors_document())
+        render.write_json(presenter.documents.connectors_document())
 
     def exporter(self, app: str, report: ExporterReport | None, *, redraw: bool = False) -> None:
+        from cocotui.presenter.exporter import status_document
+
         render.write_json(status_document(app, report))
 
     def error(self, error: BaseException) -> None:
-        render.write_json(documents.error_document(error))
+        render.write_json(presenter.documents.error_document(error))
         super().error(error)
 
 

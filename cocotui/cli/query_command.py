@@ -9,9 +9,6 @@ from cocotui.cli import render
 from cocotui.cli.command import Command, add_app_arguments, add_json_argument, open_engine
 from cocotui.cli.output import Output
 from cocotui.display import display_line, display_text, mask_secrets
-from cocotui.engine.queries import cell_text, find_handler, output_json, result_table
-from cocotui.flow.loader import user_traceback
-from cocotui.query_handler import QueryHandlerError
 
 
 class QueryCommand(Command):
@@ -35,6 +32,11 @@ class QueryCommand(Command):
 
 
 def cmd_query(args: argparse.Namespace) -> int:
+    # Imported here, not with the module: every command's module is imported to parse argv.
+    from cocotui.engine.queries import cell_text, find_handler, output_json, result_table
+    from cocotui.flow.loader import user_traceback
+    from cocotui.query_handler import QueryHandlerError
+
     engine = open_engine(args)
     try:
         found = find_handler(engine.app.flows, args.handler)

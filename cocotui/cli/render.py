@@ -7,11 +7,14 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cocotui import presenter
-from cocotui.presenter import FORMAT_VERSION, PlanView, TargetRow, Tone
-from cocotui.presenter.exporter import ExporterView
+from cocotui.presenter import FORMAT_VERSION
+
+if TYPE_CHECKING:  # the view models come with the commands that draw them
+    from cocotui.presenter import PlanView, TargetRow, Tone
+    from cocotui.presenter.exporter import ExporterView
 
 __all__ = [
     "FORMAT_VERSION",
@@ -25,17 +28,17 @@ __all__ = [
     "write_json",
 ]
 
-#: ANSI codes of each tone (``None``: uncoloured).
-_TONE_CODES = {
-    Tone.PLAIN: None,
-    Tone.CREATE: "32",
-    Tone.UPDATE: "33",
-    Tone.DROP: "1;31",
-    Tone.DANGER: "1;31",
-    Tone.WARNING: "1;33",
-    Tone.INTERRUPTED: "35",
-    Tone.HEADING: "1",
-    Tone.DIM: "2",
+#: ANSI codes of each tone, by its value (``None``: uncoloured).
+_TONE_CODES: dict[str, str | None] = {
+    "plain": None,
+    "create": "32",
+    "update": "33",
+    "drop": "1;31",
+    "danger": "1;31",
+    "warning": "1;33",
+    "interrupted": "35",
+    "heading": "1",
+    "dim": "2",
 }
 
 
@@ -49,7 +52,7 @@ class Style:
         return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
 
     def tone(self, tone: Tone, text: str) -> str:
-        code = _TONE_CODES[tone]
+        code = _TONE_CODES[tone.value]
         return text if code is None else self(text, code)
 
 

@@ -4,14 +4,18 @@ consent."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from cocotui.cli.command import Command, add_app_arguments, add_json_argument, open_engine
 from cocotui.cli.output import Output
 from cocotui.engine.errors import ApplyError
-from cocotui.engine.facade import Engine
-from cocotui.engine.plan import Change, Plan
+
+if TYPE_CHECKING:
+    from cocotui.engine.facade import Engine
+    from cocotui.engine.plan import Change, Plan
 
 
 class PlanCommand(Command):
@@ -65,7 +69,7 @@ def apply_with_consent(
     question: str,
 ) -> int:
     """Show ``changes`` of ``plan``, ask, apply them, and report what is left pending."""
-    output.review(Plan(plan.app, plan.fingerprint, tuple(changes)))
+    output.review(dataclasses.replace(plan, changes=tuple(changes)))
     if not changes:
         output.nothing_to_apply()
         return 0

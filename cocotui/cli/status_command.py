@@ -8,7 +8,6 @@ import time
 
 from cocotui.cli.command import Command, add_app_arguments, add_json_argument, open_engine
 from cocotui.cli.output import Output
-from cocotui.presenter.exporter import health
 
 #: How often ``--watch`` reads the status again (seconds).
 WATCH_INTERVAL_S = 0.5
@@ -39,6 +38,8 @@ class StatusCommand(Command):
         )
 
     def run(self, args: argparse.Namespace, output: Output) -> int:
+        from cocotui.presenter.exporter import health  # only this command draws it
+
         engine = open_engine(args)
         app = engine.app.name
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import signal
 import sys
 import time
@@ -17,6 +16,7 @@ from cocotui.cli.command import Command, add_app_arguments, add_json_argument, o
 from cocotui.cli.output import Output
 from cocotui.display import display_line, mask_text
 from cocotui.engine import event_text
+from cocotui.engine.errors import MetricsError
 from cocotui.engine.events import (
     BatchApplied,
     Event,
@@ -34,18 +34,17 @@ from cocotui.engine.events import (
 from cocotui.engine.metrics import (
     DEFAULT_HOST,
     MetricsAddress,
-    MetricsError,
     MetricsObserver,
     parse_address,
 )
-from cocotui.engine.status import Origin
-from cocotui.engine.update import (
+from cocotui.engine.run_options import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_ROWS,
     LiveOptions,
     UpdateOptions,
     UpdateResult,
 )
+from cocotui.engine.status import Origin
 
 EXIT_ROW_ERRORS = 1
 EXIT_SKIPPED = 2
@@ -112,8 +111,9 @@ def add_update_arguments(update: argparse.ArgumentParser) -> None:
     update.add_argument(
         "--workers",
         type=_positive,
-        default=os.cpu_count() or 1,
-        help="processes evaluating transforms in parallel (default: the number of CPUs)",
+        default=None,
+        help="processes evaluating transforms in parallel (default: up to the number of CPUs, "
+        "started only when the time the first rows took says they pay off)",
     )
     update.add_argument(
         "--batch-rows",

@@ -8,32 +8,16 @@ import datetime
 from collections.abc import Sequence
 
 from cocotui import registry
+from cocotui.engine.errors import ApplyError, ConnectorCallError, StalePlanError
 from cocotui.engine.events import ApplyChangeDone, ApplyChangeFailed, ApplyChangeStarted, Observer
 from cocotui.engine.plan import Action, Change, Plan
 from cocotui.engine.stored_keys import read_keys_as_today
-from cocotui.engine.targets import ConnectorCallError, call_connector
+from cocotui.engine.targets import call_connector
 from cocotui.engine_object import load
 from cocotui.op import ConnectorKind, TargetStateCompatibility
 from cocotui.state.function_cache import FunctionCacheStore
 from cocotui.state.setup_store import AppState, SetupRecord, SetupStore, TargetState
 from cocotui.state.tracking import SqliteTracking
-
-
-class StalePlanError(RuntimeError):
-    """The state changed since the plan was computed; plan again."""
-
-
-class ApplyError(RuntimeError):
-    """A connector failed while applying a change; the staged intent stays in place."""
-
-    def __init__(
-        self, change: Change, message: str, connector_traceback: str, *, staged: bool = True
-    ) -> None:
-        super().__init__(message)
-        self.change = change
-        self.connector_traceback = connector_traceback
-        #: False when the change was refused before anything was staged.
-        self.staged = staged
 
 
 @dataclasses.dataclass

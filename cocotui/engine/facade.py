@@ -6,17 +6,17 @@ import contextlib
 import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cocotui import registry
-from cocotui.engine.apply import ApplyReport, apply_changes
 from cocotui.engine.events import Observer, StopToken, TrackingLost, ignore
 from cocotui.engine.monitor import RunMode
 from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
+from cocotui.engine.run_options import LiveOptions, UpdateOptions, UpdateResult
 from cocotui.engine.status import ExporterReport, Origin, StatusPublisher, read_exporter
 from cocotui.engine.stored_keys import read_keys_as_today
 from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
-from cocotui.engine.update import LiveOptions, UpdateOptions, UpdateResult, UpdateRun
+from cocotui.engine.update import UpdateRun
 from cocotui.flow.loader import App, app_stem, load_app
 from cocotui.state.adopt import adopt_earlier_state
 from cocotui.state.lock import WriterLock
@@ -24,6 +24,9 @@ from cocotui.state.owners import other_owners
 from cocotui.state.paths import AppPaths, app_paths, check_state_dir
 from cocotui.state.setup_store import TargetState, TomlSetupStore
 from cocotui.state.tracking import SqliteTracking
+
+if TYPE_CHECKING:
+    from cocotui.engine.apply import ApplyReport
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +142,8 @@ class Engine:
     ) -> ApplyReport:
         """Apply ``changes`` (default: every pending change of ``plan``). Raises
         :class:`StalePlanError` if the state moved on since ``plan`` was computed."""
+        from cocotui.engine.apply import apply_changes  # an update never applies setup changes
+
         with self.lock:
             return apply_changes(
                 self.store,

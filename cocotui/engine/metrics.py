@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from cocotui.engine.counters import TargetCounters
+from cocotui.engine.errors import MetricsError
 from cocotui.engine.events import (
     BatchApplied,
     Event,
@@ -38,10 +39,6 @@ DEFAULT_HOST = "127.0.0.1"
 PASS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 #: Target counters that become ``cocotui_mutations_total{kind=...}``.
 MUTATION_KINDS = {"inserted": "insert", "updated": "update", "deleted": "delete"}
-
-
-class MetricsError(Exception):
-    """A metrics address that is malformed or cannot be served."""
 
 
 class MetricsAddress(NamedTuple):

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cocotui.engine.counters import TargetCounters
+from cocotui.engine.errors import ConnectorCallError
 from cocotui.engine.evaluate import describe_exception
 from cocotui.engine.events import (
     MutateFinished,
@@ -18,7 +19,7 @@ from cocotui.engine.events import (
     target_snapshot,
 )
 from cocotui.engine.row_changes import RowError, RowWork, TargetFeed
-from cocotui.engine.targets import ConnectorCallError, call_connector, schemas
+from cocotui.engine.targets import call_connector, schemas
 from cocotui.engine_object import load
 from cocotui.flow.loader import user_traceback
 

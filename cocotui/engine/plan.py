@@ -5,38 +5,17 @@ docs/architecture.md, "Setup changes and exported rows")."""
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cocotui import registry
+from cocotui.engine.actions import Action as Action  # part of a Change: importable from here
 from cocotui.engine.targets import DesiredTarget, compatibility, describe, worst
 from cocotui.engine_object import dump
 from cocotui.op import TargetStateCompatibility
 from cocotui.state.owners import KindKey, Owner
 from cocotui.state.setup_store import AppState, SetupRecord, TargetState
 from cocotui.values.identity import canonical_json
-
-
-class Action(enum.Enum):
-    CREATE = "create"
-    UPDATE = "update"
-    DROP = "drop"
-    NONE = "none"
-
-    @property
-    def status_word(self) -> str:
-        """The status CocoIndex prints for this action."""
-        return {
-            Action.CREATE: "TO CREATE",
-            Action.UPDATE: "TO UPDATE",
-            Action.DROP: "TO DELETE",
-            Action.NONE: "READY",
-        }[self]
-
-    @property
-    def symbol(self) -> str:
-        return {Action.CREATE: "+", Action.UPDATE: "~", Action.DROP: "-", Action.NONE: " "}[self]
 
 
 @dataclasses.dataclass(frozen=True)

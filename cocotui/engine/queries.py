@@ -10,15 +10,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from cocotui.engine.errors import QueryHandlerNotFound
 from cocotui.flow.model import Flow
 from cocotui.query_handler import QueryHandler, QueryOutput
 
 #: Vector values longer than this show as their first elements and their length in tables.
 _VECTOR_PREVIEW = 3
-
-
-class QueryHandlerNotFound(ValueError):
-    """No handler (or more than one) answers to the name given."""
 
 
 @dataclasses.dataclass(frozen=True)

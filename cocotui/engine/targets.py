@@ -8,6 +8,7 @@ import traceback
 from typing import Any
 
 from cocotui import registry
+from cocotui.engine.errors import ConnectorCallError, TargetError
 from cocotui.engine.evaluate import describe_exception
 from cocotui.engine_object import dump, load
 from cocotui.engine_type import FieldSchema
@@ -24,21 +25,6 @@ from cocotui.op import ConnectorKind, TargetConfigurationError, TargetStateCompa
 from cocotui.state.setup_store import SetupRecord
 from cocotui.values.identity import canonical_json
 from cocotui.values.shapes import ValueShapeError
-
-
-class TargetError(ValueError):
-    """An export that cannot be driven as declared."""
-
-
-class ConnectorCallError(RuntimeError):
-    """A connector method raised; carries the connector's own traceback."""
-
-    def __init__(self, message: str, connector_traceback: str, deliberate: bool = False) -> None:
-        super().__init__(message)
-        self.connector_traceback = connector_traceback
-        #: The message is meant for the user (a missing setting, an unreachable host): the
-        #: traceback is only noise for them.
-        self.deliberate = deliberate
 
 
 def _deliberate(exc: BaseException) -> bool:

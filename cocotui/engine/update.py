@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from cocotui.engine.counters import SourceCounters, TargetCounters
 from cocotui.engine.events import Observer, RunFinished, RunStarted, StopToken, target_snapshot
 from cocotui.engine.row_changes import TargetFeed
+from cocotui.engine.run_options import (
+    DEFAULT_BATCH_BYTES,
+    DEFAULT_BATCH_ROWS,
+    LiveOptions,
+    UpdateOptions,
+    UpdateResult,
+)
 from cocotui.engine.source_pass import RunContext, SourcePass
 from cocotui.engine.targets import DesiredTarget
 from cocotui.engine.workers import RowEvaluator
@@ -22,9 +29,6 @@ from cocotui.flow.loader import App
 from cocotui.flow.model import Flow, Source
 from cocotui.state.function_cache import FunctionCacheStore
 from cocotui.state.tracking import SqliteTracking
-
-DEFAULT_BATCH_ROWS = 1000
-DEFAULT_BATCH_BYTES = 32 * 1024 * 1024
 
 __all__ = [
     "DEFAULT_BATCH_BYTES",
@@ -36,41 +40,6 @@ __all__ = [
     "UpdateResult",
     "UpdateRun",
 ]
-
-
-@dataclasses.dataclass
-class UpdateOptions:
-    reexport: bool = False
-    workers: int = 1
-    batch_rows: int = DEFAULT_BATCH_ROWS
-    batch_bytes: int = DEFAULT_BATCH_BYTES
-
-
-@dataclasses.dataclass
-class LiveOptions(UpdateOptions):
-    """Options of a live run (:meth:`cocotui.engine.facade.Engine.run_live`)."""
-
-    #: Watch file sources for changes; when false, only ``refresh_interval`` re-lists find them.
-    watch: bool = True
-    #: Called once the initial catch-up pass is done.
-    on_ready: Callable[[], None] | None = None
-
-
-@dataclasses.dataclass
-class UpdateResult:
-    targets: dict[str, TargetCounters]
-    sources: dict[str, SourceCounters]
-    skipped: list[str]
-    stopped: bool
-    elapsed: float
-
-    @property
-    def errors(self) -> int:
-        return sum(c.errors for c in self.sources.values())
-
-    @property
-    def ok(self) -> bool:
-        return self.errors == 0 and not self.skipped and not self.stopped
 
 
 class UpdateRun:

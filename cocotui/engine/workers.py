@@ -3,6 +3,11 @@
 Transforms are often CPU-bound Python, so with ``workers > 1`` rows are evaluated by worker
 processes that load the app themselves (the app must be importable by path or module name).
 Results always come back in submission order, so batching stays deterministic.
+
+Left to choose (``workers=None``), the evaluator times the first rows in this process and starts
+workers only when the measured work of the rows left outweighs what workers cost: their start
+(a process per worker that imports the app) and shipping each row's outcome back. A light
+function (a string operation per file) then never pays for processes it does not need.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ from __future__ import annotations
 import collections
 import dataclasses
 import enum
+import os
+import pickle
+import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +43,18 @@ if TYPE_CHECKING:
 CHUNK_ROWS = 32
 #: Below this many rows to evaluate, starting worker processes costs more than it saves.
 MIN_ROWS_FOR_WORKERS = 256
+#: Chunks timed in this process before choosing; the fastest counts (the first call of a
+#: function may import or warm up what later calls reuse). Timed in wall time, not CPU time:
+#: workers also overlap a function's waits (an API call per row).
+SAMPLED_CHUNKS = 3
+#: Seconds until started workers answer: a fork server, then each worker imports cocotui and
+#: the app in parallel (0.2-0.4 s for the benchmark apps on 2 CPUs).
+WORKER_START_SECONDS = 0.3
+#: What a row shipped to a worker and back costs this process, as a multiple of pickling and
+#: unpickling its task and outcome: the pool's pipes, queue thread and futures cost about as
+#: much again on each side (measured on the light benchmark app at 10k rows: ~4 µs to pickle a
+#: row there and back, 30-45 µs more CPU per row with 2 workers than in one process).
+TRANSFER_FACTOR = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,14 +176,28 @@ def _work(flow_name: str, source_index: int, tasks: list[RowTask]) -> list[RowOu
     return evaluate_rows(evaluator, flow.sources[source_index], tasks)
 
 
+def _workers_pay_off(
+    seconds_per_row: float, transfer_per_row: float, rows: int, workers: int, started: bool
+) -> bool:
+    """Whether ``rows`` more rows, each costing ``seconds_per_row`` to evaluate here, finish
+    sooner on ``workers`` processes, each row's outcome costing ``transfer_per_row`` to
+    receive (and the workers' start, unless ``started``)."""
+    alone = seconds_per_row * rows
+    start = 0.0 if started else WORKER_START_SECONDS
+    shared = start + rows * (seconds_per_row / workers + transfer_per_row)
+    return shared < alone
+
+
 class RowEvaluator:
     """Evaluates rows of an app's flows, in parallel when that pays off."""
 
     def __init__(
-        self, app: App, workers: int, cache_store: FunctionCacheStore | None = None
+        self, app: App, workers: int | None, cache_store: FunctionCacheStore | None = None
     ) -> None:
         self.app = app
-        self.workers = max(1, workers)
+        #: ``None``: as many as CPUs, started only when they pay off (see the module's doc).
+        self.adaptive = workers is None
+        self.workers = max(1, workers or os.cpu_count() or 1)
         self.cache_store = cache_store
         self._evaluators = {flow.name: FlowEvaluator(flow) for flow in app.flows}
         self._pool: Executor | None = None
@@ -199,15 +233,39 @@ class RowEvaluator:
         """Outcomes for ``tasks``, in order. A flow with a ``gpu=True`` function is evaluated
         in this process only, so that one copy of its model is loaded."""
         evaluator = self._evaluators[flow.name]
+        chunks = [tasks[i : i + CHUNK_ROWS] for i in range(0, len(tasks), CHUNK_ROWS)]
         if self.workers == 1 or len(tasks) < MIN_ROWS_FOR_WORKERS or evaluator.uses_gpu:
-            for start in range(0, len(tasks), CHUNK_ROWS):
-                chunk = self._with_cache(flow, source, tasks[start : start + CHUNK_ROWS])
-                yield from evaluate_rows(evaluator, source, chunk)
-            return
+            yield from self._here(evaluator, flow, source, chunks)
+        elif not self.adaptive:
+            yield from self._in_workers(evaluator, flow, source, chunks)
+        else:
+            sampled, rest = chunks[:SAMPLED_CHUNKS], chunks[SAMPLED_CHUNKS:]
+            per_row, transfer = [], []
+            for chunk in sampled:
+                started = time.perf_counter()
+                outcomes = evaluate_rows(evaluator, source, self._with_cache(flow, source, chunk))
+                per_row.append((time.perf_counter() - started) / len(chunk))
+                transfer.append(_transfer_seconds(chunk, outcomes) / len(chunk))
+                yield from outcomes
+            rows = sum(len(c) for c in rest)
+            running = self._pool is not None  # started for an earlier source of the run
+            if _workers_pay_off(min(per_row), min(transfer), rows, self.workers, running):
+                yield from self._in_workers(evaluator, flow, source, rest)
+            else:
+                yield from self._here(evaluator, flow, source, rest)
+
+    def _here(
+        self, evaluator: FlowEvaluator, flow: Flow, source: Source, chunks: list[list[RowTask]]
+    ) -> Iterator[RowOutcome]:
+        for chunk in chunks:
+            yield from evaluate_rows(evaluator, source, self._with_cache(flow, source, chunk))
+
+    def _in_workers(
+        self, evaluator: FlowEvaluator, flow: Flow, source: Source, chunks: list[list[RowTask]]
+    ) -> Iterator[RowOutcome]:
         pool = self._executor()
         window: collections.deque[tuple[list[RowTask], Future[list[RowOutcome]]]]
         window = collections.deque()
-        chunks = [tasks[i : i + CHUNK_ROWS] for i in range(0, len(tasks), CHUNK_ROWS)]
         for number, chunk in enumerate(chunks):
             chunk = self._with_cache(flow, source, chunk)
             window.append((chunk, pool.submit(_work, flow.name, source.index, chunk)))
@@ -224,15 +282,20 @@ class RowEvaluator:
                     # process): evaluate here instead, in the same order.
                     self.workers = 1
                     self.close()
-                    yield from evaluate_rows(evaluator, source, pending)
-                    for rest, _ in window:
-                        yield from evaluate_rows(evaluator, source, rest)
-                    for rest in chunks[number + 1 :]:
-                        rest = self._with_cache(flow, source, rest)
-                        yield from evaluate_rows(evaluator, source, rest)
+                    rest = [pending, *(c for c, _ in window), *chunks[number + 1 :]]
+                    yield from self._here(evaluator, flow, source, rest)
                     return
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _transfer_seconds(tasks: list[RowTask], outcomes: list[RowOutcome]) -> float:
+    """Seconds this process would spend shipping ``tasks`` to a worker and receiving their
+    ``outcomes``: pickling both there and back, timed on the real rows (their size is the
+    app's), times the pool's own cost per row (:data:`TRANSFER_FACTOR`)."""
+    started = time.perf_counter()
+    pickle.loads(pickle.dumps((tasks, outcomes), pickle.HIGHEST_PROTOCOL))
+    return (time.perf_counter() - started) * TRANSFER_FACTOR

@@ -114,6 +114,12 @@ T = TypeVar("T")
 S = TypeVar("S")
 
 
+class SliceFunction:
+    """Base of the callables that take and return slices (a transform flow): they are called on
+    a slice, never row by row. Declared here so that ``transform()`` can refuse one without
+    importing the module that defines transform flows."""
+
+
 class DataSlice(Generic[T]):
     """A value in a flow: a source table, a row field, or a transform's output.
     ``DataSlice[T]`` annotates a slice of values of type ``T`` (transform flows read it)."""
@@ -386,9 +392,7 @@ class FlowBuilder:
     def _call(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> DataSlice[Any]:
-        from cocotui.flow.transform_flows import TransformFlow  # it builds on this module
-
-        if isinstance(fn, TransformFlow):
+        if isinstance(fn, SliceFunction):
             raise FlowDefinitionError(
                 f"{fn!r} builds slices: call it on a slice, `text.call(flow)`, not per row "
                 f"with transform()"

@@ -20,6 +20,7 @@ from types import ModuleType, TracebackType
 from cocotui import cocoindex_alias
 from cocotui.app_modules import app_module_name
 from cocotui.flow.builder import FlowDef, flows_defined_in
+from cocotui.flow.errors import AppLoadError
 from cocotui.flow.model import Flow
 
 _OWN_DIR = str(Path(__file__).resolve().parent.parent)
@@ -31,10 +32,6 @@ _HELPER_FILES = frozenset(
     os.path.join(_OWN_DIR, *name.split(".")[1:]) + ".py" for name in PUBLIC_HELPERS
 )
 _APP_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-
-
-class AppLoadError(Exception):
-    """The app could not be imported or its flows could not be built."""
 
 
 def _own_frame(tb: TracebackType) -> bool:

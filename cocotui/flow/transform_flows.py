@@ -18,7 +18,13 @@ from typing import Any, Generic, TypeVar
 
 from cocotui.engine.evaluate import FlowEvaluator
 from cocotui.engine_type import EnrichedValueType
-from cocotui.flow.builder import DataSlice, FlowBuilder, FlowDefinitionError, _scope_of
+from cocotui.flow.builder import (
+    DataSlice,
+    FlowBuilder,
+    FlowDefinitionError,
+    SliceFunction,
+    _scope_of,
+)
 from cocotui.flow.model import Collect, Collector, FieldRef, RowScope, Source
 from cocotui.flow.result_decoding import decode_as
 from cocotui.value_types import UnsupportedTypeError, enriched_type_of
@@ -60,7 +66,7 @@ class _Built:
     output_type: EnrichedValueType
 
 
-class TransformFlow(Generic[T]):
+class TransformFlow(SliceFunction, Generic[T]):
     """What ``@transform_flow()`` returns: callable like the function (within a flow) and
     evaluable on plain values (``eval``, ``eval_async``)."""
 

@@ -12,10 +12,8 @@ from cocotui.engine.errors import ApplyError, user_message
 from cocotui.engine.facade import TargetStatus
 from cocotui.engine.plan import Action, Change, Plan
 from cocotui.op import ConnectorKind
+from cocotui.presenter import FORMAT_VERSION
 from cocotui.values.plain_json import to_plain_json
-
-#: The version of every ``--json`` document and event line; raised when one changes shape.
-FORMAT_VERSION = 1
 
 Document = dict[str, Any]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from cocotui.engine.plan import Action
+from cocotui.engine.actions import Action
 
 
 class Tone(enum.Enum):

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
+from cocotui.engine.actions import Action
 from cocotui.engine.errors import ApplyError, user_message
-from cocotui.engine.plan import Action, Change
 from cocotui.presenter import shown
 from cocotui.presenter.models import ApplyFailure
+
+if TYPE_CHECKING:
+    from cocotui.engine.plan import Change
 
 
 def present_apply_error(error: ApplyError) -> ApplyFailure:

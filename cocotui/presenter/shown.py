@@ -4,7 +4,7 @@ models are built from these)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
@@ -13,6 +13,9 @@ from cocotui.state.setup_store import SetupRecord
 from cocotui.values.identity import canonical_json
 from cocotui.values.plain_json import to_plain_json
 from cocotui.values.toml_tags import encode
+
+if TYPE_CHECKING:
+    from cocotui.state.setup_store import SetupRecord
 
 #: A name, description or message on one line.
 line = display_line

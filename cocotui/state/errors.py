@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite3
+    from pathlib import Path
 
 CHOOSE_ANOTHER = "choose another state directory with --state-dir or $COCOTUI_STATE_DIR"
 
@@ -26,6 +29,14 @@ _SQLITE_AS_ERRNO = {13: errno.ENOSPC, 8: errno.EACCES}  # SQLITE_FULL, SQLITE_RE
 
 class StateError(RuntimeError):
     """The stored state cannot be read or written; the message names the file and the fix."""
+
+
+class StateLockedError(RuntimeError):
+    """Another process is writing this app's state."""
+
+
+class TrackingError(RuntimeError):
+    """The tracking database is unusable; the message names the file."""
 
 
 def state_access_error(exc: OSError, path: Path | str, doing: str) -> StateError:

@@ -16,16 +16,12 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from cocotui.state.errors import StateError, state_access_error
+from cocotui.state.errors import StateError, StateLockedError, state_access_error
 from cocotui.state.paths import AppPaths, make_state_dir
 from cocotui.state.status_store import describe_exporter
 
 #: How long a writer waits out a reader's probe of the lock (seconds).
 PROBE_WAIT_S = 0.5
-
-
-class StateLockedError(RuntimeError):
-    """Another process is writing this app's state."""
 
 
 class WriterLock:

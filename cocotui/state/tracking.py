@@ -22,7 +22,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import NamedTuple
 
-from cocotui.state.errors import StateError, database_error, state_access_error
+from cocotui.state.errors import StateError, TrackingError, database_error, state_access_error
 from cocotui.state.paths import make_state_dir
 from cocotui.values.identity import canonical_json
 
@@ -31,10 +31,6 @@ SCHEMA_VERSION = 1
 #: The value fingerprint of a key a target holds with a value to send again (no fingerprint
 #: is empty).
 RESEND = b""
-
-
-class TrackingError(RuntimeError):
-    """The tracking database is unusable; the message names the file."""
 
 
 class TrackedRow(NamedTuple):
@@ -442,61 +438,75 @@ class SqliteTracking:
                 db.execute("UPDATE source_rows SET logic_fp = NULL WHERE id = ?", (row_id,))
         return [(flow, source, row_key) for _, flow, source, row_key in rows]
 
-    def _row_id(self, db: sqlite3.Connection, flow: str, source: str, row_key: str) -> int:
-        # One statement: the no-op update makes RETURNING give the id of an existing row too.
-        row = db.execute(
+    def _row_ids(
+        self, db: sqlite3.Connection, flow: str, source: str, row_keys: Sequence[str]
+    ) -> dict[str, int]:
+        """The ids of these source rows, added for those not tracked yet: a few statements per
+        batch, not one per row (SQLite's executemany cannot return the ids it inserts)."""
+        db.executemany(
             "INSERT INTO source_rows(flow, source, row_key) VALUES (?, ?, ?) "
-            "ON CONFLICT(flow, source, row_key) DO UPDATE SET row_key = excluded.row_key "
-            "RETURNING id",
-            (flow, source, row_key),
-        ).fetchone()
-        return int(row[0])
+            "ON CONFLICT(flow, source, row_key) DO NOTHING",
+            [(flow, source, key) for key in row_keys],
+        )
+        ids: dict[str, int] = {}
+        for start in range(0, len(row_keys), 500):
+            chunk = row_keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            ids.update(
+                db.execute(
+                    "SELECT row_key, id FROM source_rows "
+                    f"WHERE flow = ? AND source = ? AND row_key IN ({marks})",
+                    [flow, source, *chunk],
+                )
+            )
+        return ids
 
     def stage(self, flow: str, source: str, staged: dict[str, dict[int, dict[str, bytes]]]) -> None:
         """Before ``mutate``: record keys about to be upserted (value unknown) per row key."""
         with self.transaction() as db:
-            for row_key, per_target in staged.items():
-                row_id = self._row_id(db, flow, source, row_key)
-                db.executemany(
-                    "INSERT OR IGNORE INTO target_keys(target_id, key, row_id, key_parts) "
-                    "VALUES (?, ?, ?, ?)",
-                    [
-                        (target_id, key, row_id, parts)
-                        for target_id, keys in per_target.items()
-                        for key, parts in keys.items()
-                    ],
-                )
+            ids = self._row_ids(db, flow, source, list(staged))
+            db.executemany(
+                "INSERT OR IGNORE INTO target_keys(target_id, key, row_id, key_parts) "
+                "VALUES (?, ?, ?, ?)",
+                [
+                    (target_id, key, ids[row_key], parts)
+                    for row_key, per_target in staged.items()
+                    for target_id, keys in per_target.items()
+                    for key, parts in keys.items()
+                ],
+            )
 
     def commit(self, flow: str, source: str, commits: Sequence[RowCommit]) -> None:
-        """After ``mutate`` returned: record what each row now produces."""
+        """After ``mutate`` returned: record what each row now produces. Each step is one
+        statement over the batch's rows (they touch only their own keys, so the order of the
+        rows does not matter)."""
         with self.transaction() as db:
-            for c in commits:
-                row_id = self._row_id(db, flow, source, c.row_key)
-                for target_id in c.replaced_targets:
-                    db.execute(
-                        "DELETE FROM target_keys WHERE row_id = ? AND target_id = ?",
-                        (row_id, target_id),
-                    )
-                db.executemany(
-                    "INSERT OR REPLACE INTO target_keys(target_id, key, row_id, key_parts, "
-                    "value_fp) VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (target_id, key, row_id, parts, fp)
-                        for target_id, keys in c.produced.items()
-                        for key, (parts, fp) in keys.items()
-                    ],
-                )
-                if c.stamp is None:
-                    remaining = db.execute(
-                        "SELECT 1 FROM target_keys WHERE row_id = ? LIMIT 1", (row_id,)
-                    ).fetchone()
-                    if remaining is None:
-                        db.execute("DELETE FROM source_rows WHERE id = ?", (row_id,))
-                        continue
-                db.execute(
-                    "UPDATE source_rows SET stamp = ?, content_fp = ?, logic_fp = ? WHERE id = ?",
-                    (c.stamp, c.content_fp, c.logic_fp, row_id),
-                )
+            ids = self._row_ids(db, flow, source, [c.row_key for c in commits])
+            db.executemany(
+                "DELETE FROM target_keys WHERE row_id = ? AND target_id = ?",
+                [(ids[c.row_key], tid) for c in commits for tid in c.replaced_targets],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO target_keys(target_id, key, row_id, key_parts, "
+                "value_fp) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (target_id, key, ids[c.row_key], parts, fp)
+                    for c in commits
+                    for target_id, keys in c.produced.items()
+                    for key, (parts, fp) in keys.items()
+                ],
+            )
+            # A row gone from the source is forgotten once none of its keys is left (a key
+            # whose deletion failed stays tracked, and its row with it).
+            db.executemany(
+                "DELETE FROM source_rows WHERE id = ? AND NOT EXISTS "
+                "(SELECT 1 FROM target_keys WHERE row_id = ?)",
+                [(ids[c.row_key], ids[c.row_key]) for c in commits if c.stamp is None],
+            )
+            db.executemany(
+                "UPDATE source_rows SET stamp = ?, content_fp = ?, logic_fp = ? WHERE id = ?",
+                [(c.stamp, c.content_fp, c.logic_fp, ids[c.row_key]) for c in commits],
+            )
 
     def touch(self, flow: str, source: str, stamps: Sequence[tuple[str, str]]) -> None:
         """Rows whose content did not change: record their new stamps only."""
