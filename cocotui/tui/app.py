@@ -3,6 +3,7 @@ approval, and update runs in a background thread. It calls the same Engine API a
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Callable
 from typing import ClassVar
@@ -14,7 +15,6 @@ from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
-from textual.notifications import SeverityLevel
 from textual.widgets import (
     DataTable,
     Footer,
@@ -28,25 +28,28 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from cocotui import config, presenter
-from cocotui.display import display_line, display_text
-from cocotui.engine.event_text import describe_event, target_counts
+from cocotui.display import display_line
+from cocotui.engine.event_text import describe_event
 from cocotui.engine.events import FAILURES, RowFailed, StopToken
 from cocotui.engine.facade import Engine
 from cocotui.engine.monitor import RunMonitor, Snapshot
 from cocotui.engine.plan import Plan
-from cocotui.engine.update import UpdateOptions, UpdateResult
+from cocotui.engine.update import LiveOptions, UpdateOptions, UpdateResult
 from cocotui.presenter import TargetRow
 from cocotui.tui.commands import CocotuiCommands
 from cocotui.tui.detail import connectors_text, setup_text, target_text
 from cocotui.tui.help import HelpScreen
 from cocotui.tui.plan_screen import PlanScreen
 from cocotui.tui.query_screen import QueryScreen
+from cocotui.tui.run_text import RunMode, result_notice, run_detail, status_line
 from cocotui.tui.screenshots import screenshot_dir
 from cocotui.tui.targets_table import STATUS_LABELS, TargetsTable
 
 __all__ = ["STATUS_LABELS", "CocotuiApp"]
 
-MAIN_SCREEN_ACTIONS = {"plan", "update", "stop", "drop", "filter", "refresh", "help", "query"}
+MAIN_SCREEN_ACTIONS = {
+    *("plan", "update", "live", "stop", "drop", "filter", "refresh", "help", "query"),
+}
 
 
 class CocotuiApp(App[None]):
@@ -63,6 +66,7 @@ class CocotuiApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "plan", "Plan", id="plan"),
         Binding("u", "update", "Update", id="update"),
+        Binding("l", "live", "Live", id="live"),
         Binding("s", "stop", "Stop", id="stop"),
         Binding("d", "drop", "Drop", id="drop"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
@@ -89,6 +93,8 @@ class CocotuiApp(App[None]):
         self.monitor_factory = monitor_factory
         self.monitor = monitor_factory()
         self.stop_token: StopToken | None = None
+        #: What the background worker runs, while it runs.
+        self.run_mode: RunMode | None = None
         self.rows: tuple[TargetRow, ...] = ()
         self.filter_text = ""
         self._detail_shown: tuple[object, ...] = ()
@@ -140,8 +146,9 @@ class CocotuiApp(App[None]):
         self.poll_run()
         self.query_one("#log", RichLog).write(
             Text(
-                "Events of update runs appear here: u starts an update, s stops it at the next "
-                "batch boundary. Targets with a pending setup change (p to review) are skipped.",
+                "Events of update runs appear here: u starts an update, l live mode (exports "
+                "changes as they happen), s stops at the next batch boundary. Targets with a "
+                "pending setup change (p to review) are skipped.",
                 style="dim",
             )
         )
@@ -238,17 +245,7 @@ class CocotuiApp(App[None]):
         if shown == self._detail_shown:
             return
         self._detail_shown = shown
-        text = Text()
-        if view is not None:
-            text.append("\nlast run\n", style="bold")
-            text.append(f"{target_counts(view)}\n")
-        if failure is not None:
-            text.append("\nlast row error\n", style="bold red")
-            text.append(f"{display_line(failure.row)}: ")
-            text.append(f"{display_text(failure.error)}\n")
-            if failure.traceback:
-                text.append(f"{display_text(failure.traceback)}\n", style="dim")
-        text.rstrip()
+        text = run_detail(view, failure, "")
         run = self.query_one("#detail-run", Static)
         lines = len(text.plain.splitlines())
         # Same number of lines (counters moving on): no need to lay the pane out again.
@@ -291,16 +288,8 @@ class CocotuiApp(App[None]):
             done = 1 if snapshot.log_serial else 0  # a finished run with no rows: 100 %
             if (bar.total, bar.progress) != (1, done):
                 bar.update(total=1, progress=done)
-        counts = f"{snapshot.done}/{snapshot.total} rows  {snapshot.errors} error(s)"
-        if self.stop_token is None:
-            text = f"idle  {counts}"
-        else:
-            state = "stopping" if self.stop_token.stopped else "running"
-            if not snapshot.total:
-                text = f"{state}  listing the sources…"
-            else:
-                rate = sum(v.rate for v in snapshot.targets.values())
-                text = f"{state}  {counts}  {rate:.0f} mutations/s"
+        stopping = self.stop_token is not None and self.stop_token.stopped
+        text = status_line(snapshot, self.run_mode, stopping=stopping)
         if text != self._status_text:
             self._status_text = text
             # One line of fixed height: no layout needed.
@@ -335,9 +324,9 @@ class CocotuiApp(App[None]):
         if action in MAIN_SCREEN_ACTIONS and self._main_screen_covered():
             return False
         running = self.stop_token is not None
-        if action in ("update", "drop", "apply_plan") and self.read_only:
+        if action in ("update", "live", "drop", "apply_plan") and self.read_only:
             return False
-        if action in ("update", "drop", "plan") and running:
+        if action in ("update", "live", "drop", "plan") and running:
             return None
         if action == "stop":
             return running or None
@@ -414,12 +403,19 @@ class CocotuiApp(App[None]):
         self.notify(presenter.message(f"Saved to {path}"), title="Screenshot", markup=False)
 
     def action_update(self) -> None:
+        self._start_run(RunMode.UPDATE)
+
+    def action_live(self) -> None:
+        self._start_run(RunMode.LIVE)
+
+    def _start_run(self, mode: RunMode) -> None:
         if self.read_only:
             self.notify("Read-only mode: updates are disabled.", severity="warning")
             return
         if self.stop_token is not None:
             return
         self.stop_token = StopToken()
+        self.run_mode = mode
         self.monitor = self.monitor_factory()
         self._log_serial = 0
         self._row_failures.clear()
@@ -431,7 +427,7 @@ class CocotuiApp(App[None]):
         # The engine allocates a lot; Python's collector would scan the UI's many long-lived
         # objects each time. Set them aside for the run (about 10 % faster exports).
         gc.freeze()
-        self.run_update(self.stop_token)
+        self.run_engine(self.stop_token, mode)
 
     def action_stop(self) -> None:
         if self.stop_token is not None:
@@ -447,7 +443,11 @@ class CocotuiApp(App[None]):
         self.notify("Stopping the running update before quitting…")
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
-    def run_update(self, stop: StopToken) -> UpdateResult:
+    def run_engine(self, stop: StopToken, mode: RunMode) -> UpdateResult:
+        """The same engine calls as ``cocotui update [--live]``."""
+        if mode is RunMode.LIVE:
+            options = LiveOptions(**dataclasses.asdict(self.update_options))
+            return self.engine.run_live(options, self.monitor, stop)
         return self.engine.update(self.update_options, self.monitor, stop)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -457,17 +457,20 @@ class CocotuiApp(App[None]):
             WorkerState.CANCELLED,
         ):
             return
+        mode = self.run_mode or RunMode.UPDATE
         self.stop_token = None
+        self.run_mode = None
         gc.unfreeze()
         self.poll_run()
         if event.state is WorkerState.SUCCESS:
             result = event.worker.result
             assert isinstance(result, UpdateResult)
-            self.notify_result(result)
+            title, message, severity = result_notice(result, mode)
+            self.notify(message, title=title, severity=severity, markup=False)
         elif event.state is WorkerState.ERROR:
             self.notify(
                 presenter.message(str(event.worker.error)),
-                title="Update failed",
+                title="Live mode failed" if mode is RunMode.LIVE else "Update failed",
                 severity="error",
                 markup=False,
             )
@@ -475,19 +478,6 @@ class CocotuiApp(App[None]):
             self.exit()
             return
         self.refresh_targets()
-
-    def notify_result(self, result: UpdateResult) -> None:
-        total = sum(c.inserted + c.updated + c.deleted for c in result.targets.values())
-        message = f"{total} mutation(s) sent in {result.elapsed:.2f}s"
-        if result.skipped:
-            message += f"; skipped (setup pending): {', '.join(result.skipped)}"
-        severity: SeverityLevel = (
-            "error" if result.errors else "warning" if result.skipped else "information"
-        )
-        if result.errors:
-            message += f"; {result.errors} row(s) failed"
-        title = "Update stopped" if result.stopped else "Update finished"
-        self.notify(display_line(message), title=title, severity=severity, markup=False)
 
     def watch_theme(self, theme: str) -> None:
         if self.is_running and (problem := config.save_setting("theme", theme)):

@@ -21,7 +21,8 @@ cocotui shows the targets of an app, the setup changes waiting for approval, and
 |---|---|
 | `p` | review pending setup changes (plan) |
 | `u` | run an update: export what changed in the sources |
-| `s` | stop the running update at the next batch boundary |
+| `l` | live mode (`cocotui update --live`): export changes as they happen, until stopped |
+| `s` | stop the running update or live mode at the next batch boundary |
 | `d` | drop the selected target (its name must be typed to confirm) |
 | `/` | filter the targets table; `Esc` clears it |
 | `r` | reload targets and their status |

@@ -1,0 +1,108 @@
+"""Pilot tests of watching live exports in the TUI (issue 14): live mode started from the TUI,
+and a TUI attached to an exporter that runs in another process."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from snapshot import SIZE, cells, isolated_imports, notifications, run, write_recording_app
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from cocotui.engine.facade import Engine
+from cocotui.engine.update import UpdateOptions
+from cocotui.tui.app import CocotuiApp
+
+#: How long a condition may take to show on screen (a loaded machine is slow).
+DEADLINE = 20.0
+
+
+@pytest.fixture
+def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
+    paths = {
+        "state": tmp_path / "state",
+        "config": tmp_path / "config",
+        "app": tmp_path / "app",
+        "source": tmp_path / "source",
+    }
+    monkeypatch.setenv("COCOTUI_STATE_DIR", str(paths["state"]))
+    monkeypatch.setenv("COCOTUI_CONFIG_DIR", str(paths["config"]))
+    monkeypatch.chdir(tmp_path)
+    with isolated_imports(tmp_path):
+        yield paths
+
+
+@pytest.fixture
+def engine(dirs: dict[str, Path]) -> Iterator[Engine]:
+    """The recording app over two files, its setup applied."""
+    app = write_recording_app(dirs["app"], dirs["source"])
+    for i in range(2):
+        (dirs["source"] / f"doc{i}.txt").write_text(f"document {i}\n")
+    opened = Engine.open(str(app))
+    opened.apply(opened.plan())
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], what: str) -> None:
+    """Let the app run until ``condition()`` holds, failing after :data:`DEADLINE`."""
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def counters(app: CocotuiApp, target: str) -> tuple[str, str, str]:
+    row = cells(app).get(target, {})
+    return row.get("inserted", ""), row.get("updated", ""), row.get("deleted", "")
+
+
+def run_status(app: CocotuiApp) -> str:
+    return str(app.query_one("#run-status", Static).render())
+
+
+def test_live_mode_counts_created_modified_and_deleted_files(
+    dirs: dict[str, Path], engine: Engine
+) -> None:
+    app = CocotuiApp(engine, update_options=UpdateOptions(batch_rows=10))
+    source = dirs["source"]
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("l")
+            await wait_until(
+                pilot, lambda: counters(app, "Docs.first") == ("2", "0", "0"), "the catch-up"
+            )
+            (source / "new.txt").write_text("a new document\n")
+            for target in ("Docs.first", "Docs.second"):
+                await wait_until(
+                    pilot, lambda t=target: counters(app, t) == ("3", "0", "0"), "the creation"
+                )
+            (source / "doc0.txt").write_text("document 0, edited\n")
+            await wait_until(
+                pilot, lambda: counters(app, "Docs.first") == ("3", "1", "0"), "the change"
+            )
+            (source / "doc1.txt").unlink()
+            await wait_until(
+                pilot, lambda: counters(app, "Docs.first") == ("3", "1", "1"), "the deletion"
+            )
+            assert run_status(app).startswith("live")
+            await pilot.press("s")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.stop_token is None
+            assert any(n[1] == "Live mode stopped" for n in notifications(app))
+            assert run_status(app).startswith("idle")
+
+    run(scenario)
+
+
+def sources_text(app: CocotuiApp) -> str:
+    return str(app.query_one("#sources", Static).render())
