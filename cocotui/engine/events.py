@@ -135,6 +135,8 @@ class RowFailed(Event):
     keys: tuple[str, ...]
     error: str
     traceback: str
+    #: the targets whose ``mutate`` failed for the row (none when the row failed before)
+    targets: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -194,12 +196,16 @@ class LivePassFinished(Event):
     counters: SourceCounters
     #: the whole pass, listing included (wall seconds)
     elapsed: float
+    #: seconds from the first change the pass exported being seen by the watcher to the end
+    #: of the pass (watch passes only)
+    lag: float | None = None
 
     @property
     def data(self) -> dict[str, Any]:
         counts = dataclasses.asdict(self.counters)
         counts["elapsed"] = round(self.elapsed, 6)
-        return {"source": self.source, "reason": self.reason, **counts}
+        lag = None if self.lag is None else round(self.lag, 6)
+        return {"source": self.source, "reason": self.reason, **counts, "lag": lag}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -50,6 +50,8 @@ class _LiveSource:
     next_relist: float | None
     #: Paths (relative to the source directory, ``/``-separated) changed since the last pass.
     pending: set[str] = dataclasses.field(default_factory=set)
+    #: When the first of ``pending`` was seen (wall clock), for the pass's lag.
+    pending_since: float | None = None
     #: Only a full listing tells what changed (the source directory itself moved, or the
     #: watcher failed).
     relist: bool = False
@@ -60,6 +62,8 @@ class _DuePass(NamedTuple):
     #: the paths changed, or ``None`` for a full listing
     paths: set[str] | None
     reason: PassReason
+    #: when the first of ``paths`` was seen (wall clock)
+    seen: float | None = None
 
 
 class LiveRun:
@@ -120,6 +124,8 @@ class LiveRun:
                     spec = live.source.spec
                     assert isinstance(spec, LocalFile)
                     if not spec.excludes(relative):
+                        if not live.pending:
+                            live.pending_since = time.time()
                         live.pending.add(relative)
             self._wake.notify()
         return rewatch
@@ -163,15 +169,24 @@ class LiveRun:
                 keys.update(tracking.row_keys_under(live.flow.name, live.source.name, path + "/"))
         return keys
 
-    def _pass(self, live: _LiveSource, keys: set[str] | None, reason: PassReason) -> SourceCounters:
+    def _pass(
+        self,
+        live: _LiveSource,
+        keys: set[str] | None,
+        reason: PassReason,
+        seen: float | None = None,
+    ) -> SourceCounters:
         started = time.perf_counter()
         rows = None if keys is None else len(keys)
         self.observer(LivePassStarted(source=live.name, reason=reason, rows=rows))
         counters = self.run.pass_over(live.flow, live.source, keys, recheck=keys is not None)
         elapsed = time.perf_counter() - started
-        self.observer(
-            LivePassFinished(source=live.name, reason=reason, counters=counters, elapsed=elapsed)
+        finished = LivePassFinished(
+            source=live.name, reason=reason, counters=counters, elapsed=elapsed
         )
+        if seen is not None:
+            finished = dataclasses.replace(finished, lag=max(finished.time - seen, 0.0))
+        self.observer(finished)
         return counters
 
     def _due(self) -> tuple[list[_DuePass], float | None]:
@@ -186,11 +201,13 @@ class LiveRun:
                 if live.relist or interval_due:
                     live.relist = False
                     live.pending = set()
+                    live.pending_since = None
                     reason = PassReason.INTERVAL if interval_due else PassReason.RELIST
                     work.append(_DuePass(live, None, reason))
                 elif live.pending:
-                    work.append(_DuePass(live, live.pending, PassReason.WATCH))
+                    work.append(_DuePass(live, live.pending, PassReason.WATCH, live.pending_since))
                     live.pending = set()
+                    live.pending_since = None
                 if live.next_relist is not None:
                     left = live.next_relist - now
                     wait = left if wait is None else min(wait, left)
@@ -241,7 +258,7 @@ class LiveRun:
                 return self.run.finish()
             while not self.stop.stopped:
                 work, wait = self._due()
-                for live, paths, reason in work:
+                for live, paths, reason, seen in work:
                     if self.stop.stopped:
                         break
                     if paths is None:
@@ -250,7 +267,7 @@ class LiveRun:
                         continue
                     keys = self._row_keys(live, paths)
                     if keys:
-                        self._pass(live, keys, reason)
+                        self._pass(live, keys, reason, seen)
                 if work:
                     continue
                 with self._wake:

@@ -408,10 +408,11 @@ class SourcePass:
         for work in live:
             error = failed.get(work.key)
             if error is not None:
-                for feed in self.feeds:
-                    if feed.tracking_id in work.changes:
-                        feed.counters.errors += 1
-                self._fail(work.key, error, work.keys_changed())
+                failing = [f for f in self.feeds if f.tracking_id in work.changes]
+                for feed in failing:
+                    feed.counters.errors += 1
+                names = tuple(f.target.name for f in failing)
+                self._fail(work.key, error, work.keys_changed(), names)
                 continue
             produced = {
                 tid: {k: (p.stored, p.value_fp) for k, p in keys.items()}
@@ -445,13 +446,20 @@ class SourcePass:
         if entries:
             ctx.function_cache.save(flow, self.source.name, entries)
 
-    def _fail(self, row: str, error: RowError, keys: Sequence[str] = ()) -> None:
+    def _fail(
+        self,
+        row: str,
+        error: RowError,
+        keys: Sequence[str] = (),
+        targets: tuple[str, ...] = (),
+    ) -> None:
         self.counters.errors += 1
         self.ctx.observer(
             RowFailed(
                 source=self.name,
                 row=row,
                 keys=tuple(keys[:20]),
+                targets=targets,
                 error=error.error,
                 traceback=error.traceback,
             )
