@@ -3,6 +3,11 @@ and a TUI attached to an exporter that runs in another process."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +21,7 @@ from textual.widgets import Static
 from cocotui.engine.facade import Engine
 from cocotui.engine.update import UpdateOptions
 from cocotui.tui.app import CocotuiApp
+from cocotui.tui.plan_screen import PlanScreen
 
 #: How long a condition may take to show on screen (a loaded machine is slow).
 DEADLINE = 20.0
@@ -80,11 +86,18 @@ def test_live_mode_counts_created_modified_and_deleted_files(
             await wait_until(
                 pilot, lambda: counters(app, "Docs.first") == ("2", "0", "0"), "the catch-up"
             )
+            await wait_until(pilot, lambda: "watching" in sources_text(app), "watching")
             (source / "new.txt").write_text("a new document\n")
             for target in ("Docs.first", "Docs.second"):
                 await wait_until(
                     pilot, lambda t=target: counters(app, t) == ("3", "0", "0"), "the creation"
                 )
+            # The source's line: its phase, its last pass (a watch pass that inserted one row)
+            # and the lag of that change.
+            await wait_until(pilot, lambda: "(watch, " in sources_text(app), "the watch pass")
+            line = sources_text(app)
+            assert line.startswith("Docs.documents")
+            assert "1 inserted, 0 updated, 0 deleted" in line and " lag " in line
             (source / "doc0.txt").write_text("document 0, edited\n")
             await wait_until(
                 pilot, lambda: counters(app, "Docs.first") == ("3", "1", "0"), "the change"
@@ -106,3 +119,75 @@ def test_live_mode_counts_created_modified_and_deleted_files(
 
 def sources_text(app: CocotuiApp) -> str:
     return str(app.query_one("#sources", Static).render())
+
+
+@pytest.fixture
+def exporter(dirs: dict[str, Path], engine: Engine) -> Iterator[subprocess.Popen[bytes]]:
+    """``cocotui update APP --live`` in another process, on the app ``engine`` is bound to."""
+    log = (dirs["app"] / "exporter.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cocotui", "update", str(engine.app.file), "--live"]
+        + ["--workers", "1"],
+        cwd=dirs["app"],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        log.close()
+
+
+def banner(app: CocotuiApp) -> str:
+    return run_status(app)
+
+
+def test_an_exporter_in_another_process_is_followed_until_it_dies(
+    dirs: dict[str, Path], engine: Engine, exporter: subprocess.Popen[bytes]
+) -> None:
+    app = CocotuiApp(engine)
+    source = dirs["source"]
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            running = f"live export running (pid {exporter.pid}, "
+            await wait_until(pilot, lambda: banner(app).startswith(running), "the exporter")
+            await wait_until(
+                pilot, lambda: counters(app, "Docs.first") == ("2", "0", "0"), "its catch-up"
+            )
+            await wait_until(pilot, lambda: "watching" in sources_text(app), "it to watch")
+            # Its counters tick here as files change.
+            (source / "new.txt").write_text("a new document\n")
+            await wait_until(
+                pilot, lambda: counters(app, "Docs.second") == ("3", "0", "0"), "the creation"
+            )
+            (source / "doc0.txt").write_text("document 0, edited\n")
+            await wait_until(
+                pilot, lambda: counters(app, "Docs.first") == ("3", "1", "0"), "the change"
+            )
+            # What needs the lock says who holds it, and starts nothing.
+            await pilot.press("u")
+            await pilot.pause()
+            locked = [n for n in notifications(app) if n[1] == "State locked"]
+            assert locked and f"pid {exporter.pid}" in locked[-1][2]
+            assert app.stop_token is None
+            # Setup review still works.
+            await pilot.press("p")
+            await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan")
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, PlanScreen), "home")
+
+            exporter.send_signal(signal.SIGKILL)
+            exporter.wait()
+            await wait_until(
+                pilot, lambda: banner(app).startswith("live export DIED (pid "), "the death"
+            )
+            assert "running" not in banner(app)
+            assert any("DIED" in n[2] and n[0] == "error" for n in notifications(app))
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=120))

@@ -3,8 +3,11 @@ planned change (its one-line summary and its full review)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
 
+from cocotui import presenter
 from cocotui.presenter import ChangeView, ConnectorsView, TargetRow, Tone
 
 #: The Rich style of each tone.
@@ -35,6 +38,14 @@ def target_text(row: TargetRow, status: Text) -> Text:
     text.append("status ", style="dim")
     text.append_text(status)
     return text
+
+
+def query_handlers_text(handlers: Iterable[str]) -> Text:
+    """The query handlers of a target's flow, if it has any."""
+    names = ", ".join(presenter.target_name(name) for name in handlers)
+    if not names:
+        return Text()
+    return Text.assemble("\n", ("query handlers ", "dim"), f"{names} (k to query)")
 
 
 def setup_text(row: TargetRow) -> Text:

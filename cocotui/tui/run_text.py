@@ -3,23 +3,14 @@ the live part of a target's detail, and the notification a finished run ends wit
 
 from __future__ import annotations
 
-import enum
-
 from rich.text import Text
 from textual.notifications import SeverityLevel
 
-from cocotui.display import display_line, display_text
+from cocotui import presenter
 from cocotui.engine.event_text import target_counts
 from cocotui.engine.events import RowFailed
-from cocotui.engine.monitor import Snapshot, TargetView
+from cocotui.engine.monitor import RunMode, Snapshot, TargetView
 from cocotui.engine.update import UpdateResult
-
-
-class RunMode(enum.StrEnum):
-    """What the background worker runs: one update (``u``), or live mode (``l``)."""
-
-    UPDATE = "update"
-    LIVE = "live"
 
 
 def status_line(snapshot: Snapshot, mode: RunMode | None, *, stopping: bool) -> str:
@@ -27,7 +18,7 @@ def status_line(snapshot: Snapshot, mode: RunMode | None, *, stopping: bool) -> 
     counts = f"{snapshot.done}/{snapshot.total} rows  {snapshot.errors} error(s)"
     if mode is None:
         return f"idle  {counts}"
-    state = "stopping" if stopping else "running" if mode is RunMode.UPDATE else "live"
+    state = "stopping" if stopping else "running" if mode is RunMode.ONE_SHOT else "live"
     rate = sum(v.rate for v in snapshot.targets.values())
     if mode is RunMode.LIVE:
         mutations = sum(v.mutations for v in snapshot.targets.values())
@@ -49,30 +40,37 @@ def run_detail(view: TargetView | None, failure: RowFailed | None, last_error: s
         text.append(f"{target_counts(view)}\n")
     if failure is not None:
         text.append("\nlast row error\n", style="bold red")
-        text.append(f"{display_line(failure.row)}: ")
-        text.append(f"{display_text(failure.error)}\n")
+        text.append(f"{presenter.target_name(failure.row)}: ")
+        text.append(f"{presenter.message(failure.error)}\n")
         if failure.traceback:
-            text.append(f"{display_text(failure.traceback)}\n", style="dim")
+            text.append(f"{presenter.message(failure.traceback)}\n", style="dim")
     elif last_error:
         text.append("\nlast error\n", style="bold red")
-        text.append(f"{display_text(last_error)}\n")
+        text.append(f"{presenter.message(last_error)}\n")
     text.rstrip()
     return text
 
 
-def result_notice(result: UpdateResult, mode: RunMode) -> tuple[str, str, SeverityLevel]:
-    """(title, message, severity) of the notification that ends a run."""
-    total = sum(c.inserted + c.updated + c.deleted for c in result.targets.values())
-    message = f"{total} mutation(s) sent in {result.elapsed:.2f}s"
-    if result.skipped:
-        message += f"; skipped (setup pending): {', '.join(result.skipped)}"
+def run_notice(
+    outcome: UpdateResult | BaseException, mode: RunMode
+) -> tuple[str, str, SeverityLevel]:
+    """(title, message, severity) of the notification that ends a run: its result, or the
+    error it stopped on."""
+    live = mode is RunMode.LIVE
+    if isinstance(outcome, BaseException):
+        title = "Live mode failed" if live else "Update failed"
+        return title, presenter.message(str(outcome)), "error"
+    total = sum(c.inserted + c.updated + c.deleted for c in outcome.targets.values())
+    message = f"{total} mutation(s) sent in {outcome.elapsed:.2f}s"
+    if outcome.skipped:
+        message += f"; skipped (setup pending): {', '.join(outcome.skipped)}"
     severity: SeverityLevel = (
-        "error" if result.errors else "warning" if result.skipped else "information"
+        "error" if outcome.errors else "warning" if outcome.skipped else "information"
     )
-    if result.errors:
-        message += f"; {result.errors} row(s) failed"
-    if mode is RunMode.LIVE:
+    if outcome.errors:
+        message += f"; {outcome.errors} row(s) failed"
+    if live:
         title = "Live mode stopped"
     else:
-        title = "Update stopped" if result.stopped else "Update finished"
-    return title, display_line(message), severity
+        title = "Update stopped" if outcome.stopped else "Update finished"
+    return title, presenter.message(message), severity

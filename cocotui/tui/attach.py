@@ -1,0 +1,99 @@
+"""Following an exporter that runs in another process (``cocotui update --live`` in a service,
+a container, a tmux pane): the status it publishes, read a few times a second through
+``Engine.exporter()``, stands for a local run's monitor; and who holds the app's lock is said
+before an action that needs it starts."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from cocotui import presenter
+from cocotui.engine.facade import Engine
+from cocotui.engine.status import ExporterReport, Outcome
+
+
+def _clock(when: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(when))
+
+
+def _who(report: ExporterReport) -> str:
+    who = report.exporter
+    return presenter.message(
+        f"pid {who.pid}, {who.user}@{who.host}, since {_clock(who.started_at)}"
+    )
+
+
+def _kind(report: ExporterReport) -> str:
+    return "live export" if report.exporter.mode == "live" else "update"
+
+
+class ExporterWatch:
+    """The exporter of another process this TUI follows: running, or dead without saying."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        #: ``None`` when no other process exports, or the last one ended cleanly.
+        self.report: ExporterReport | None = None
+        self._unreadable = ""
+
+    @property
+    def running(self) -> bool:
+        return self.report is not None and self.report.outcome is Outcome.RUNNING
+
+    def poll(self) -> str | None:
+        """Read the status store; returns what to tell the user when an exporter appeared,
+        died or ended since the last read (or the store could not be read)."""
+        before = self.report
+        try:
+            report = self.engine.exporter()
+        except Exception as exc:  # an unreadable status file: said once, not fatal
+            message = presenter.error_message(exc)
+            self.report = None
+            if message == self._unreadable:
+                return None
+            self._unreadable = message
+            return f"Cannot read the exporter's status: {message}"
+        self._unreadable = ""
+        followed = report is not None and report.outcome in (Outcome.RUNNING, Outcome.DIED)
+        if report is None or report.exporter.pid == os.getpid() or not followed:
+            # No exporter elsewhere; or this process's own run, already on screen.
+            self.report = None
+            if before is not None and before.outcome is Outcome.RUNNING:
+                return f"The {_kind(before)} of {_who(before)} ended."
+            return None
+        self.report = report
+        if before is None or (before.exporter, before.outcome) != (
+            report.exporter,
+            report.outcome,
+        ):
+            return self.banner()
+        return None
+
+    def banner(self) -> str:
+        """The status line while following another process (empty when there is none)."""
+        report = self.report
+        if report is None:
+            return ""
+        if report.outcome is Outcome.DIED:
+            heartbeat = _clock(report.status.heartbeat)
+            return f"{_kind(report)} DIED ({_who(report)}; last heard of at {heartbeat})"
+        snapshot = report.snapshot
+        mutations = sum(v.mutations for v in snapshot.targets.values())
+        rate = sum(v.rate for v in snapshot.targets.values())
+        return (
+            f"{_kind(report)} running ({_who(report)})  {mutations} mutation(s)  "
+            f"{snapshot.errors} error(s)  {rate:.0f} mutations/s"
+        )
+
+    def lock_holder(self) -> str | None:
+        """Who holds the app's lock, when another process's running exporter does."""
+        self.poll()
+        report = self.report
+        if report is None or report.outcome is not Outcome.RUNNING:
+            return None
+        return (
+            f"The app's state is locked by the running {_kind(report)} ({_who(report)}). "
+            f"Stop that process first (Ctrl-C there, or `kill {report.exporter.pid}`); its "
+            "progress is shown here meanwhile."
+        )
