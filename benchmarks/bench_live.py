@@ -19,7 +19,11 @@ acts on the files from its main thread (the engine and the writer share one cloc
 * *burst*: 100 distinct random files rewritten as fast as possible; time from before the first
   write until ``mutate`` received the last of the 100 new lines;
 * *idle CPU*: the process's CPU time (all threads: engine loop and watcher) over ``--idle``
-  seconds with nothing changing, as a percentage of one core.
+  seconds with nothing changing, as a percentage of one core;
+* *status publishing*: every restart run is made twice, side by side in alternating order, with
+  the run's status published (as every update does, for ``cocotui status``) and without
+  (``Engine.publish_status`` turned off in the child: no user-facing switch); the child's whole
+  CPU time is recorded too.
 
 Usage::
 
@@ -44,7 +48,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +242,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
 
     opened = time.perf_counter()
     engine = Engine.open(args.app, state_dir=args.state_dir)
+    engine.publish_status = not args.unpublished
     module = sys.modules[app_module_name(Path(args.app))]
     written: dict[str, tuple[float, str | None]] = module.WRITTEN
     changed: threading.Condition = module.CHANGED
@@ -371,6 +376,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             "watch_passes": len(watch_passes),
             "watch_pass_median_ms": statistics.median(watch_passes),
             "errors": errors,
+            "cpu_s": time.process_time(),
         }
     )
     return report
@@ -434,7 +440,7 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
         common += ["--step", str(args.step)]
     if args.idle_step is not None:
         common += ["--idle-step", str(args.idle_step)]
-    firsts, restarts = [], []
+    firsts, restarts, unpublished = [], [], []
     for run in range(max(args.runs, args.first_runs)):
         if run < args.first_runs or not (state / "bench_live_app.toml").exists():
             apply_fresh(size, state)
@@ -442,20 +448,35 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
             firsts.append(first)
             print(f"N={size} first start: ready in {first['ready_from_open_s']:.3f} s", flush=True)
         if run < args.runs:
-            again = run_child(size, state, common, args)
-            restarts.append(again)
-            print(
-                f"N={size} restart: ready {again['ready_from_open_s']:.3f} s, edit median "
-                f"{again['latency_median_ms']:.2f} ms p95 {again['latency_p95_ms']:.2f} ms, "
-                f"delete {again['delete_median_ms']:.2f} ms, burst {again['burst_s']:.3f} s, "
-                f"idle CPU {again['active_idle_cpu_percent']:.2f} % then "
-                f"{again['idle_cpu_percent']:.2f} %, watch pass median "
-                f"{again['watch_pass_median_ms']:.2f} ms, cold edits {again['cold_ms']}",
-                flush=True,
-            )
-            if again["errors"]:
-                print(f"  errors: {again['errors'][:5]}", flush=True)
-    return {"size": size, "first": firsts, "restart": restarts, "edits": args.edits}
+            # Published and not, side by side, in an order alternating with the run.
+            for published in [True, False] if run % 2 == 0 else [False, True]:
+                extra = [] if published else ["--unpublished"]
+                again = run_child(size, state, [*common, *extra], args)
+                (restarts if published else unpublished).append(again)
+                report_restart(size, again, published)
+    return {
+        "size": size,
+        "first": firsts,
+        "restart": restarts,
+        "restart_unpublished": unpublished,
+        "edits": args.edits,
+    }
+
+
+def report_restart(size: int, again: dict[str, Any], published: bool) -> None:
+    variant = "" if published else " (status not published)"
+    print(
+        f"N={size} restart{variant}: ready {again['ready_from_open_s']:.3f} s, edit median "
+        f"{again['latency_median_ms']:.2f} ms p95 {again['latency_p95_ms']:.2f} ms, "
+        f"delete {again['delete_median_ms']:.2f} ms, burst {again['burst_s']:.3f} s, "
+        f"idle CPU {again['active_idle_cpu_percent']:.2f} % then "
+        f"{again['idle_cpu_percent']:.2f} %, watch pass median "
+        f"{again['watch_pass_median_ms']:.2f} ms, cold edits {again['cold_ms']}, "
+        f"CPU {again['cpu_s']:.2f} s",
+        flush=True,
+    )
+    if again["errors"]:
+        print(f"  errors: {again['errors'][:5]}", flush=True)
 
 
 def med(runs: list[dict[str, Any]], field: str) -> float:
@@ -525,6 +546,7 @@ def section(results: dict[str, dict[str, Any]], command: str) -> str:
             "",
         ),
     ]
+    lines += publishing_rows(results, sizes, row, cells)
     edits = " / ".join(str(results[s]["edits"]) for s in sizes)
     return "\n".join(
         [
@@ -573,6 +595,42 @@ def section(results: dict[str, dict[str, Any]], command: str) -> str:
     )
 
 
+#: What the side-by-side runs compare, with and without status publishing.
+PUBLISHING_FIELDS = (
+    ("edit → row written, median (ms)", "latency_median_ms", ".2f"),
+    ("burst of 100 edits (s)", "burst_s", ".3f"),
+    ("idle CPU, steady (% of one core)", "idle_cpu_percent", ".2f"),
+    ("CPU of the whole run (s)", "cpu_s", ".2f"),
+)
+
+
+def publishing_rows(
+    results: dict[str, dict[str, Any]],
+    sizes: list[str],
+    row: Callable[[str, list[str], str], str],
+    cells: Callable[[str, str, str], list[str]],
+) -> list[str]:
+    """Rows comparing the restart runs with status publishing (as users run) and without;
+    none for results recorded before they were measured."""
+    if not all(results[s].get("restart_unpublished") for s in sizes):
+        return []
+    return [
+        row(
+            f"status publishing: {label}, with / without",
+            [
+                f"{with_} / {without}"
+                for with_, without in zip(
+                    cells("restart", field, fmt),
+                    cells("restart_unpublished", field, fmt),
+                    strict=True,
+                )
+            ],
+            "cost ≤ 2 %",
+        )
+        for label, field, fmt in PUBLISHING_FIELDS
+    ]
+
+
 def update_readme(text_section: str) -> None:
     text = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
     block = f"{LIVE_START}\n{text_section}{LIVE_END}\n"
@@ -616,6 +674,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     # The measuring child.
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--only-start", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--unpublished", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--app", help=argparse.SUPPRESS)
     parser.add_argument("--state-dir", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)

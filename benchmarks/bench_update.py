@@ -7,7 +7,10 @@ like CocoIndex's ``custom_output_files`` example, and measures whole processes:
 
 * the render app: first full update, no-change re-run, 1 % of files modified + 1 % deleted;
 * the floor: a single-process loop reading, rendering and writing the same files;
-* the light app's first full update and its floor, giving the engine's own time per row.
+* the light app's first full update and its floor, giving the engine's own time per row;
+* what publishing the run's status costs (``cocotui status``; every update publishes it): the
+  no-change re-run and the light first full update again, side by side, with publishing turned
+  off by ``python -c`` (:data:`UNPUBLISHED_CODE`; there is no user-facing switch).
 
 Each first full update starts from new state and output directories (after an unmeasured
 ``cocotui apply --yes``). Every command runs under a small launcher (``.work/apps/measure.py``):
@@ -286,6 +289,17 @@ def main():
 
 main()
 """
+
+
+#: ``cocotui`` with status publishing turned off (``python -c UNPUBLISHED COMMAND ARGS...``, which
+#: keeps ``sys.path`` as ``python -m cocotui`` has it), to measure what publishing costs.
+UNPUBLISHED_CODE = (
+    "import sys; from cocotui.engine.facade import Engine; from cocotui.cli.main import main; "
+    "Engine.publish_status = False; sys.exit(main())"
+)
+
+#: The series measured with status publishing off, and their published twins.
+UNPUBLISHED = {"nochange_unpublished": "nochange", "light_first_unpublished": "light_first"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -668,8 +682,9 @@ class Bench:
             env["PYTHONPATH"] = str(self.source_tree)
         return env
 
-    def cli(self, workload: str, command: str, state: Path) -> list[str]:
-        args = [self.python, "-m", "cocotui", command, str(self.apps[workload])]
+    def cli(self, workload: str, command: str, state: Path, *, published: bool = True) -> list[str]:
+        cocotui = ["-m", "cocotui"] if published else ["-c", UNPUBLISHED_CODE]
+        args = [self.python, *cocotui, command, str(self.apps[workload])]
         args += ["--state-dir", str(state)]
         if command == "apply":
             args.append("--yes")
@@ -686,20 +701,49 @@ class Bench:
         env = self._env(data.root, output)
         return measure(command, env, self.work, self.launcher, self.quiet if measured else None)
 
-    def engine_setup(self, workload: str, data: Dataset, run_dir: Path) -> tuple[Path, Path]:
+    def engine_setup(
+        self, workload: str, data: Dataset, run_dir: Path, suffix: str = ""
+    ) -> tuple[Path, Path]:
         """New state and output directories, and the target set up (not measured)."""
-        state = run_dir / f"state-{workload}"
+        state = run_dir / f"state-{workload}{suffix}"
         state.mkdir(parents=True)
-        output = run_dir / f"out-{workload}"  # created by apply, as a user would see it
+        output = run_dir / f"out-{workload}{suffix}"  # created by apply, as a user would see it
         env = self._env(data.root, output)
         measure(self.cli(workload, "apply", state), env, self.work, self.launcher)
         return state, output
 
-    def update(self, workload: str, data: Dataset, state: Path, output: Path) -> Measurement:
+    def update(
+        self, workload: str, data: Dataset, state: Path, output: Path, *, published: bool = True
+    ) -> Measurement:
         env = self._env(data.root, output)
-        return measure(
-            self.cli(workload, "update", state), env, self.work, self.launcher, self.quiet
-        )
+        command = self.cli(workload, "update", state, published=published)
+        return measure(command, env, self.work, self.launcher, self.quiet)
+
+    def nochange_pair(
+        self, data: Dataset, state: Path, output: Path, run: int
+    ) -> list[Measurement]:
+        """The no-change re-run published and not, in an order alternating with ``run``."""
+        order = [True, False] if run % 2 == 0 else [False, True]
+        found = {}
+        for published in order:
+            m = self.update("render", data, state, output, published=published)
+            check_summary(m, "no-change re-run", unchanged=data.n, added=0, updated=0, deleted=0)
+            found[published] = m
+        return [found[True], found[False]]
+
+    def light_first_pair(self, data: Dataset, run_dir: Path, run: int) -> list[Measurement]:
+        """The light first full update published and not (each on new state), in an order
+        alternating with ``run``; the outputs of both are checked against each other."""
+        order = [True, False] if run % 2 == 0 else [False, True]
+        found, outputs = {}, {}
+        for published in order:
+            suffix = "" if published else "-unpublished"
+            state, output = self.engine_setup("light", data, run_dir, suffix)
+            m = self.update("light", data, state, output, published=published)
+            check_summary(m, "light first full update", added=data.n, errors=0)
+            found[published], outputs[published] = m, output
+        compare_outputs(outputs[False], outputs[True], data.n)
+        return [found[True], found[False]]
 
     def run_size(self, n: int, runs: int) -> dict[str, Any]:
         data = Dataset(self.work / f"data-{n}", n, self.seed)
@@ -708,10 +752,8 @@ class Bench:
         # on some file systems (ext4 mounted with discard) writing files soon after deleting
         # many costs several times more system time, which would land in random measurements.
         runs_dir = _fresh(self.work / f"run-{n}")
-        series = {
-            name: Series()
-            for name in ("floor", "first", "nochange", "changed", "light_floor", "light_first")
-        }
+        names = ("floor", "first", "nochange", "changed", "light_floor", "light_first")
+        series = {name: Series() for name in (*names, *UNPUBLISHED)}
         k = max(1, n // 100)
         for run in range(runs):
             run_dir = runs_dir / f"run{run + 1}"
@@ -724,10 +766,10 @@ class Bench:
             check_summary(m, "first full update", added=n, errors=0)
             series["first"].add(m)
             compare_outputs(output, floor_out, n)
-            log(f"N={n} run {run + 1}/{runs}: no-change re-run")
-            m = self.update("render", data, state, output)
-            check_summary(m, "no-change re-run", unchanged=n, added=0, updated=0, deleted=0)
-            series["nochange"].add(m)
+            log(f"N={n} run {run + 1}/{runs}: no-change re-run, published and not")
+            published, unpublished = self.nochange_pair(data, state, output, run)
+            series["nochange"].add(published)
+            series["nochange_unpublished"].add(unpublished)
             log(f"N={n} run {run + 1}/{runs}: 1 % modified + 1 % deleted")
             data.change(run)
             try:
@@ -746,11 +788,10 @@ class Bench:
             log(f"N={n} run {run + 1}/{runs}: light workload, floor and first full update")
             light_floor_out = run_dir / "floor-light"
             series["light_floor"].add(self.floor("light", data, light_floor_out))
-            state, output = self.engine_setup("light", data, run_dir)
-            m = self.update("light", data, state, output)
-            check_summary(m, "light first full update", added=n, errors=0)
-            series["light_first"].add(m)
-            compare_outputs(output, light_floor_out, n)
+            published, unpublished = self.light_first_pair(data, run_dir, run)
+            series["light_first"].add(published)
+            series["light_first_unpublished"].add(unpublished)
+            compare_outputs(run_dir / "out-light", light_floor_out, n)
             for name, s in series.items():
                 log(
                     f"  {name:<12} {s.wall[-1]:8.3f} s wall {s.cpu[-1]:8.3f} s CPU "
@@ -960,6 +1001,7 @@ def results_tables(records: Sequence[dict[str, Any]]) -> str:
             for name in ("floor", "first", "nochange", "changed", "light_floor", "light_first")
         )
         lines.append(f"| {_n(r['n'])} | {cells} |")
+    lines += publishing_table(records)
     marginal = _marginal_us(records)
     lines += [
         "",
@@ -987,6 +1029,39 @@ def results_tables(records: Sequence[dict[str, Any]]) -> str:
             f"| {_rss(r, 'light_first'):.1f} |"
         )
     return "\n".join(lines)
+
+
+def publishing_table(records: Sequence[dict[str, Any]]) -> list[str]:
+    """What publishing the status costs: each command with it (as users run it) and without,
+    measured side by side; results recorded before it was measured have no row."""
+    measured = [r for r in records if all(name in r["series"] for name in UNPUBLISHED)]
+    if not measured:
+        return []
+    lines = [
+        "",
+        "Status publishing (every update publishes its status for `cocotui status`): the same "
+        "command with publishing and without, side by side in one run; seconds, median of the "
+        "runs, and the cost as a share of the command without it.",
+        "",
+        "| N | command | wall, with / without | cost, wall | CPU, with / without | cost, CPU |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in measured:
+        for unpublished, published in UNPUBLISHED.items():
+            wall_with, wall_without = _wall(r, published), _wall(r, unpublished)
+            cpu_with, cpu_without = _cpu(r, published), _cpu(r, unpublished)
+            label = "no-change re-run" if published == "nochange" else "light first full update"
+            cpu_cost = (
+                "–"
+                if cpu_with is None or not cpu_without
+                else f"{(cpu_with / cpu_without - 1) * 100:+.1f} %"
+            )
+            lines.append(
+                f"| {_n(r['n'])} | {label} | {wall_with:.3f} / {wall_without:.3f} "
+                f"| {(wall_with / wall_without - 1) * 100:+.1f} % "
+                f"| {_seconds(cpu_with)} / {_seconds(cpu_without)} | {cpu_cost} |"
+            )
+    return lines
 
 
 def _peak_total(record: dict[str, Any]) -> float | None:

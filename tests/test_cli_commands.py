@@ -58,6 +58,7 @@ def test_help_lists_every_command_once(capsys: pytest.CaptureFixture[str]) -> No
         "drop",
         "connectors",
         "update",
+        "status",
         "tui",
         "serve",
         "query",

@@ -3,13 +3,25 @@ read from another one's status file."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
 
+import pytest
+import update_helpers as h
+from conftest import Workspace
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cocotui.engine import events as ev
 from cocotui.engine.counters import SourceCounters, TargetCounters
+from cocotui.engine.events import StopToken, ignore
 from cocotui.engine.monitor import (
     PassView,
     Phase,
@@ -18,6 +30,18 @@ from cocotui.engine.monitor import (
     Snapshot,
     SourceView,
     TargetView,
+)
+from cocotui.engine.status import PUBLISH_INTERVAL_S, read_exporter
+from cocotui.engine.update import LiveOptions
+from cocotui.state.lock import StateLockedError, WriterLock
+from cocotui.state.paths import AppPaths, app_paths
+from cocotui.state.status_store import (
+    HISTORY_SIZE,
+    ExporterIdentity,
+    Origin,
+    Outcome,
+    StatusWriter,
+    read_exporter_status,
 )
 
 # -- the snapshot -------------------------------------------------------------------------------
@@ -153,3 +177,126 @@ snapshots = st.builds(
 @given(snapshots)
 def test_every_snapshot_round_trips_through_json(snap: Snapshot) -> None:
     assert Snapshot.from_json(json.loads(json.dumps(snap.to_json()))) == snap
+
+
+# -- the store ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ws(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    h.prepare(workspace, monkeypatch)
+    h.write_files(workspace, {"a.md": "a"})
+    h.flow_app(workspace)
+    h.apply_all(workspace)
+    return workspace
+
+
+def paths_of(ws: Workspace) -> AppPaths:
+    return app_paths(ws.state_name, ws.state_dir)
+
+
+def test_history_keeps_the_last_runs_of_each_target(ws: Workspace) -> None:
+    runs = HISTORY_SIZE + 5
+    for number in range(runs):
+        h.write_files(ws, {"a.md": f"version {number}"})
+        assert h.update(ws).result.ok
+        if number == HISTORY_SIZE:
+            size = paths_of(ws).status.stat().st_size
+    report = read_exporter(paths_of(ws))
+    assert report is not None
+    history = report.history["Docs.t"]
+    assert len(history) == HISTORY_SIZE
+    assert [r.updated for r in history] == [1] * HISTORY_SIZE
+    assert [r.outcome for r in history] == [Outcome.FINISHED] * HISTORY_SIZE
+    assert report.exporter.origin is Origin.API  # Engine.update, as a program calls it
+    assert (
+        history[-1].by == f"{report.exporter.user}@{socket.gethostname()} pid {os.getpid()} (api)"
+    )
+    assert history[-1].started_at == report.snapshot.started_at
+    assert [r.started_at for r in history] == sorted(r.started_at for r in history)
+    # No growth: a run more is the same number of records (give or take digits of floats).
+    assert abs(paths_of(ws).status.stat().st_size - size) < 200
+    assert paths_of(ws).status.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_running_status_is_believed_only_while_its_process_holds_the_lock(
+    ws: Workspace,
+) -> None:
+    paths = paths_of(ws)
+    writer = StatusWriter(paths, ExporterIdentity.of_this_process("live", Origin.API))
+    writer.publish(RunMonitor().snapshot().to_json())
+    status = read_exporter_status(paths)
+    assert status is not None and status.outcome is Outcome.DIED  # nobody holds the lock
+    with WriterLock.of(paths):
+        status = read_exporter_status(paths)
+        assert status is not None and status.outcome is Outcome.RUNNING
+    dead = dataclasses.replace(writer.exporter, pid=_a_dead_pid())
+    StatusWriter(paths, dead).publish(RunMonitor().snapshot().to_json())
+    with WriterLock.of(paths):  # held, but by another process than the file's
+        status = read_exporter_status(paths)
+        assert status is not None and status.outcome is Outcome.DIED
+
+
+def _a_dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    return child.pid
+
+
+def test_a_writer_meeting_a_running_exporter_is_told_who_it_is(ws: Workspace) -> None:
+    stop = StopToken()
+    ready = threading.Event()
+    with h.engine_of(ws) as engine:
+        live = threading.Thread(
+            target=engine.run_live,
+            args=(LiveOptions(on_ready=ready.set), ignore, stop),
+            kwargs={"origin": Origin.CLI},
+        )
+        live.start()
+        try:
+            assert ready.wait(30)
+            with h.engine_of(ws) as other, pytest.raises(StateLockedError) as raised:
+                other.apply(other.plan())
+        finally:
+            stop.stop()
+            live.join(30)
+    message = str(raised.value)
+    assert f"a live export (pid {os.getpid()} on {socket.gethostname()}" in message
+    assert "from the cli, since " in message
+
+
+def test_a_run_that_raises_is_recorded_as_failed(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError("disk on fire")
+
+    with h.engine_of(ws) as engine:
+        monkeypatch.setattr(engine.tracking, "commit", broken)
+        with pytest.raises(OSError):
+            engine.update()
+    report = read_exporter(paths_of(ws))
+    assert report is not None and report.outcome is Outcome.FAILED
+    assert report.status.error == "OSError: disk on fire"
+    assert [r.outcome for r in report.history["Docs.t"]] == [Outcome.FAILED]
+
+
+def test_the_store_is_written_a_few_times_a_second_not_per_event(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h.write_files(ws, {f"f{i:03d}.md": str(i) for i in range(300)})
+    writes: list[float] = []
+    publish = StatusWriter.publish
+
+    def counted(self: StatusWriter, snapshot: Any) -> None:
+        writes.append(time.monotonic())
+        publish(self, snapshot)
+
+    monkeypatch.setattr(StatusWriter, "publish", counted)
+    started = time.monotonic()
+    run = h.update(ws, batch_rows=1)
+    elapsed = time.monotonic() - started
+    batches = len(run.named("batch.applied"))
+    assert batches == 301  # a.md and the 300 new files, one a batch
+    # One write at the start, then at most one per interval.
+    assert len(writes) <= 2 + elapsed / PUBLISH_INTERVAL_S

@@ -125,9 +125,9 @@ def sources_text(app: CocotuiApp) -> str:
 def exporter(dirs: dict[str, Path], engine: Engine) -> Iterator[subprocess.Popen[bytes]]:
     """``cocotui update APP --live`` in another process, on the app ``engine`` is bound to."""
     log = (dirs["app"] / "exporter.log").open("wb")
+    command = [sys.executable, "-m", "cocotui", "update", str(engine.app.file), "--live"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cocotui", "update", str(engine.app.file), "--live"]
-        + ["--workers", "1"],
+        [*command, "--workers", "1"],
         cwd=dirs["app"],
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
         stdin=subprocess.DEVNULL,
@@ -155,7 +155,7 @@ def test_an_exporter_in_another_process_is_followed_until_it_dies(
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE, notifications=True) as pilot:
-            running = f"live export running (pid {exporter.pid}, "
+            running = f"live export running (pid {exporter.pid} on "
             await wait_until(pilot, lambda: banner(app).startswith(running), "the exporter")
             await wait_until(
                 pilot, lambda: counters(app, "Docs.first") == ("2", "0", "0"), "its catch-up"
@@ -185,7 +185,7 @@ def test_an_exporter_in_another_process_is_followed_until_it_dies(
             exporter.send_signal(signal.SIGKILL)
             exporter.wait()
             await wait_until(
-                pilot, lambda: banner(app).startswith("live export DIED (pid "), "the death"
+                pilot, lambda: banner(app).startswith("live export DIED ("), "the death"
             )
             assert "running" not in banner(app)
             assert any("DIED" in n[2] and n[0] == "error" for n in notifications(app))

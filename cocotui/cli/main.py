@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 error (or nothing applied because consent was not given);
 2 for ``plan --detailed-exitcode`` when changes are pending, and for ``update`` when targets
-were skipped because their setup is pending.
+were skipped because their setup is pending; 3 and 4 for ``status`` (an exporter reports
+errors; the last one died).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cocotui.cli.query_command import QueryCommand
 from cocotui.cli.run_command import RunCommand
 from cocotui.cli.serve_command import ServeCommand
 from cocotui.cli.setup_commands import ApplyCommand, DropCommand, PlanCommand
+from cocotui.cli.status_command import StatusCommand
 from cocotui.cli.tui_command import TuiCommand
 from cocotui.cli.update_command import UpdateCommand
 from cocotui.engine.errors import USER_ERRORS
@@ -33,6 +35,7 @@ COMMANDS: tuple[Command, ...] = (
     DropCommand(),
     ListConnectors(),
     UpdateCommand(),
+    StatusCommand(),
     TuiCommand(),
     ServeCommand(),
     QueryCommand(),
@@ -47,6 +50,7 @@ _EXAMPLES = """
       cocotui plan app.py               show pending setup changes
       cocotui apply app.py              review and apply them
       cocotui update app.py             export changed rows to the targets
+      cocotui status app.py             what the app's exporter is doing
       cocotui drop app.py MyFlow        drop the targets of one flow
     """
 

@@ -16,7 +16,12 @@ from cocotui.engine.events import Event
 from cocotui.engine.facade import Engine
 from cocotui.engine.plan import Change, Plan
 from cocotui.engine.queries import flows_json
+from cocotui.engine.status import ExporterReport
 from cocotui.presenter import documents
+from cocotui.presenter.exporter import present_exporter, status_document
+
+#: Moves the cursor home and clears the screen (``status --watch`` on a terminal).
+_CLEAR = "\x1b[H\x1b[2J"
 
 
 class Output:
@@ -80,6 +85,15 @@ class Output:
     def connectors(self) -> None:
         print(render.connectors_text(presenter.present_connectors()))
 
+    def exporter(self, app: str, report: ExporterReport | None, *, redraw: bool = False) -> None:
+        """``status``; with ``redraw``, in place of the previous one on a terminal."""
+        text = render.exporter_text(app, present_exporter(report), self.style)
+        if redraw and sys.stdout.isatty():
+            text = _CLEAR + text
+        elif redraw:
+            text += "\n"
+        print(text, flush=True)
+
     def error(self, error: BaseException) -> None:
         print(f"error: {presenter.error_message(error)}", file=sys.stderr)
 
@@ -126,6 +140,9 @@ class JsonOutput(Output):
 
     def connectors(self) -> None:
         render.write_json(documents.connectors_document())
+
+    def exporter(self, app: str, report: ExporterReport | None, *, redraw: bool = False) -> None:
+        render.write_json(status_document(app, report))
 
     def error(self, error: BaseException) -> None:
         render.write_json(documents.error_document(error))

@@ -11,12 +11,14 @@ from typing import Any, TextIO
 
 from cocotui import presenter
 from cocotui.presenter import FORMAT_VERSION, PlanView, TargetRow, Tone
+from cocotui.presenter.exporter import ExporterView
 
 __all__ = [
     "FORMAT_VERSION",
     "Style",
     "command_line",
     "connectors_text",
+    "exporter_text",
     "plan_text",
     "status_box",
     "status_text",
@@ -87,6 +89,49 @@ def status_text(rows: Sequence[TargetRow], style: Style) -> str:
         line = "  ".join(cells).rstrip()
         out.append(style(line, "1") if i == 0 else line)
     return "\n".join(out)
+
+
+def _table(rows: Sequence[Sequence[str]], style: Style) -> list[str]:
+    """``rows`` (the first is the heading) in columns two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    return [style(lines[0], "1"), *lines[1:]]
+
+
+def exporter_text(app: str, view: ExporterView, style: Style) -> str:
+    """``cocotui status``: the exporter, its sources and targets, its targets' recent runs."""
+    lines = [f"app {app}: " + style.tone(view.tone, view.headline)]
+    lines += [f"  {note}" for note in view.notes]
+    if view.sources:
+        rows: list[tuple[str, ...]] = [
+            ("SOURCE", "PHASE", "DONE", "LAST PASS", "LAG", "LAST ERROR")
+        ]
+        rows += [
+            (s.name, s.phase, s.progress, s.last_pass, s.lag, s.last_error) for s in view.sources
+        ]
+        lines += ["", *_table(rows, style)]
+    if view.targets:
+        heading = ("TARGET", "INSERTED", "UPDATED", "DELETED", "ERRORS", "RATE", "LAST ERROR")
+        rows = [heading]
+        rows += [
+            (
+                t.name,
+                str(t.inserted),
+                str(t.updated),
+                str(t.deleted),
+                str(t.errors),
+                t.rate,
+                t.last_error,
+            )
+            for t in view.targets
+        ]
+        lines += ["", *_table(rows, style)]
+    if view.history:
+        lines += ["", style("RECENT RUNS", "1")]
+        lines += [f"  {r.target}  {r.when}  " + style.tone(r.tone, r.text) for r in view.history]
+    return "\n".join(lines)
 
 
 def connectors_text(view: presenter.ConnectorsView) -> str:

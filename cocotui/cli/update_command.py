@@ -31,6 +31,7 @@ from cocotui.engine.events import (
     TrackingLost,
     WatcherError,
 )
+from cocotui.engine.status import Origin
 from cocotui.engine.update import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_ROWS,
@@ -241,9 +242,11 @@ def cmd_update(args: argparse.Namespace) -> int:
         observer = _Progress(args.app)
     try:
         if args.live:
-            result = engine.run_live(LiveOptions(**_batching(args)), observer, stop)
+            live = LiveOptions(**_batching(args))
+            result = engine.run_live(live, observer, stop, origin=Origin.CLI)
         else:
-            result = engine.update(UpdateOptions(**_batching(args)), observer, stop)
+            once = UpdateOptions(**_batching(args))
+            result = engine.update(once, observer, stop, origin=Origin.CLI)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from cocotui import registry
 from cocotui.engine.apply import ApplyReport, apply_changes
 from cocotui.engine.events import Observer, StopToken, TrackingLost, ignore
+from cocotui.engine.monitor import RunMode
 from cocotui.engine.plan import Action, Change, Plan, compute_drop_plan, compute_plan
+from cocotui.engine.status import ExporterReport, Origin, StatusPublisher, read_exporter
 from cocotui.engine.stored_keys import read_keys_as_today
 from cocotui.engine.targets import DesiredTarget, describe, resolve_targets
 from cocotui.engine.update import LiveOptions, UpdateOptions, UpdateResult, UpdateRun
@@ -56,13 +59,17 @@ class TargetStatus:
 class Engine:
     """An app's flows bound to its state."""
 
+    #: Whether updates publish their status (:mod:`cocotui.engine.status`); turned off only by
+    #: the benchmarks measuring what publishing costs (on an engine, or on the class).
+    publish_status = True
+
     def __init__(self, app: App, paths: AppPaths) -> None:
         self.app = app
         self.paths = paths
         self.targets: list[DesiredTarget] = resolve_targets(app)
         self.store = TomlSetupStore(paths.setup_state, app.name, app.file)
         self.tracking = SqliteTracking(paths.tracking)
-        self.lock = WriterLock(paths.lock, app.name)
+        self.lock = WriterLock.of(paths)
         #: Said to the user when the app's state from an older cocotui was left unadopted.
         self.state_notice = ""
 
@@ -173,26 +180,47 @@ class Engine:
         options: UpdateOptions | None = None,
         observer: Observer = ignore,
         stop: StopToken | None = None,
+        *,
+        origin: Origin = Origin.API,
     ) -> UpdateResult:
         """Export what changed in the sources to every target whose setup is up to date.
-        Targets with a pending setup change are skipped and listed in the result."""
-        with self.lock:
-            return self._update_run(options or UpdateOptions(), observer, stop).run()
+        Targets with a pending setup change are skipped and listed in the result. The run's
+        status is published for other processes (see :meth:`exporter`); ``origin`` says what
+        started it."""
+        with self.lock, self._publishing(RunMode.ONE_SHOT, origin, observer) as observe:
+            return self._update_run(options or UpdateOptions(), observe, stop).run()
 
     def run_live(
         self,
         options: LiveOptions | None = None,
         observer: Observer = ignore,
         stop: StopToken | None = None,
+        *,
+        origin: Origin = Origin.API,
     ) -> UpdateResult:
         """Like :meth:`update`, then keep going: watched file changes and interval re-lists
         are exported as they come, until ``stop`` is set."""
         from cocotui.engine.live import LiveRun  # imports the watcher: only for live runs
 
         options = options or LiveOptions()
-        with self.lock:
-            run = self._update_run(options, observer, stop)
+        with self.lock, self._publishing(RunMode.LIVE, origin, observer) as observe:
+            run = self._update_run(options, observe, stop)
             return LiveRun(run, options.watch).run_until_stopped(options.on_ready)
+
+    @contextlib.contextmanager
+    def _publishing(self, mode: RunMode, origin: Origin, observer: Observer) -> Iterator[Observer]:
+        """The observer of a run that publishes its status while the block runs."""
+        if not self.publish_status:
+            yield observer
+            return
+        with StatusPublisher(self.paths, mode, origin) as publisher:
+            yield publisher.observing(observer)
+
+    def exporter(self) -> ExporterReport | None:
+        """The app's exporter, in this process or another: running (its run as it goes), or
+        the last one (how it ended; ``DIED`` if it vanished without saying); ``None`` if no
+        run published a status yet."""
+        return read_exporter(self.paths)
 
     def _update_run(
         self, options: UpdateOptions, observer: Observer, stop: StopToken | None

@@ -238,9 +238,10 @@ def _copy_source(view: SourceView) -> SourceView:
 
 class RunMonitor:
     """Thread-safe aggregation of run events (the observer passed to ``Engine.update``).
-    ``mode`` is the run's until an event says otherwise (a live pass makes it live)."""
+    ``mode`` is the run's until an event says otherwise (a live pass makes it live); the last
+    ``log_size`` events are kept for :meth:`log_since`."""
 
-    def __init__(self, mode: RunMode = RunMode.ONE_SHOT) -> None:
+    def __init__(self, mode: RunMode = RunMode.ONE_SHOT, log_size: int = LOG_SIZE) -> None:
         self._lock = threading.Lock()
         self._mode = mode
         self._started_at: float | None = None
@@ -250,7 +251,7 @@ class RunMonitor:
         self._sources: dict[str, SourceView] = {}
         self._errors = 0
         self._running = False
-        self._log: collections.deque[tuple[int, Event]] = collections.deque(maxlen=LOG_SIZE)
+        self._log: collections.deque[tuple[int, Event]] = collections.deque(maxlen=log_size)
         self._serial = 0
         self._last_error: dict[str, str] = {}
 
@@ -288,6 +289,7 @@ class RunMonitor:
             case SourceFinished():
                 source = self._source(event.source)
                 source.last_pass = PassView.of(event.counters, event.time, None)
+                source.done, source.total = event.counters.done, event.counters.total
                 source.phase = Phase.FINISHED
             case LivePassStarted():
                 self._mode = RunMode.LIVE

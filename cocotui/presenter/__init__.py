@@ -1,10 +1,12 @@
-"""The presenter: plans, targets, connectors and apply outcomes turned into view models that
-are safe to show (secrets masked, terminal controls escaped) for the CLI and the TUI alike,
-and into the ``--json`` documents. The front ends draw these; they never mask by hand."""
+"""The presenter: plans, targets, connectors, apply outcomes and the app's exporter turned into
+view models that are safe to show (secrets masked, terminal controls escaped) for the CLI and
+the TUI alike, and into the ``--json`` documents. The front ends draw these; they never mask by
+hand."""
 
 from __future__ import annotations
 
 from cocotui.presenter.documents import FORMAT_VERSION
+from cocotui.presenter.exporter import ExporterView, Health, present_exporter
 from cocotui.presenter.models import (
     AppHeader,
     ApplyFailure,
@@ -38,6 +40,8 @@ __all__ = [
     "ApplyFailure",
     "ChangeView",
     "ConnectorsView",
+    "ExporterView",
+    "Health",
     "Line",
     "PlanView",
     "Section",
@@ -50,6 +54,7 @@ __all__ = [
     "present_apply_error",
     "present_change",
     "present_connectors",
+    "present_exporter",
     "present_plan",
     "present_target",
     "present_targets",

@@ -20,7 +20,7 @@ FORMAT_VERSION = 1
 Document = dict[str, Any]
 
 
-def _versioned(**fields: Any) -> Document:
+def versioned(**fields: Any) -> Document:
     return {"format_version": FORMAT_VERSION, **fields}
 
 
@@ -43,7 +43,7 @@ def change_json(change: Change) -> Document:
 
 
 def plan_document(plan: Plan) -> Document:
-    return _versioned(
+    return versioned(
         app=plan.app,
         fingerprint=plan.fingerprint,
         changes=[change_json(c) for c in plan.changes],
@@ -80,7 +80,7 @@ def targets_document(
     rows: Iterable[TargetStatus],
     flows: list[Document],
 ) -> Document:
-    return _versioned(
+    return versioned(
         app=app,
         app_file=app_file,
         state_file=state_file,
@@ -105,7 +105,7 @@ def apply_document(
         }
     elif error is not None:
         problem = {"message": mask_text(error)}
-    return _versioned(
+    return versioned(
         applied=[change_json(c) for c in applied],
         pending=[change_json(c) for c in pending],
         error=problem,
@@ -123,7 +123,7 @@ def _connector_json(kind: ConnectorKind) -> Document:
 
 def connectors_document() -> Document:
     failures = registry.load_plugins()
-    return _versioned(
+    return versioned(
         connectors=[_connector_json(k) for k in registry.all_kinds()],
         failed=[
             {"entry_point": f.entry_point, "value": f.value, "error": mask_text(f.error)}
@@ -134,4 +134,4 @@ def connectors_document() -> Document:
 
 def error_document(error: BaseException) -> Document:
     """A command that ``error`` stopped before it produced its document."""
-    return _versioned(error={"message": mask_text(user_message(error))})
+    return versioned(error={"message": mask_text(user_message(error))})

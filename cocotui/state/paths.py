@@ -76,6 +76,12 @@ class AppPaths:
     def lock(self) -> Path:
         return self.directory / f"{self.app}.lock"
 
+    @property
+    def status(self) -> Path:
+        """What the app's exporter is doing, and its targets' recent runs
+        (:mod:`cocotui.state.status_store`)."""
+        return self.directory / f"{self.app}.status.json"
+
     def renamed(self, app: str) -> AppPaths:
         return AppPaths(self.directory, app)
 

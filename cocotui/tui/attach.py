@@ -6,26 +6,16 @@ before an action that needs it starts."""
 from __future__ import annotations
 
 import os
-import time
 
 from cocotui import presenter
 from cocotui.engine.facade import Engine
 from cocotui.engine.status import ExporterReport, Outcome
 
 
-def _clock(when: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(when))
-
-
-def _who(report: ExporterReport) -> str:
-    who = report.exporter
-    return presenter.message(
-        f"pid {who.pid}, {who.user}@{who.host}, since {_clock(who.started_at)}"
-    )
-
-
-def _kind(report: ExporterReport) -> str:
-    return "live export" if report.exporter.mode == "live" else "update"
+def _headline(report: ExporterReport) -> str:
+    """``live export running (pid 12 on host, user ann, from the cli, since …)``: the words of
+    ``cocotui status``."""
+    return presenter.present_exporter(report).headline
 
 
 class ExporterWatch:
@@ -60,7 +50,7 @@ class ExporterWatch:
             # No exporter elsewhere; or this process's own run, already on screen.
             self.report = None
             if before is not None and before.outcome is Outcome.RUNNING:
-                return f"The {_kind(before)} of {_who(before)} ended."
+                return "Ended: " + _headline(before)
             return None
         self.report = report
         if before is None or (before.exporter, before.outcome) != (
@@ -76,14 +66,13 @@ class ExporterWatch:
         if report is None:
             return ""
         if report.outcome is Outcome.DIED:
-            heartbeat = _clock(report.status.heartbeat)
-            return f"{_kind(report)} DIED ({_who(report)}; last heard of at {heartbeat})"
+            return _headline(report)
         snapshot = report.snapshot
         mutations = sum(v.mutations for v in snapshot.targets.values())
         rate = sum(v.rate for v in snapshot.targets.values())
         return (
-            f"{_kind(report)} running ({_who(report)})  {mutations} mutation(s)  "
-            f"{snapshot.errors} error(s)  {rate:.0f} mutations/s"
+            f"{_headline(report)}  {mutations} mutation(s)  {snapshot.errors} error(s)  "
+            f"{rate:.0f} mutations/s"
         )
 
     def lock_holder(self) -> str | None:
@@ -93,7 +82,7 @@ class ExporterWatch:
         if report is None or report.outcome is not Outcome.RUNNING:
             return None
         return (
-            f"The app's state is locked by the running {_kind(report)} ({_who(report)}). "
-            f"Stop that process first (Ctrl-C there, or `kill {report.exporter.pid}`); its "
-            "progress is shown here meanwhile."
+            f"The app's state is locked by another process: {_headline(report)}. Stop it first "
+            f"(Ctrl-C there, or `kill {report.exporter.pid}`); its progress is shown here "
+            "meanwhile."
         )
