@@ -247,6 +247,8 @@ async def live_screens(out: Path, size: tuple[int, int], scratch: Path) -> None:
     from cocotui.tui.app import CocotuiApp
 
     articles = 300
+    # A state directory of its own: the showcase's targets are another app's here.
+    os.environ["COCOTUI_STATE_DIR"] = str(scratch / "live-state")
     app_file = write_showcase(scratch / "live", articles=articles, delay=0.02)
     engine = Engine.open(str(app_file))
     engine.apply(engine.plan())
@@ -272,6 +274,7 @@ async def attached_screens(out: Path, size: tuple[int, int], scratch: Path) -> N
     from cocotui.tui.app import CocotuiApp
 
     articles = 300
+    os.environ["COCOTUI_STATE_DIR"] = str(scratch / "attached-state")
     app_file = write_showcase(scratch / "attached", articles=articles, delay=0.02)
     engine = Engine.open(str(app_file))
     engine.apply(engine.plan())

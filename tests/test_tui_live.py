@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from snapshot import SIZE, cells, isolated_imports, notifications, run, write_recording_app
+from snapshot import (
+    SIZE,
+    cells,
+    detail_text,
+    isolated_imports,
+    notifications,
+    run,
+    write_recording_app,
+)
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -113,6 +121,9 @@ def test_live_mode_counts_created_modified_and_deleted_files(
             assert app.stop_token is None
             assert any(n[1] == "Live mode stopped" for n in notifications(app))
             assert run_status(app).startswith("idle")
+            # The run joins the selected target's recent runs in the detail pane.
+            await wait_until(pilot, lambda: "recent runs" in detail_text(app), "the run history")
+            assert " live " in detail_text(app).split("recent runs", 1)[1]
 
     run(scenario)
 

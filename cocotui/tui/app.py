@@ -39,7 +39,7 @@ from cocotui.engine.update import LiveOptions, UpdateOptions, UpdateResult
 from cocotui.presenter import TargetRow
 from cocotui.tui.attach import ExporterWatch
 from cocotui.tui.commands import CocotuiCommands
-from cocotui.tui.detail import connectors_text, query_handlers_text, setup_text, target_text
+from cocotui.tui.detail import connectors_text, setup_text, target_text
 from cocotui.tui.help import HelpScreen
 from cocotui.tui.plan_screen import PlanScreen
 from cocotui.tui.query_screen import QueryScreen
@@ -232,11 +232,10 @@ class CocotuiApp(App[None]):
             setup.update("")
             label.update("mutations per second")
         else:
-            text = target_text(row, STATUS_LABELS[row.status])
             flow = next((f for f in self.engine.app.flows if f.name == row.flow_id), None)
-            text.append_text(query_handlers_text(flow.query_handlers if flow else {}))
-            detail.update(text)
-            setup.update(setup_text(row))
+            handlers = flow.query_handlers if flow else {}
+            detail.update(target_text(row, STATUS_LABELS[row.status], handlers))
+            setup.update(setup_text(row, self.exporter.runs.get(row.target_id, [])))
             label.update(Text(f"{row.name}: mutations per second"))
         self.run_view.forget_detail()
         self._show_run_detail(row, self.current_snapshot())
@@ -284,11 +283,14 @@ class CocotuiApp(App[None]):
         """Follow an exporter running in another process (while none runs here)."""
         if self.stop_token is not None:
             return
+        runs = self.exporter.runs
         notice = self.exporter.poll()
         if notice is not None:
             dead = self.exporter.report is not None and not self.exporter.running
             self.notify(notice, title="Exporter", severity="error" if dead else "information")
             self.refresh_bindings()
+        if self.exporter.runs is not runs:
+            self.show_detail()  # a run ended: the targets' recent runs changed
         if self.exporter.report is not None or notice is not None:
             self.poll_run()
 

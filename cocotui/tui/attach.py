@@ -10,6 +10,7 @@ import os
 from cocotui import presenter
 from cocotui.engine.facade import Engine
 from cocotui.engine.status import ExporterReport, Outcome
+from cocotui.presenter.exporter import RunLine
 
 
 def _headline(report: ExporterReport) -> str:
@@ -25,6 +26,9 @@ class ExporterWatch:
         self.engine = engine
         #: ``None`` when no other process exports, or the last one ended cleanly.
         self.report: ExporterReport | None = None
+        #: Each target's recent runs (by any process, this one included), as last published.
+        self.runs: dict[str, list[RunLine]] = {}
+        self._runs_of: tuple[float, float | None] | None = None
         self._unreadable = ""
 
     @property
@@ -45,6 +49,7 @@ class ExporterWatch:
             self._unreadable = message
             return f"Cannot read the exporter's status: {message}"
         self._unreadable = ""
+        self._read_runs(report)
         followed = report is not None and report.outcome in (Outcome.RUNNING, Outcome.DIED)
         if report is None or report.exporter.pid == os.getpid() or not followed:
             # No exporter elsewhere; or this process's own run, already on screen.
@@ -59,6 +64,16 @@ class ExporterWatch:
         ):
             return self.banner()
         return None
+
+    def _read_runs(self, report: ExporterReport | None) -> None:
+        """Present the runs again only when a run ended (they change only then)."""
+        ended = (report.exporter.started_at, report.status.finished_at) if report else None
+        if ended == self._runs_of:
+            return
+        self._runs_of = ended
+        self.runs = {}
+        for line in presenter.present_exporter(report).history:
+            self.runs.setdefault(line.target, []).append(line)
 
     def banner(self) -> str:
         """The status line while following another process (empty when there is none)."""
