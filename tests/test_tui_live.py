@@ -155,7 +155,8 @@ def exporter(dirs: dict[str, Path], engine: Engine) -> Iterator[subprocess.Popen
 
 
 def banner(app: CocotuiApp) -> str:
-    return run_status(app)
+    """The headline of the exporter the TUI follows: the sources panel's first line."""
+    return sources_text(app).split("\n", 1)[0]
 
 
 def test_an_exporter_in_another_process_is_followed_until_it_dies(

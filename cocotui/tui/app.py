@@ -64,8 +64,8 @@ class CocotuiApp(App[None]):
     #: a second the engine lost about twice as much throughput as at 2 on a loaded machine
     #: (benchmarks/bench_tui.py).
     POLL_INTERVAL = 0.5
-    #: Seconds between two reads of the status store, for an exporter running in another
-    #: process (no engine thread here then: nothing to compete with).
+    #: Seconds between two reads of the status store, when following another process's
+    #: exporter (no engine thread here then to compete with).
     ATTACH_INTERVAL = 0.25
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {CocotuiCommands}
@@ -99,8 +99,7 @@ class CocotuiApp(App[None]):
         self.monitor_factory = monitor_factory
         self.monitor = monitor_factory()
         self.stop_token: StopToken | None = None
-        #: What the background worker runs, while it runs.
-        self.run_mode: RunMode | None = None
+        self.run_mode: RunMode | None = None  # what the worker runs, while it runs
         self.rows: tuple[TargetRow, ...] = ()
         self.filter_text = ""
         self.exporter = ExporterWatch(engine)
@@ -262,20 +261,19 @@ class CocotuiApp(App[None]):
             table = self.query_one("#targets", TargetsTable)
         except NoMatches:
             return  # the app is shutting down: its widgets are gone, the timer not yet
-        local = self.stop_token is not None
-        if local:
+        token = self.stop_token
+        if token is not None:
             self.monitor.tick()  # rate windows advance while a run goes on
         snapshot = self.current_snapshot()
-        running = local or self.exporter.running
-        if local:
-            assert self.stop_token is not None
-            status = status_line(snapshot, self.run_mode, stopping=self.stop_token.stopped)
-        else:
-            status = self.exporter.banner() or status_line(snapshot, None, stopping=False)
+        running = token is not None or self.exporter.running
+        if token is not None:
+            status = status_line(snapshot, self.run_mode, stopping=token.stopped)
+        else:  # idle, or following another process's exporter
+            status = status_line(snapshot, snapshot.mode if running else None, False, local=False)
         with self.batch_update():
             table.show_counters(snapshot, running=running)
             self.run_view.show_progress(snapshot, status, running=running)
-            self.run_view.show_sources(snapshot)
+            self.run_view.show_sources(snapshot, Text() if token else self.exporter.headline())
             self._drain_log()
         self._show_run_detail(self.selected_row(), snapshot)
 
@@ -287,10 +285,13 @@ class CocotuiApp(App[None]):
         notice = self.exporter.poll()
         if notice is not None:
             dead = self.exporter.report is not None and not self.exporter.running
-            self.notify(notice, title="Exporter", severity="error" if dead else "information")
-            self.refresh_bindings()
-        if self.exporter.runs is not runs:
-            self.show_detail()  # a run ended: the targets' recent runs changed
+            severity: SeverityLevel = "error" if dead else "information"
+            self.notify(notice, title="Exporter", severity=severity, markup=False)
+        try:
+            if self.exporter.runs is not runs:
+                self.show_detail()  # a run ended: the targets' recent runs changed
+        except NoMatches:
+            return  # the app is shutting down (its widgets are gone, the timer not yet)
         if self.exporter.report is not None or notice is not None:
             self.poll_run()
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import os
 
+from rich.text import Text
+
 from cocotui import presenter
 from cocotui.engine.facade import Engine
 from cocotui.engine.status import ExporterReport, Outcome
 from cocotui.presenter.exporter import RunLine
+from cocotui.tui.detail import TONE_STYLES
 
 
 def _headline(report: ExporterReport) -> str:
@@ -62,7 +65,7 @@ class ExporterWatch:
             report.exporter,
             report.outcome,
         ):
-            return self.banner()
+            return _headline(report)
         return None
 
     def _read_runs(self, report: ExporterReport | None) -> None:
@@ -75,20 +78,13 @@ class ExporterWatch:
         for line in presenter.present_exporter(report).history:
             self.runs.setdefault(line.target, []).append(line)
 
-    def banner(self) -> str:
-        """The status line while following another process (empty when there is none)."""
-        report = self.report
-        if report is None:
-            return ""
-        if report.outcome is Outcome.DIED:
-            return _headline(report)
-        snapshot = report.snapshot
-        mutations = sum(v.mutations for v in snapshot.targets.values())
-        rate = sum(v.rate for v in snapshot.targets.values())
-        return (
-            f"{_headline(report)}  {mutations} mutation(s)  {snapshot.errors} error(s)  "
-            f"{rate:.0f} mutations/s"
-        )
+    def headline(self) -> Text:
+        """``live export running (pid …, since …)`` or ``… DIED …`` while following another
+        process (empty when there is none), in the tone ``cocotui status`` gives it."""
+        if self.report is None:
+            return Text()
+        view = presenter.present_exporter(self.report)
+        return Text(view.headline, style=TONE_STYLES[view.tone])
 
     def lock_holder(self) -> str | None:
         """Who holds the app's lock, when another process's running exporter does."""

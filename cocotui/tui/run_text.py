@@ -13,8 +13,11 @@ from cocotui.engine.monitor import RunMode, Snapshot, TargetView
 from cocotui.engine.update import UpdateResult
 
 
-def status_line(snapshot: Snapshot, mode: RunMode | None, *, stopping: bool) -> str:
-    """The one line beside the progress bar."""
+def status_line(
+    snapshot: Snapshot, mode: RunMode | None, stopping: bool, *, local: bool = True
+) -> str:
+    """The one line beside the progress bar (for a run of this process when ``local``, else
+    for the exporter of another process this TUI follows)."""
     counts = f"{snapshot.done}/{snapshot.total} rows  {snapshot.errors} error(s)"
     if mode is None:
         return f"idle  {counts}"
@@ -24,7 +27,7 @@ def status_line(snapshot: Snapshot, mode: RunMode | None, *, stopping: bool) -> 
         mutations = sum(v.mutations for v in snapshot.targets.values())
         return (
             f"{state}  {mutations} mutation(s)  {snapshot.errors} error(s)  "
-            f"{rate:.0f} mutations/s  (s stops)"
+            f"{rate:.0f} mutations/s" + ("  (s stops)" if local else "")
         )
     if not snapshot.total:
         return f"{state}  listing the sources…"

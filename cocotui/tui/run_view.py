@@ -48,10 +48,12 @@ class RunView:
             # One line of fixed height: no layout needed.
             self.status.update(status, layout=False)
 
-    def show_sources(self, snapshot: Snapshot) -> None:
-        """The sources panel, shown for live runs only (a one-shot run's progress bar says
+    def show_sources(self, snapshot: Snapshot, headline: Text) -> None:
+        """The panel above the log: the ``headline`` of another process's exporter when one is
+        followed, then the sources of a live run (a one-shot run's progress bar says
         enough)."""
-        text = sources_text(snapshot) if snapshot.mode is RunMode.LIVE else Text()
+        sources = sources_text(snapshot) if snapshot.mode is RunMode.LIVE else Text()
+        text = Text("\n").join(t for t in (headline, sources) if t.plain)
         if text == self._sources_text:
             return
         relayout = len(text.plain.splitlines()) != len(self._sources_text.plain.splitlines())
