@@ -385,7 +385,8 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
     live_note = (
         f"Live burst: {args.files:,} files copied at once into the directory live mode "
         f"watches (`l`) were all exported in {median([r['elapsed'] for r in live]):.2f} s "
-        f"(median; lag of the last watched change {median([r['lag'] for r in live]):.2f} s); "
+        f"(median; lag of the last watched change {median([r['lag'] for r in live]) * 1000:.0f} "
+        "ms); "
         f"the UI thread used {median([r['ui_cpu'] / r['elapsed'] for r in live]) * 100:.1f} % "
         "of that time while keys were pressed."
     )

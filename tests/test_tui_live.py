@@ -20,11 +20,10 @@ from snapshot import (
     detail_text,
     isolated_imports,
     notifications,
-    run,
     write_recording_app,
 )
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Sparkline, Static
 
 from cocotui.engine.facade import Engine
 from cocotui.engine.update import UpdateOptions
@@ -32,7 +31,9 @@ from cocotui.tui.app import CocotuiApp
 from cocotui.tui.plan_screen import PlanScreen
 
 #: How long a condition may take to show on screen (a loaded machine is slow).
-DEADLINE = 20.0
+DEADLINE = 30.0
+#: How long a whole scenario may take.
+SCENARIO_TIMEOUT = 180.0
 
 
 @pytest.fixture
@@ -125,7 +126,7 @@ def test_live_mode_counts_created_modified_and_deleted_files(
             await wait_until(pilot, lambda: "recent runs" in detail_text(app), "the run history")
             assert " live " in detail_text(app).split("recent runs", 1)[1]
 
-    run(scenario)
+    asyncio.run(asyncio.wait_for(scenario(), timeout=SCENARIO_TIMEOUT))
 
 
 def sources_text(app: CocotuiApp) -> str:
@@ -152,6 +153,10 @@ def exporter(dirs: dict[str, Path], engine: Engine) -> Iterator[subprocess.Popen
             proc.kill()
         proc.wait()
         log.close()
+
+
+def spark_data(app: CocotuiApp) -> list[float]:
+    return list(app.query_one("#spark", Sparkline).data or [])
 
 
 def banner(app: CocotuiApp) -> str:
@@ -182,6 +187,8 @@ def test_an_exporter_in_another_process_is_followed_until_it_dies(
             await wait_until(
                 pilot, lambda: counters(app, "Docs.first") == ("3", "1", "0"), "the change"
             )
+            # Its rates feed the selected target's sparkline, as a local run's do.
+            await wait_until(pilot, lambda: any(v > 0 for v in spark_data(app)), "the sparkline")
             # What needs the lock says who holds it, and starts nothing.
             await pilot.press("u")
             await pilot.pause()
@@ -202,4 +209,4 @@ def test_an_exporter_in_another_process_is_followed_until_it_dies(
             assert "running" not in banner(app)
             assert any("DIED" in n[2] and n[0] == "error" for n in notifications(app))
 
-    asyncio.run(asyncio.wait_for(scenario(), timeout=120))
+    asyncio.run(asyncio.wait_for(scenario(), timeout=SCENARIO_TIMEOUT))
