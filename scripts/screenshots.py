@@ -203,13 +203,19 @@ WAVES = 4
 
 
 def change_articles(source: Path, wave: int) -> None:
-    """Wave ``wave`` of changes: five new articles, three edited, two deleted."""
+    """Wave ``wave`` of changes: five new articles, three edited, two deleted. Written as
+    editors do (a temporary file renamed), so that no pass reads a half-written article."""
+
+    def write(name: str, text: str) -> None:
+        temporary = source / f".{name}.tmp"
+        temporary.write_text(text)
+        temporary.replace(source / name)
+
     for i in range(5):
-        name = f"new-{wave}-{i}.md"
-        (source / name).write_text(f"# New article {wave}.{i}\n\nfresh words\n")
+        write(f"new-{wave}-{i}.md", f"# New article {wave}.{i}\n\nfresh words\n")
     for i in range(3):
-        path = source / f"article-{wave * 10 + i:05d}.md"
-        path.write_text(f"# Article {wave * 10 + i}, edited\n\nedited words\n")
+        number = wave * 10 + i
+        write(f"article-{number:05d}.md", f"# Article {number}, edited\n\nedited words\n")
     for i in range(2):
         (source / f"article-{wave * 10 + 5 + i:05d}.md").unlink()
 
@@ -302,7 +308,7 @@ async def attached_screens(out: Path, size: tuple[int, int], scratch: Path) -> N
             save(app, out, "attached_export")
             exporter.send_signal(signal.SIGKILL)
             exporter.wait()
-            await until(pilot, lambda: "DIED" in app.exporter.banner(), "the death")
+            await until(pilot, lambda: "DIED" in app.exporter.headline().plain, "the death")
             app.poll_run()
             await settle(pilot)
             save(app, out, "exporter_died")

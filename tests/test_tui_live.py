@@ -207,6 +207,8 @@ def test_an_exporter_in_another_process_is_followed_until_it_dies(
                 pilot, lambda: banner(app).startswith("live export DIED ("), "the death"
             )
             assert "running" not in banner(app)
+            # Its sources are shown as they last were, not as still watching.
+            await wait_until(pilot, lambda: "was watching" in sources_text(app), "stale phases")
             assert any("DIED" in n[2] and n[0] == "error" for n in notifications(app))
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=SCENARIO_TIMEOUT))

@@ -273,7 +273,8 @@ class CocotuiApp(App[None]):
         with self.batch_update():
             table.show_counters(snapshot, running=running)
             self.run_view.show_progress(snapshot, status, running=running)
-            self.run_view.show_sources(snapshot, Text() if token else self.exporter.headline())
+            headline = Text() if token else self.exporter.headline()
+            self.run_view.show_sources(snapshot, headline, alive=running)
             self._drain_log()
         self._show_run_detail(self.selected_row(), snapshot)
 
@@ -284,8 +285,7 @@ class CocotuiApp(App[None]):
         runs = self.exporter.runs
         notice = self.exporter.poll()
         if notice is not None:
-            dead = self.exporter.report is not None and not self.exporter.running
-            severity: SeverityLevel = "error" if dead else "information"
+            severity: SeverityLevel = "error" if self.exporter.died else "information"
             self.notify(notice, title="Exporter", severity=severity, markup=False)
         try:
             if self.exporter.runs is not runs:

@@ -38,6 +38,10 @@ class ExporterWatch:
     def running(self) -> bool:
         return self.report is not None and self.report.outcome is Outcome.RUNNING
 
+    @property
+    def died(self) -> bool:
+        return self.report is not None and self.report.outcome is Outcome.DIED
+
     def poll(self) -> str | None:
         """Read the status store; returns what to tell the user when an exporter appeared,
         died or ended since the last read (or the store could not be read)."""

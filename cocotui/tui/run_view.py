@@ -48,11 +48,12 @@ class RunView:
             # One line of fixed height: no layout needed.
             self.status.update(status, layout=False)
 
-    def show_sources(self, snapshot: Snapshot, headline: Text) -> None:
+    def show_sources(self, snapshot: Snapshot, headline: Text, *, alive: bool) -> None:
         """The panel above the log: the ``headline`` of another process's exporter when one is
         followed, then the sources of a live run (a one-shot run's progress bar says
-        enough)."""
-        sources = sources_text(snapshot) if snapshot.mode is RunMode.LIVE else Text()
+        enough), as they last were when the run is no longer ``alive``."""
+        live = snapshot.mode is RunMode.LIVE
+        sources = sources_text(snapshot, alive=alive) if live else Text()
         text = Text("\n").join(t for t in (headline, sources) if t.plain)
         if text == self._sources_text:
             return

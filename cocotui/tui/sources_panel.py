@@ -36,10 +36,14 @@ def pass_text(last: PassView) -> str:
     return text + (f", {last.errors} error(s)" if last.errors else "")
 
 
-def source_line(name: str, view: SourceView, width: int) -> Text:
+def source_line(name: str, view: SourceView, width: int, *, alive: bool = True) -> Text:
+    """One source; when its exporter is no longer ``alive``, its phase is what it last was."""
     text = Text()
     text.append(f"{presenter.target_name(name):<{width}}  ", style="bold")
-    text.append(f"{view.phase.value:<11}", style=PHASE_STYLES.get(view.phase, ""))
+    if alive or view.phase in (Phase.FINISHED, Phase.IDLE):
+        text.append(f"{view.phase.value:<11}", style=PHASE_STYLES.get(view.phase, ""))
+    else:
+        text.append(f"was {view.phase.value:<11}", style="dim")
     if view.phase in (Phase.CATCHING_UP, Phase.LISTING, Phase.RELISTING) and view.total:
         text.append(f" {view.done}/{view.total}")
     if view.last_pass is not None:
@@ -51,8 +55,9 @@ def source_line(name: str, view: SourceView, width: int) -> Text:
     return text
 
 
-def sources_text(snapshot: Snapshot) -> Text:
+def sources_text(snapshot: Snapshot, *, alive: bool = True) -> Text:
     """Every source of ``snapshot``, one line each (empty without sources)."""
     width = max((len(name) for name in snapshot.sources), default=0)
-    lines = [source_line(n, v, width) for n, v in sorted(snapshot.sources.items())]
+    items = sorted(snapshot.sources.items())
+    lines = [source_line(n, v, width, alive=alive) for n, v in items]
     return Text("\n").join(lines)
