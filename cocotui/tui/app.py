@@ -145,13 +145,7 @@ class CocotuiApp(App[None]):
         table = self.query_one("#targets", TargetsTable)
         self.query_one("#filter", Input).display = False
         self.query_one("#sources", Static).display = False
-        self.run_view = RunView(
-            self.query_one("#progress", ProgressBar),
-            self.query_one("#run-status", Static),
-            self.query_one("#sources", Static),
-            self.query_one("#detail-run", Static),
-            self.query_one("#spark", Sparkline),
-        )
+        self.run_view = RunView.of(self)
         self.exporter.poll()
         self.refresh_targets()
         self.show_connectors()
@@ -288,6 +282,9 @@ class CocotuiApp(App[None]):
             severity: SeverityLevel = "error" if self.exporter.died else "information"
             self.notify(notice, title="Exporter", severity=severity, markup=False)
         try:
+            if notice is not None:  # the log keeps what happened while nobody watched
+                log_style = "red" if self.exporter.died else "bold"
+                self.query_one("#log", RichLog).write(Text(notice, style=log_style))
             if self.exporter.runs is not runs:
                 self.show_detail()  # a run ended: the targets' recent runs changed
         except NoMatches:

@@ -6,6 +6,7 @@ redrawn only when what it shows changed, and without a new layout when its heigh
 from __future__ import annotations
 
 from rich.text import Text
+from textual.app import App
 from textual.widgets import ProgressBar, Sparkline, Static
 
 from cocotui.engine.events import RowFailed
@@ -34,6 +35,17 @@ class RunView:
         self._detail_shown: tuple[object, ...] = ()
         self._detail_lines = 0
 
+    @classmethod
+    def of(cls, app: App[None]) -> RunView:
+        """The run widgets of ``app``'s main screen."""
+        return cls(
+            app.query_one("#progress", ProgressBar),
+            app.query_one("#run-status", Static),
+            app.query_one("#sources", Static),
+            app.query_one("#detail-run", Static),
+            app.query_one("#spark", Sparkline),
+        )
+
     def show_progress(self, snapshot: Snapshot, status: str, *, running: bool) -> None:
         bar = self.progress
         if snapshot.total:
@@ -54,7 +66,9 @@ class RunView:
         enough), as they last were when the run is no longer ``alive``."""
         live = snapshot.mode is RunMode.LIVE
         sources = sources_text(snapshot, alive=alive) if live else Text()
-        text = Text("\n").join(t for t in (headline, sources) if t.plain)
+        # One line per source, cut at the pane's width: the detail pane has the whole error.
+        joiner = Text("\n", no_wrap=True, overflow="ellipsis")
+        text = joiner.join(t for t in (headline, sources) if t.plain)
         if text == self._sources_text:
             return
         relayout = len(text.plain.splitlines()) != len(self._sources_text.plain.splitlines())
