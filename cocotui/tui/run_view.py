@@ -66,9 +66,7 @@ class RunView:
         enough), as they last were when the run is no longer ``alive``."""
         live = snapshot.mode is RunMode.LIVE
         sources = sources_text(snapshot, alive=alive) if live else Text()
-        # One line per source, cut at the pane's width: the detail pane has the whole error.
-        joiner = Text("\n", no_wrap=True, overflow="ellipsis")
-        text = joiner.join(t for t in (headline, sources) if t.plain)
+        text = Text("\n").join(t for t in (headline, sources) if t.plain)
         if text == self._sources_text:
             return
         relayout = len(text.plain.splitlines()) != len(self._sources_text.plain.splitlines())
