@@ -494,7 +494,8 @@ def section(results: dict[str, dict[str, Any]], command: str) -> str:
     def cells(kind: str, field: str, fmt: str) -> list[str]:
         out = []
         for s in sizes:
-            runs = results[s][kind]
+            # Runs without the field measured (e.g. no edits after idle: --cold-edits 0).
+            runs = [r for r in results[s][kind] if r.get(field) is not None]
             out.append(format(med(runs, field), fmt) if runs else "–")
         return out
 
