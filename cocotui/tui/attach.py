@@ -6,6 +6,7 @@ before an action that needs it starts."""
 from __future__ import annotations
 
 import os
+import socket
 
 from rich.text import Text
 
@@ -22,6 +23,10 @@ def _headline(report: ExporterReport) -> str:
     return presenter.present_exporter(report).headline
 
 
+def _is_this_process(report: ExporterReport) -> bool:
+    return (report.exporter.pid, report.exporter.host) == (os.getpid(), socket.gethostname())
+
+
 class ExporterWatch:
     """The exporter of another process this TUI follows: running, or dead without saying."""
 
@@ -32,7 +37,10 @@ class ExporterWatch:
         #: Each target's recent runs (by any process, this one included), as last published.
         self.runs: dict[str, list[RunLine]] = {}
         self._runs_of: tuple[float, float | None] | None = None
+        self._headline = Text()
         self._unreadable = ""
+        #: The status file's (mtime, size) at the last read that found no exporter running.
+        self._settled: tuple[int, int] | None = None
 
     @property
     def running(self) -> bool:
@@ -46,6 +54,9 @@ class ExporterWatch:
         """Read the status store; returns what to tell the user when an exporter appeared,
         died or ended since the last read (or the store could not be read)."""
         before = self.report
+        stamp = self._stamp()
+        if stamp is not None and stamp == self._settled:
+            return None  # unchanged since it said no run goes on: nothing to read again
         try:
             report = self.engine.exporter()
         except Exception as exc:  # an unreadable status file: said once, not fatal
@@ -56,9 +67,13 @@ class ExporterWatch:
             self._unreadable = message
             return f"Cannot read the exporter's status: {message}"
         self._unreadable = ""
+        # A running exporter is read again even when its file did not change: only a read
+        # tells whether it died.
+        running = report is not None and report.outcome is Outcome.RUNNING
+        self._settled = None if running else stamp
         self._read_runs(report)
         followed = report is not None and report.outcome in (Outcome.RUNNING, Outcome.DIED)
-        if report is None or report.exporter.pid == os.getpid() or not followed:
+        if report is None or _is_this_process(report) or not followed:
             # No exporter elsewhere; or this process's own run, already on screen.
             self.report = None
             if before is not None and before.outcome is Outcome.RUNNING:
@@ -69,8 +84,18 @@ class ExporterWatch:
             report.exporter,
             report.outcome,
         ):
-            return _headline(report)
+            # The headline depends on nothing else: presented once, not at every read.
+            view = presenter.present_exporter(report)
+            self._headline = Text(view.headline, style=TONE_STYLES[view.tone])
+            return view.headline
         return None
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = self.engine.paths.status.stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
 
     def _read_runs(self, report: ExporterReport | None) -> None:
         """Present the runs again only when a run ended (they change only then)."""
@@ -85,10 +110,7 @@ class ExporterWatch:
     def headline(self) -> Text:
         """``live export running (pid …, since …)`` or ``… DIED …`` while following another
         process (empty when there is none), in the tone ``cocotui status`` gives it."""
-        if self.report is None:
-            return Text()
-        view = presenter.present_exporter(self.report)
-        return Text(view.headline, style=TONE_STYLES[view.tone])
+        return self._headline if self.report is not None else Text()
 
     def lock_holder(self) -> str | None:
         """Who holds the app's lock, when another process's running exporter does."""
