@@ -190,11 +190,13 @@ def test_an_exporter_in_another_process_is_followed_until_it_dies(
             # Its rates feed the selected target's sparkline, as a local run's do.
             await wait_until(pilot, lambda: any(v > 0 for v in spark_data(app)), "the sparkline")
             # What needs the lock says who holds it, and starts nothing.
-            await pilot.press("u")
-            await pilot.pause()
-            locked = [n for n in notifications(app) if n[1] == "State locked"]
-            assert locked and f"pid {exporter.pid}" in locked[-1][2]
-            assert app.stop_token is None
+            for key in ("u", "l", "d"):
+                before = len(notifications(app))
+                await pilot.press(key)
+                await pilot.pause()
+                said = [n for n in notifications(app)[before:] if n[1] == "State locked"]
+                assert said and f"pid {exporter.pid} on " in said[0][2], key
+                assert app.stop_token is None and not isinstance(app.screen, PlanScreen)
             # Setup review still works.
             await pilot.press("p")
             await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan")
