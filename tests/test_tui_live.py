@@ -25,6 +25,9 @@ from snapshot import (
 from textual.pilot import Pilot
 from textual.widgets import Sparkline, Static
 
+from cocotui.engine.counters import SourceCounters
+from cocotui.engine.event_text import describe_event
+from cocotui.engine.events import LivePassFinished, LivePassStarted, LiveReady, PassReason
 from cocotui.engine.facade import Engine
 from cocotui.engine.update import UpdateOptions
 from cocotui.tui.app import CocotuiApp
@@ -214,3 +217,17 @@ def test_an_exporter_in_another_process_is_followed_until_it_dies(
             assert any("DIED" in n[2] and n[0] == "error" for n in notifications(app))
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=SCENARIO_TIMEOUT))
+
+
+def test_the_event_log_says_live_passes_in_words() -> None:
+    started = LivePassStarted(source="Docs.documents", reason=PassReason.WATCH, rows=2)
+    counters = SourceCounters(listed=2, total=2, done=2, added=1, updated=1)
+    finished = LivePassFinished(
+        source="Docs.documents", reason=PassReason.WATCH, counters=counters, elapsed=0.01
+    )
+    ready = LiveReady(watched=("Docs.documents",), interval={}, once=())
+    assert describe_event(started) == "Docs.documents: watch pass over 2 changed row(s)"
+    assert describe_event(finished) == (
+        "Docs.documents (watch): 1 added, 1 updated, 0 deleted, 0 errors [0.010s]"
+    )
+    assert describe_event(ready) == "live: watching Docs.documents"
