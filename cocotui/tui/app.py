@@ -146,7 +146,6 @@ class CocotuiApp(App[None]):
         self.query_one("#filter", Input).display = False
         self.query_one("#sources", Static).display = False
         self.run_view = RunView.of(self)
-        self.exporter.poll()
         self.refresh_targets()
         self.show_connectors()
         self.set_interval(self.POLL_INTERVAL, self.poll_run)
@@ -160,6 +159,7 @@ class CocotuiApp(App[None]):
                 style="dim",
             )
         )
+        self.poll_exporter()  # an exporter already running elsewhere is said at once
         table.focus()
         pending = [r for r in self.rows if r.pending]
         if pending:
@@ -263,7 +263,7 @@ class CocotuiApp(App[None]):
         if token is not None:
             status = status_line(snapshot, self.run_mode, stopping=token.stopped)
         else:  # idle, or following another process's exporter
-            status = status_line(snapshot, snapshot.mode if running else None, False, local=False)
+            status = status_line(snapshot, snapshot.mode if running else None, local=False)
         with self.batch_update():
             table.show_counters(snapshot, running=running)
             self.run_view.show_progress(snapshot, status, running=running)

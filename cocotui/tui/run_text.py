@@ -14,7 +14,7 @@ from cocotui.engine.update import UpdateResult
 
 
 def status_line(
-    snapshot: Snapshot, mode: RunMode | None, stopping: bool, *, local: bool = True
+    snapshot: Snapshot, mode: RunMode | None, *, stopping: bool = False, local: bool = True
 ) -> str:
     """The one line beside the progress bar (for a run of this process when ``local``, else
     for the exporter of another process this TUI follows)."""
