@@ -28,6 +28,8 @@ is shown too. Key latencies are
 reported as the median, 90th percentile and maximum of each run (goal: answered within 100 ms).
 Every figure is the median over ``--runs`` runs (default 8).
 
+The frame clock, the timed key presses and the live burst are in ``tui_latency.py``.
+
 Usage::
 
     python benchmarks/bench_tui.py [--files 10000] [--runs 8] [--idle-wait 120] [--no-readme]
