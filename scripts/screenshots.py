@@ -8,7 +8,12 @@ into ``screenshots/`` (the README shows them).
   rates and the sparkline, the event log;
 * ``detail.svg``: the same app after the run: the detail pane of a target with a failed row
   (its traceback) and its committed setup;
-* ``help.svg``: the help screen (``?``).
+* ``help.svg``: the help screen (``?``);
+* ``live_mode.svg``: live mode (``l``) on a smaller copy of that app after files were created,
+  changed and deleted: the sources panel (phase, last pass, lag), counters, the sparkline;
+* ``attached_export.svg``: the TUI opened on an app whose exporter (``cocotui update --live``)
+  runs in another process: its counters, sources and sparkline, as if local;
+* ``exporter_died.svg``: the same after that process was killed (``SIGKILL``).
 
 Usage: ``python scripts/screenshots.py [--out screenshots] [--size 160x45]``. Everything runs
 against a scratch directory (state, config, outputs), removed afterwards.
@@ -20,6 +25,8 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -190,6 +197,128 @@ async def showcase_screens(out: Path, size: tuple[int, int], scratch: Path) -> N
         engine.close()
 
 
+#: The live screens' changes, in waves a second apart (so the sparkline has samples): articles
+#: created, then changed, then deleted.
+WAVES = 4
+
+
+def change_articles(source: Path, wave: int) -> None:
+    """Wave ``wave`` of changes: five new articles, three edited, two deleted. Written as
+    editors do (a temporary file renamed), so that no pass reads a half-written article."""
+
+    def write(name: str, text: str) -> None:
+        temporary = source / f".{name}.tmp"
+        temporary.write_text(text)
+        temporary.replace(source / name)
+
+    for i in range(5):
+        write(f"new-{wave}-{i}.md", f"# New article {wave}.{i}\n\nfresh words\n")
+    for i in range(3):
+        number = wave * 10 + i
+        write(f"article-{number:05d}.md", f"# Article {number}, edited\n\nedited words\n")
+    for i in range(2):
+        (source / f"article-{wave * 10 + 5 + i:05d}.md").unlink()
+
+
+async def until(pilot: Any, condition: Any, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await pilot.pause(0.1)
+
+
+def watching(snapshot: Any) -> bool:
+    from cocotui.engine.monitor import Phase
+
+    phases = [s.phase for s in snapshot.sources.values()]
+    return bool(phases) and all(p is Phase.WATCHING for p in phases)
+
+
+def exported(snapshot: Any, inserted: int) -> bool:
+    return all(v.inserted >= inserted for v in snapshot.targets.values()) and bool(snapshot.targets)
+
+
+async def play_waves(pilot: Any, source: Path, snapshot: Any, articles: int) -> None:
+    """Change the articles wave by wave, each once the previous one reached the targets."""
+    for wave in range(WAVES):
+        change_articles(source, wave)
+        inserted = articles - 1 + 5 * (wave + 1)  # the broken article never gets in
+        await until(pilot, lambda n=inserted: exported(snapshot(), n), f"wave {wave}")
+        await asyncio.sleep(1.0)
+
+
+async def live_screens(out: Path, size: tuple[int, int], scratch: Path) -> None:
+    from cocotui.engine.facade import Engine
+    from cocotui.tui.app import CocotuiApp
+
+    articles = 300
+    # A state directory of its own: the showcase's targets are another app's here.
+    os.environ["COCOTUI_STATE_DIR"] = str(scratch / "live-state")
+    app_file = write_showcase(scratch / "live", articles=articles, delay=0.02)
+    engine = Engine.open(str(app_file))
+    engine.apply(engine.plan())
+    try:
+        app = CocotuiApp(engine)
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await settle(pilot)
+            await pilot.press("l")
+            await until(pilot, lambda: watching(app.monitor.snapshot()), "live mode to watch")
+            await play_waves(pilot, scratch / "live" / "articles", app.monitor.snapshot, articles)
+            app.clear_notifications()
+            app.poll_run()
+            await settle(pilot)
+            save(app, out, "live_mode")
+            await pilot.press("s")
+            await app.workers.wait_for_complete()
+    finally:
+        engine.close()
+
+
+async def attached_screens(out: Path, size: tuple[int, int], scratch: Path) -> None:
+    from cocotui.engine.facade import Engine
+    from cocotui.tui.app import CocotuiApp
+
+    articles = 300
+    os.environ["COCOTUI_STATE_DIR"] = str(scratch / "attached-state")
+    app_file = write_showcase(scratch / "attached", articles=articles, delay=0.02)
+    engine = Engine.open(str(app_file))
+    engine.apply(engine.plan())
+    command = [sys.executable, "-m", "cocotui", "update", str(app_file), "--live"]
+    exporter = subprocess.Popen(
+        [*command, "--workers", "1"],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        app = CocotuiApp(engine)
+        async with app.run_test(size=size, notifications=True) as pilot:
+
+            def followed() -> Any:
+                report = app.exporter.report
+                return report.snapshot if report is not None else None
+
+            await until(pilot, lambda: followed() is not None, "the exporter")
+            await until(pilot, lambda: watching(followed()), "the exporter to watch")
+            await play_waves(pilot, scratch / "attached" / "articles", followed, articles)
+            app.clear_notifications()
+            await settle(pilot)
+            save(app, out, "attached_export")
+            exporter.send_signal(signal.SIGKILL)
+            exporter.wait()
+            await until(pilot, lambda: "DIED" in app.exporter.headline().plain, "the death")
+            app.poll_run()
+            await settle(pilot)
+            save(app, out, "exporter_died")
+    finally:
+        if exporter.poll() is None:
+            exporter.kill()
+        exporter.wait()
+        engine.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "screenshots")
@@ -209,6 +338,8 @@ def main() -> int:
     try:
         asyncio.run(demo_screens(out, (width, height)))
         asyncio.run(showcase_screens(out, (width, height), scratch))
+        asyncio.run(live_screens(out, (width, height), scratch))
+        asyncio.run(attached_screens(out, (width, height), scratch))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(demo_output, ignore_errors=True)

@@ -17,6 +17,7 @@ from cocotui.engine.events import (
     Event,
     KeyDuplicate,
     LivePassFinished,
+    LivePassStarted,
     LiveReady,
     RowFailed,
     RunFinished,
@@ -163,6 +164,15 @@ def _describe(event: Event) -> str:
             )
         case SourceFailed():
             return f"{event.source}: {event.error}"
+        case LivePassStarted():
+            rows = "a full listing" if event.rows is None else f"{event.rows} changed row(s)"
+            return f"{event.source}: {event.reason} pass over {rows}"
+        case LivePassFinished():
+            return live_pass_line(event)
+        case LiveReady():
+            return f"live: watching {', '.join(event.watched) or 'no source'}" + (
+                f"; processed once: {', '.join(event.once)}" if event.once else ""
+            )
         case ApplyChangeStarted():
             return f"{event.target}: started"
         case ApplyChangeDone():

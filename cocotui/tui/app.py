@@ -3,6 +3,7 @@ approval, and update runs in a background thread. It calls the same Engine API a
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Callable
 from typing import ClassVar
@@ -28,26 +29,30 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from cocotui import config, presenter
-from cocotui.display import display_line, display_text
-from cocotui.engine.event_text import describe_event, target_counts
+from cocotui.engine.event_text import describe_event
 from cocotui.engine.events import FAILURES, RowFailed, StopToken
 from cocotui.engine.facade import Engine
-from cocotui.engine.monitor import RunMonitor, Snapshot
+from cocotui.engine.monitor import RunMode, RunMonitor, Snapshot
 from cocotui.engine.plan import Plan
 from cocotui.engine.status import Origin
-from cocotui.engine.update import UpdateOptions, UpdateResult
+from cocotui.engine.update import LiveOptions, UpdateOptions, UpdateResult
 from cocotui.presenter import TargetRow
+from cocotui.tui.attach import ExporterWatch
 from cocotui.tui.commands import CocotuiCommands
 from cocotui.tui.detail import connectors_text, setup_text, target_text
 from cocotui.tui.help import HelpScreen
 from cocotui.tui.plan_screen import PlanScreen
 from cocotui.tui.query_screen import QueryScreen
-from cocotui.tui.screenshots import screenshot_dir
+from cocotui.tui.run_text import run_notice, status_line
+from cocotui.tui.run_view import RunView
+from cocotui.tui.screenshots import save_screenshot
 from cocotui.tui.targets_table import STATUS_LABELS, TargetsTable
 
 __all__ = ["STATUS_LABELS", "CocotuiApp"]
 
-MAIN_SCREEN_ACTIONS = {"plan", "update", "stop", "drop", "filter", "refresh", "help", "query"}
+MAIN_SCREEN_ACTIONS = frozenset(
+    ["plan", "update", "live", "stop", "drop", "filter", "refresh", "help", "query"]
+)
 
 
 class CocotuiApp(App[None]):
@@ -59,11 +64,15 @@ class CocotuiApp(App[None]):
     #: a second the engine lost about twice as much throughput as at 2 on a loaded machine
     #: (benchmarks/bench_tui.py).
     POLL_INTERVAL = 0.5
+    #: Seconds between two reads of the status store, when following another process's
+    #: exporter (no engine thread here then to compete with).
+    ATTACH_INTERVAL = 0.25
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {CocotuiCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "plan", "Plan", id="plan"),
         Binding("u", "update", "Update", id="update"),
+        Binding("l", "live", "Live", id="live"),
         Binding("s", "stop", "Stop", id="stop"),
         Binding("d", "drop", "Drop", id="drop"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
@@ -90,11 +99,10 @@ class CocotuiApp(App[None]):
         self.monitor_factory = monitor_factory
         self.monitor = monitor_factory()
         self.stop_token: StopToken | None = None
+        self.run_mode: RunMode | None = None  # what the worker runs, while it runs
         self.rows: tuple[TargetRow, ...] = ()
         self.filter_text = ""
-        self._detail_shown: tuple[object, ...] = ()
-        self._detail_run_lines = 0
-        self._status_text = ""
+        self.exporter = ExporterWatch(engine)
         #: The latest ``row.failed`` event of each flow in the current run.
         self._row_failures: dict[str, RowFailed] = {}
         self._log_serial = 0
@@ -115,6 +123,7 @@ class CocotuiApp(App[None]):
         with Horizontal(id="run-bar"):
             yield ProgressBar(id="progress", show_eta=False)
             yield Static("idle", id="run-status")
+        yield Static(id="sources")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Input(placeholder="filter the event log", id="log-filter")
@@ -135,17 +144,22 @@ class CocotuiApp(App[None]):
     def on_mount(self) -> None:
         table = self.query_one("#targets", TargetsTable)
         self.query_one("#filter", Input).display = False
+        self.query_one("#sources", Static).display = False
+        self.run_view = RunView.of(self)
         self.refresh_targets()
         self.show_connectors()
         self.set_interval(self.POLL_INTERVAL, self.poll_run)
+        self.set_interval(self.ATTACH_INTERVAL, self.poll_exporter)
         self.poll_run()
         self.query_one("#log", RichLog).write(
             Text(
-                "Events of update runs appear here: u starts an update, s stops it at the next "
-                "batch boundary. Targets with a pending setup change (p to review) are skipped.",
+                "Events of update runs appear here: u starts an update, l live mode (exports "
+                "changes as they happen), s stops at the next batch boundary. Targets with a "
+                "pending setup change (p to review) are skipped.",
                 style="dim",
             )
         )
+        self.poll_exporter()  # an exporter already running elsewhere is said at once
         table.focus()
         pending = [r for r in self.rows if r.pending]
         if pending:
@@ -169,8 +183,8 @@ class CocotuiApp(App[None]):
     def render_table(self) -> None:
         """Redraw every row from ``self.rows`` and the monitor (no engine call)."""
         table = self.query_one("#targets", TargetsTable)
-        running = self.stop_token is not None
-        snapshot = self.monitor.snapshot()
+        running = self.stop_token is not None or self.exporter.running
+        snapshot = self.current_snapshot()
         selected = table.selected_id
         table.show_rows(
             self.rows, snapshot, visible=self.visible_rows(), running=running, selected=selected
@@ -200,13 +214,6 @@ class CocotuiApp(App[None]):
     def _on_highlight(self) -> None:
         self.show_detail()
 
-    def _query_handlers_text(self, flow_name: str) -> Text:
-        flow = next((f for f in self.engine.app.flows if f.name == flow_name), None)
-        if flow is None or not flow.query_handlers:
-            return Text()
-        names = ", ".join(display_line(name) for name in flow.query_handlers)
-        return Text.assemble("\n", ("query handlers ", "dim"), f"{names} (k to query)")
-
     def show_detail(self) -> None:
         """The selected target's detail: what it is, its last run, its stored setup."""
         row = self.selected_row()
@@ -218,48 +225,17 @@ class CocotuiApp(App[None]):
             setup.update("")
             label.update("mutations per second")
         else:
-            text = target_text(row, STATUS_LABELS[row.status])
-            text.append_text(self._query_handlers_text(row.flow_id))
-            detail.update(text)
-            setup.update(setup_text(row))
+            flow = next((f for f in self.engine.app.flows if f.name == row.flow_id), None)
+            handlers = flow.query_handlers if flow else {}
+            detail.update(target_text(row, STATUS_LABELS[row.status], handlers))
+            setup.update(setup_text(row, self.exporter.runs.get(row.target_id, [])))
             label.update(Text(f"{row.name}: mutations per second"))
-        self._detail_shown = ()
-        self._show_run_detail(row, self.monitor.snapshot())
+        self.run_view.forget_detail()
+        self._show_run_detail(row, self.current_snapshot())
 
     def _show_run_detail(self, row: TargetRow | None, snapshot: Snapshot) -> None:
-        """The live part of the detail (the last run, its last failed row) and the sparkline.
-        Called a few times a second during a run: it redraws only when something changed."""
-        view = snapshot.targets.get(row.target_id) if row is not None else None
         failure = self._row_failures.get(row.flow_id) if row is not None else None
-        shown = (
-            (row.target_id if row else "", view.mutations, view.unchanged, view.errors)
-            if view is not None
-            else (row.target_id if row else "",)
-        ) + (id(failure), len(view.history) if view is not None else 0)
-        if shown == self._detail_shown:
-            return
-        self._detail_shown = shown
-        text = Text()
-        if view is not None:
-            text.append("\nlast run\n", style="bold")
-            text.append(f"{target_counts(view)}\n")
-        if failure is not None:
-            text.append("\nlast row error\n", style="bold red")
-            text.append(f"{display_line(failure.row)}: ")
-            text.append(f"{display_text(failure.error)}\n")
-            if failure.traceback:
-                text.append(f"{display_text(failure.traceback)}\n", style="dim")
-        text.rstrip()
-        run = self.query_one("#detail-run", Static)
-        lines = len(text.plain.splitlines())
-        # Same number of lines (counters moving on): no need to lay the pane out again.
-        run.update(text, layout=lines != self._detail_run_lines)
-        run.display = lines > 0  # an empty Static would still take a line
-        self._detail_run_lines = lines
-        history = view.history if view is not None else []
-        spark = self.query_one("#spark", Sparkline)
-        if list(spark.data or []) != history:  # new samples come once a second
-            spark.data = history
+        self.run_view.show_detail(row, snapshot, failure)
 
     def show_connectors(self) -> None:
         view = presenter.present_connectors()
@@ -267,45 +243,61 @@ class CocotuiApp(App[None]):
 
     # -- polling a run ----------------------------------------------------------------------------
 
+    def current_snapshot(self) -> Snapshot:
+        """The run on screen: this process's, else the attached exporter's."""
+        if self.stop_token is None and self.exporter.report is not None:
+            return self.exporter.report.snapshot
+        return self.monitor.snapshot()
+
     def poll_run(self) -> None:
-        """Read the monitor's snapshot and redraw only the cells that changed."""
+        """Read the run's snapshot and redraw only the cells that changed."""
         try:
             table = self.query_one("#targets", TargetsTable)
         except NoMatches:
             return  # the app is shutting down: its widgets are gone, the timer not yet
-        if self.stop_token is not None:
+        token = self.stop_token
+        if token is not None:
             self.monitor.tick()  # rate windows advance while a run goes on
-        snapshot = self.monitor.snapshot()
+        snapshot = self.current_snapshot()
+        running = token is not None or self.exporter.running
+        if token is not None:
+            status = status_line(snapshot, self.run_mode, stopping=token.stopped)
+        else:  # idle, or following another process's exporter
+            status = status_line(snapshot, snapshot.mode if running else None, local=False)
         with self.batch_update():
-            table.show_counters(snapshot, running=self.stop_token is not None)
-            self._show_progress(snapshot)
+            table.show_counters(snapshot, running=running)
+            self.run_view.show_progress(snapshot, status, running=running)
+            headline = Text() if token else self.exporter.headline()
+            self.run_view.show_sources(snapshot, headline, alive=running)
             self._drain_log()
         self._show_run_detail(self.selected_row(), snapshot)
 
-    def _show_progress(self, snapshot: Snapshot) -> None:
-        bar = self.query_one("#progress", ProgressBar)
-        running = self.stop_token is not None
-        if snapshot.total:
-            if (bar.total, bar.progress) != (snapshot.total, snapshot.done):
-                bar.update(total=snapshot.total, progress=snapshot.done)
-        elif not running:
-            done = 1 if snapshot.log_serial else 0  # a finished run with no rows: 100 %
-            if (bar.total, bar.progress) != (1, done):
-                bar.update(total=1, progress=done)
-        counts = f"{snapshot.done}/{snapshot.total} rows  {snapshot.errors} error(s)"
-        if self.stop_token is None:
-            text = f"idle  {counts}"
-        else:
-            state = "stopping" if self.stop_token.stopped else "running"
-            if not snapshot.total:
-                text = f"{state}  listing the sources…"
-            else:
-                rate = sum(v.rate for v in snapshot.targets.values())
-                text = f"{state}  {counts}  {rate:.0f} mutations/s"
-        if text != self._status_text:
-            self._status_text = text
-            # One line of fixed height: no layout needed.
-            self.query_one("#run-status", Static).update(text, layout=False)
+    def poll_exporter(self) -> None:
+        """Follow an exporter running in another process (while none runs here)."""
+        if self.stop_token is not None:
+            return
+        runs = self.exporter.runs
+        notice = self.exporter.poll()
+        if notice is not None:
+            severity: SeverityLevel = "error" if self.exporter.died else "information"
+            self.notify(notice, title="Exporter", severity=severity, markup=False)
+        try:
+            if notice is not None:  # the log keeps what happened while nobody watched
+                log_style = "red" if self.exporter.died else "bold"
+                self.query_one("#log", RichLog).write(Text(notice, style=log_style))
+            if self.exporter.runs is not runs:
+                self.show_detail()  # a run ended: the targets' recent runs changed
+        except NoMatches:
+            return  # the app is shutting down (its widgets are gone, the timer not yet)
+        if self.exporter.report is not None or notice is not None:
+            self.poll_run()
+
+    def _lock_free(self) -> bool:
+        """False (and says who holds the lock) while another process's exporter runs."""
+        holder = self.exporter.lock_holder()
+        if holder is not None:
+            self.notify(holder, title="State locked", severity="warning", markup=False)
+        return holder is None
 
     def _drain_log(self) -> None:
         log = self.query_one("#log", RichLog)
@@ -336,9 +328,9 @@ class CocotuiApp(App[None]):
         if action in MAIN_SCREEN_ACTIONS and self._main_screen_covered():
             return False
         running = self.stop_token is not None
-        if action in ("update", "drop", "apply_plan") and self.read_only:
+        if action in ("update", "live", "drop", "apply_plan") and self.read_only:
             return False
-        if action in ("update", "drop", "plan") and running:
+        if action in ("update", "live", "drop", "plan") and running:
             return None
         if action == "stop":
             return running or None
@@ -346,7 +338,12 @@ class CocotuiApp(App[None]):
 
     def action_plan(self) -> None:
         self.push_screen(
-            PlanScreen(self.engine, self.engine.plan(), read_only=self.read_only),
+            PlanScreen(
+                self.engine,
+                self.engine.plan(),
+                read_only=self.read_only,
+                lock_holder=self.exporter.lock_holder,
+            ),
             lambda _: self.refresh_targets(),
         )
 
@@ -355,10 +352,17 @@ class CocotuiApp(App[None]):
         if row is None or not row.has_setup:
             self.notify("The selected target has no setup to drop.", severity="warning")
             return
+        if not self._lock_free():
+            return
         plan = self.engine.plan_drop([row.flow_id])
         only = tuple(c for c in plan.changes if c.name == row.target_id)
         self.push_screen(
-            PlanScreen(self.engine, Plan(plan.app, plan.fingerprint, only), read_only=False),
+            PlanScreen(
+                self.engine,
+                Plan(plan.app, plan.fingerprint, only),
+                read_only=False,
+                lock_holder=self.exporter.lock_holder,
+            ),
             lambda _: self.refresh_targets(),
         )
 
@@ -400,27 +404,24 @@ class CocotuiApp(App[None]):
         self.push_screen("help")
 
     def action_save_svg(self) -> None:
-        directory = screenshot_dir()
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            path = self.save_screenshot(path=str(directory))
-        except OSError as exc:
-            self.notify(
-                presenter.message(f"cannot save in {directory}: {exc}"),
-                title="Screenshot",
-                severity="error",
-                markup=False,
-            )
-            return
-        self.notify(presenter.message(f"Saved to {path}"), title="Screenshot", markup=False)
+        message, saved = save_screenshot(lambda directory: self.save_screenshot(path=directory))
+        severity: SeverityLevel = "information" if saved else "error"
+        self.notify(message, title="Screenshot", severity=severity, markup=False)
 
     def action_update(self) -> None:
+        self._start_run(RunMode.ONE_SHOT)
+
+    def action_live(self) -> None:
+        self._start_run(RunMode.LIVE)
+
+    def _start_run(self, mode: RunMode) -> None:
         if self.read_only:
             self.notify("Read-only mode: updates are disabled.", severity="warning")
             return
-        if self.stop_token is not None:
+        if self.stop_token is not None or not self._lock_free():
             return
         self.stop_token = StopToken()
+        self.run_mode = mode
         self.monitor = self.monitor_factory()
         self._log_serial = 0
         self._row_failures.clear()
@@ -432,7 +433,7 @@ class CocotuiApp(App[None]):
         # The engine allocates a lot; Python's collector would scan the UI's many long-lived
         # objects each time. Set them aside for the run (about 10 % faster exports).
         gc.freeze()
-        self.run_update(self.stop_token)
+        self.run_engine(self.stop_token, mode)
 
     def action_stop(self) -> None:
         if self.stop_token is not None:
@@ -448,7 +449,11 @@ class CocotuiApp(App[None]):
         self.notify("Stopping the running update before quitting…")
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
-    def run_update(self, stop: StopToken) -> UpdateResult:
+    def run_engine(self, stop: StopToken, mode: RunMode) -> UpdateResult:
+        """The same engine calls as ``cocotui update [--live]``."""
+        if mode is RunMode.LIVE:
+            options = LiveOptions(**dataclasses.asdict(self.update_options))
+            return self.engine.run_live(options, self.monitor, stop, origin=Origin.TUI)
         return self.engine.update(self.update_options, self.monitor, stop, origin=Origin.TUI)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -458,37 +463,21 @@ class CocotuiApp(App[None]):
             WorkerState.CANCELLED,
         ):
             return
+        mode = self.run_mode or RunMode.ONE_SHOT
         self.stop_token = None
+        self.run_mode = None
         gc.unfreeze()
         self.poll_run()
-        if event.state is WorkerState.SUCCESS:
-            result = event.worker.result
-            assert isinstance(result, UpdateResult)
-            self.notify_result(result)
-        elif event.state is WorkerState.ERROR:
-            self.notify(
-                presenter.message(str(event.worker.error)),
-                title="Update failed",
-                severity="error",
-                markup=False,
-            )
+        if event.state is not WorkerState.CANCELLED:
+            success = event.state is WorkerState.SUCCESS
+            outcome = event.worker.result if success else event.worker.error
+            assert isinstance(outcome, UpdateResult | BaseException)
+            title, message, severity = run_notice(outcome, mode)
+            self.notify(message, title=title, severity=severity, markup=False)
         if self._quitting:
             self.exit()
             return
         self.refresh_targets()
-
-    def notify_result(self, result: UpdateResult) -> None:
-        total = sum(c.inserted + c.updated + c.deleted for c in result.targets.values())
-        message = f"{total} mutation(s) sent in {result.elapsed:.2f}s"
-        if result.skipped:
-            message += f"; skipped (setup pending): {', '.join(result.skipped)}"
-        severity: SeverityLevel = (
-            "error" if result.errors else "warning" if result.skipped else "information"
-        )
-        if result.errors:
-            message += f"; {result.errors} row(s) failed"
-        title = "Update stopped" if result.stopped else "Update finished"
-        self.notify(display_line(message), title=title, severity=severity, markup=False)
 
     def watch_theme(self, theme: str) -> None:
         if self.is_running and (problem := config.save_setting("theme", theme)):

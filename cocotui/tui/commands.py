@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 ACTIONS = [
     ("Plan: review pending setup changes", "plan"),
     ("Update: export changed rows", "update"),
-    ("Stop the running update", "stop"),
+    ("Live mode: export changes as they happen, until stopped", "live"),
+    ("Stop the running update or live mode", "stop"),
     ("Drop the selected target", "drop"),
     ("Filter targets", "filter"),
     ("Refresh targets", "refresh"),

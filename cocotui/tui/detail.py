@@ -3,9 +3,13 @@ planned change (its one-line summary and its full review)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from rich.text import Text
 
+from cocotui import presenter
 from cocotui.presenter import ChangeView, ConnectorsView, TargetRow, Tone
+from cocotui.presenter.exporter import RunLine
 
 #: The Rich style of each tone.
 TONE_STYLES = {
@@ -25,8 +29,9 @@ HEAD_STYLES = {Tone.CREATE: "bold green", Tone.UPDATE: "bold yellow", Tone.DROP:
 SECTION_STYLES = {Tone.INTERRUPTED: "bold magenta", Tone.DANGER: "bold red", Tone.DIM: "dim"}
 
 
-def target_text(row: TargetRow, status: Text) -> Text:
-    """What a target is: its name, description, kind and ``status`` label."""
+def target_text(row: TargetRow, status: Text, query_handlers: Iterable[str] = ()) -> Text:
+    """What a target is: its name, description, kind and ``status`` label, and the query
+    handlers of its flow."""
     text = Text()
     text.append(f"{row.name}\n", style="bold")
     text.append(f"{row.description}\n\n")
@@ -34,15 +39,38 @@ def target_text(row: TargetRow, status: Text) -> Text:
     text.append(f"{row.kind}\n")
     text.append("status ", style="dim")
     text.append_text(status)
+    text.append_text(query_handlers_text(query_handlers))
     return text
 
 
-def setup_text(row: TargetRow) -> Text:
-    """A target's persistent key and stored setup, and its last setup error."""
+def query_handlers_text(handlers: Iterable[str]) -> Text:
+    """The query handlers of a target's flow, if it has any."""
+    names = ", ".join(presenter.target_name(name) for name in handlers)
+    if not names:
+        return Text()
+    return Text.assemble("\n", ("query handlers ", "dim"), f"{names} (k to query)")
+
+
+def setup_text(row: TargetRow, runs: Sequence[RunLine] = ()) -> Text:
+    """A target's persistent key and stored setup, its last setup error, and its recent
+    ``runs``."""
     text = Text()
     for section in row.setup:
         text.append(f"\n{section.title}\n", style=SECTION_STYLES.get(section.tone, "bold"))
         text.append(section.body)
+    text.append_text(runs_text(runs))
+    return text
+
+
+def runs_text(runs: Sequence[RunLine]) -> Text:
+    """A target's recent runs, the latest first: when, mode, time, counts, how it ended, by
+    whom."""
+    text = Text()
+    if runs:
+        text.append("\nrecent runs\n", style="bold")
+    for run in reversed(runs):
+        text.append(f"{run.when}  ", style="dim")
+        text.append(f"{run.text}\n", style=TONE_STYLES[run.tone])
     return text
 
 

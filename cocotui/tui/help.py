@@ -21,7 +21,8 @@ cocotui shows the targets of an app, the setup changes waiting for approval, and
 |---|---|
 | `p` | review pending setup changes (plan) |
 | `u` | run an update: export what changed in the sources |
-| `s` | stop the running update at the next batch boundary |
+| `l` | live mode (`cocotui update --live`): export changes as they happen, until stopped |
+| `s` | stop the running update or live mode at the next batch boundary |
 | `d` | drop the selected target (its name must be typed to confirm) |
 | `/` | filter the targets table; `Esc` clears it |
 | `r` | reload targets and their status |
@@ -41,9 +42,16 @@ Status words (the same as `cocotui ls`): **ready**, **+ to create**, **~ to upda
 **! interrupted** (a change was staged but not committed: apply rolls it forward),
 **orphaned** (no connector is registered for its kind).
 
+Live mode (`l`) shows, above the log, one line per source: *watching*, *catching up* or
+*re-listing*, its last pass and the lag of the last change. When another process exports this
+app (`cocotui update --live` in a service or another terminal), the TUI follows it the same way
+under "live export running (pid …)", says "DIED" if that process vanished, and `u`, `l`, apply
+and drop say which process holds the app's lock.
+
 The detail pane shows the selected target: its persistent key, the desired, committed and
-staged setup as stored in TOML, its last run and last error. Themes: `Ctrl+P`, then
-"Change theme"; the choice is saved in `config.toml` under the user config directory.
+staged setup as stored in TOML, its last run and last error, its recent runs. Themes:
+`Ctrl+P`, then "Change theme"; the choice is saved in `config.toml` under the user config
+directory.
 With `--read-only`, applying, dropping and updating are disabled.
 
 Every action has a CLI twin: `cocotui ls|plan|apply|update|drop APP`.

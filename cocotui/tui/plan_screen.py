@@ -3,6 +3,7 @@ modal that defaults to Cancel (a drop needs its target name typed), apply in a w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -128,11 +129,20 @@ class PlanScreen(Screen[None]):
             super().__init__()
             self.event = event
 
-    def __init__(self, engine: Engine, plan: Plan, *, read_only: bool) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        plan: Plan,
+        *,
+        read_only: bool,
+        lock_holder: Callable[[], str | None] = lambda: None,
+    ) -> None:
         super().__init__()
         self.engine = engine
         self.plan = plan
         self.read_only = read_only
+        #: Who holds the app's lock, when another process's exporter does.
+        self.lock_holder = lock_holder
         self.status: dict[str, presenter.ChangeState] = {}
         self.applying = False
         self._failure_shown = False
@@ -204,6 +214,10 @@ class PlanScreen(Screen[None]):
     def _confirm(self, changes: list[Change]) -> None:
         if not changes:
             self.notify("Select at least one change (space toggles).", severity="warning")
+            return
+        holder = self.lock_holder()
+        if holder is not None:
+            self.notify(holder, title="State locked", severity="warning", markup=False)
             return
 
         def decided(confirmed: bool | None) -> None:
