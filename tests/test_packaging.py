@@ -18,9 +18,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # Where each source directory is installed.
 PACKAGES = {"cocotui": "cocotui", "connectors": "cocotui_connectors"}
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 # What loading the connector entry points needs besides the wheel (connectors/http_client.py
 # talks through httpcore); nothing else is installed beside it.
-LOAD_REQUIREMENTS = ["httpcore>=1.0.7,<2"]
+LOAD_REQUIREMENTS = [dep for dep in PROJECT["dependencies"] if dep.startswith("httpcore")]
 
 # Run from an empty directory, so that the repository is not on sys.path: prints where each
 # connector entry point's module was loaded from, the module of each v0 target name (they are
@@ -42,8 +43,7 @@ print(json.dumps({
 
 
 def declared_entry_points() -> dict[str, str]:
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    entry_points: dict[str, str] = project["entry-points"]["cocotui.connectors"]
+    entry_points: dict[str, str] = PROJECT["entry-points"]["cocotui.connectors"]
     return entry_points
 
 
@@ -88,6 +88,7 @@ def wheel_python(wheel_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     python = str(venv / "bin" / "python")
     pip_install = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     run([*pip_install, "--no-deps", str(wheel_path)], venv)
+    assert LOAD_REQUIREMENTS
     run([*pip_install, *LOAD_REQUIREMENTS], venv)
     return python
 
