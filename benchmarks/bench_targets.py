@@ -38,7 +38,7 @@ from cocotui.engine_type import (
 )
 from cocotui.index import IndexOptions, VectorIndexDef, VectorSimilarityMetric
 from cocotui.setting import DatabaseConnectionSpec
-from connectors.v0_postgres import Postgres, PostgresConnector
+from cocotui_connectors.v0_postgres import Postgres, PostgresConnector
 
 
 def _vector_field(dim: int) -> FieldSchema:

@@ -54,15 +54,15 @@ def make_rows(count: int, dim: int, key: Callable[[int], Any]) -> dict[Any, dict
 def connector_for(target: str, where: Path) -> tuple[Any, Any, str]:
     """(connector class, spec, key field kind)."""
     if target == "qdrant":
-        from connectors.v0_qdrant import Qdrant, QdrantConnection, QdrantConnector
+        from cocotui_connectors.v0_qdrant import Qdrant, QdrantConnection, QdrantConnector
 
         spec = Qdrant(collection_name="bench", connection=QdrantConnection(str(where)))
         return QdrantConnector, spec, "Uuid"
     if target == "lancedb":
-        from connectors.v0_lancedb import LanceDB, LanceDBConnector
+        from cocotui_connectors.v0_lancedb import LanceDB, LanceDBConnector
 
         return LanceDBConnector, LanceDB(db_uri=str(where), table_name="bench"), "Str"
-    from connectors.v0_chromadb import ChromaDB, ChromaDBConnector
+    from cocotui_connectors.v0_chromadb import ChromaDB, ChromaDBConnector
 
     return ChromaDBConnector, ChromaDB(collection_name="bench", path=str(where)), "Str"
 
@@ -85,7 +85,7 @@ def run_once(target: str, rows: int, dim: int, batch: int) -> float:
             connector.mutate((prepared, dict(data[offset : offset + batch])))
         elapsed = time.perf_counter() - start
         if target == "qdrant":
-            from connectors.v0_qdrant import close_clients
+            from cocotui_connectors.v0_qdrant import close_clients
 
             close_clients()
         return elapsed

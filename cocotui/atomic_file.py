@@ -1,5 +1,5 @@
 """Replacing a file atomically: the one way cocotui (state files, settings) and connectors
-(``connectors.files``) write a whole file, so a reader or a crash sees the old content or
+(``connectors/files.py``) write a whole file, so a reader or a crash sees the old content or
 the new, never a mix (see docs/architecture.md, "State files")."""
 
 from __future__ import annotations

@@ -55,7 +55,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import cocotui
-from connectors.http_client import HttpClient, HttpStatusError, HttpTargetError
+
+from .http_client import HttpClient, HttpStatusError, HttpTargetError
 
 __all__ = [
     "HttpClient",

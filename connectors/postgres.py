@@ -47,7 +47,8 @@ from contextlib import closing
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import cocotui
-from connectors.postgres_common import (
+
+from .postgres_common import (
     PostgresTargetError,
     canonical_types,
     catalog_columns,

@@ -35,7 +35,8 @@ from cocotui.index import (
     VectorIndexMethod,
     VectorSimilarityMetric,
 )
-from connectors.v0_lancedb_schema import (
+
+from .v0_lancedb_schema import (
     LanceDBTargetError,
     arrow_rows,
     arrow_schema,

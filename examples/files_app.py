@@ -18,7 +18,7 @@ from pathlib import Path
 import guide_facts
 
 import cocotui as cocoindex
-from connectors.files import DirectoryTarget
+from cocotui_connectors.files import DirectoryTarget
 
 DIRECTORY = Path(os.environ.get("EXAMPLE_OUT", "out")) / "guides"
 

@@ -18,7 +18,7 @@ import os
 import guide_facts
 
 import cocotui as cocoindex
-from connectors.http import HttpEndpoint
+from cocotui_connectors.http import HttpEndpoint
 
 SERVICE = os.environ.get("EXAMPLE_HTTP_URL", "http://127.0.0.1:8000").rstrip("/")
 

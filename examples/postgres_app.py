@@ -17,7 +17,7 @@ import os
 import guide_facts
 
 import cocotui as cocoindex
-from connectors.postgres import PostgresTable
+from cocotui_connectors.postgres import PostgresTable
 
 TABLE = os.environ.get("EXAMPLE_TABLE", "guides")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import guide_facts
 
 import cocotui as cocoindex
-from connectors.sqlite import SqliteTable
+from cocotui_connectors.sqlite import SqliteTable
 
 DATABASE = Path(os.environ.get("EXAMPLE_OUT", "out")) / "guides.db"
 

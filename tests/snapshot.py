@@ -153,7 +153,7 @@ def no_blinking_cursor(monkeypatch: Any) -> None:
 
 #: Modules that read the environment at import time or register connector kinds: imported
 #: afresh by every test, and put back as they were afterwards.
-FRESH_MODULES = ("cocotui.demo.app", "connectors.files")
+FRESH_MODULES = ("cocotui.demo.app", "cocotui_connectors.files")
 
 
 @contextlib.contextmanager

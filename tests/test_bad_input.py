@@ -147,7 +147,7 @@ FAULTY_EXPORT = ExportDecl(
 #: Keys come from the file content (stripped): the files connector gets untrusted keys.
 FILES_APP = """\
 import cocotui as cocoindex
-from connectors.files import DirectoryTarget
+from cocotui_connectors.files import DirectoryTarget
 
 
 @cocoindex.op.function

@@ -32,15 +32,15 @@ def test_the_connectors_are_installed(tmp_path: Path) -> None:
     listing = AppRunner(EXAMPLES / "sqlite_app.py", tmp_path).cli("connectors", "--json")
     kinds = {c["kind"]: c for c in listing.expect().json()["connectors"]}
     for kind, module in [
-        ("SqliteTable", "connectors.sqlite"),
-        ("PostgresTable", "connectors.postgres"),
-        ("HttpEndpoint", "connectors.http"),
+        ("SqliteTable", "cocotui_connectors.sqlite"),
+        ("PostgresTable", "cocotui_connectors.postgres"),
+        ("HttpEndpoint", "cocotui_connectors.http"),
     ]:
         assert kinds[kind]["connector"].startswith(module + ".")
         assert "get_setup_state" in kinds[kind]["optional_methods"]
         assert kinds[kind]["doc"]
     files = kinds["DirectoryTarget"]
-    assert files["connector"] == "connectors.files.DirectoryTargetConnector"
+    assert files["connector"] == "cocotui_connectors.files.DirectoryTargetConnector"
     assert "check_state_compatibility" in files["optional_methods"]
     assert files["doc"]
 

@@ -30,7 +30,7 @@ from cocotui.testing import (
     assert_unchanged,
     check_idempotency,
 )
-from connectors.files import (
+from cocotui_connectors.files import (
     MANIFEST,
     TEMP_SUFFIX,
     DirectoryTarget,
@@ -38,7 +38,7 @@ from connectors.files import (
     UnsafeKeyError,
 )
 
-IMPORTS = "from connectors.files import DirectoryTarget"
+IMPORTS = "from cocotui_connectors.files import DirectoryTarget"
 
 Tree = dict[str, bytes | str | None]
 
@@ -210,7 +210,7 @@ def test_a_run_killed_inside_mutate_rolls_forward(
 
 HOSTILE_APP = """\
 import cocotui as cocoindex
-from connectors.files import DirectoryTarget
+from cocotui_connectors.files import DirectoryTarget
 
 
 @cocoindex.op.function()
@@ -313,7 +313,7 @@ def test_several_value_fields_without_content_field_is_an_error(tmp_path: Path) 
 
 BINARY_APP = """\
 import cocotui as cocoindex
-from connectors.files import DirectoryTarget
+from cocotui_connectors.files import DirectoryTarget
 
 
 @cocoindex.flow_def(name="Blobs")

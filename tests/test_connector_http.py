@@ -24,7 +24,7 @@ from connector_helpers import (
 
 from cocotui.op import TargetStateCompatibility
 from cocotui.testing import AppRunner, ConnectorHarness, assert_idempotent, check_idempotency
-from connectors.http import (
+from cocotui_connectors.http import (
     HttpClient,
     HttpEndpoint,
     HttpStatusError,
@@ -32,7 +32,7 @@ from connectors.http import (
     row_url,
 )
 
-IMPORTS = "from connectors.http import HttpEndpoint"
+IMPORTS = "from cocotui_connectors.http import HttpEndpoint"
 TOKEN = "Bearer t0ken-s3cret"
 
 
@@ -317,7 +317,7 @@ def test_backoff_doubles_and_retry_after_is_honoured(service: HttpService) -> No
 
 def test_connection_failures_are_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     sleeps: list[float] = []
-    monkeypatch.setattr("connectors.http_client.SLEEP", sleeps.append)
+    monkeypatch.setattr("cocotui_connectors.http_client.SLEEP", sleeps.append)
     client = HttpClient({}, max_attempts=3, backoff=0.1)
     with pytest.raises(HttpTargetError, match="after 3 attempt"):
         client.request("PUT", "http://127.0.0.1:9/items/x", b"{}", what="row 'x'")

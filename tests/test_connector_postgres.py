@@ -31,14 +31,14 @@ from cocotui.testing import (
     assert_idempotent,
     check_idempotency,
 )
-from connectors.postgres import (
+from cocotui_connectors.postgres import (
     PostgresTable,
     PostgresTargetError,
     mask_password,
     without_password,
 )
 
-IMPORTS = "from connectors.postgres import PostgresTable"
+IMPORTS = "from cocotui_connectors.postgres import PostgresTable"
 URL_ENV = "TEST_PG_URL"
 
 
@@ -370,7 +370,7 @@ def test_prepare_connects_once_and_mutate_reuses_the_connection(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(psycopg, "connect", counting)
-    from connectors.postgres_common import close_connections
+    from cocotui_connectors.postgres_common import close_connections
 
     close_connections()
     target.upsert({"a": {"v": 1}})

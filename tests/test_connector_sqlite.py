@@ -26,9 +26,9 @@ from cocotui.testing import (
     assert_unchanged,
     check_idempotency,
 )
-from connectors.sqlite import SqliteTable, SqliteTargetError, quote_identifier
+from cocotui_connectors.sqlite import SqliteTable, SqliteTargetError, quote_identifier
 
-IMPORTS = "from connectors.sqlite import SqliteTable"
+IMPORTS = "from cocotui_connectors.sqlite import SqliteTable"
 
 
 def dump(database: Path, table: str) -> tuple[list[tuple[str, int]], list[tuple[Any, ...]]] | None:

@@ -185,7 +185,7 @@ def _sqlite_app(tmp_path: Path) -> Path:
     database = tmp_path / "out.db"
     return write_app(
         tmp_path / "app.py",
-        imports="from connectors.sqlite import SqliteTable",
+        imports="from cocotui_connectors.sqlite import SqliteTable",
         spec=f"SqliteTable(database={str(database)!r}, table='docs')",
         source=source,
     )

@@ -102,7 +102,7 @@ def test_a_first_directory_export_counts_inserts(workspace: Workspace) -> None:
     ws.write_raw_app(
         f"""
         import cocotui as cocoindex
-        from connectors.files import DirectoryTarget
+        from cocotui_connectors.files import DirectoryTarget
 
         @cocoindex.flow_def(name="Docs")
         def docs(flow_builder, data_scope):

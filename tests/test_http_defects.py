@@ -21,10 +21,10 @@ import pytest
 from connector_helpers import SAMPLE_FILES, HttpService, http_service, write_app, write_sources
 
 from cocotui.testing import AppRunner, ConnectorHarness
-from connectors.http import HttpClient, HttpEndpoint, HttpStatusError, HttpTargetError
+from cocotui_connectors.http import HttpClient, HttpEndpoint, HttpStatusError, HttpTargetError
 
 TOKEN = "Bearer t0ken-s3cret"
-IMPORTS = "from connectors.http import HttpEndpoint"
+IMPORTS = "from cocotui_connectors.http import HttpEndpoint"
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ from pathlib import Path
 
 root = Path.cwd()
 names = ["cocotui", "cocotui.cli.main", "cocotui.engine.facade"]
-for package in ("cocotui", "connectors"):
-    for path in sorted((root / package).rglob("*.py")):
-        parts = path.relative_to(root).with_suffix("").parts
+# The repository's connectors/ is installed as cocotui_connectors.
+for package, directory in (("cocotui", "cocotui"), ("cocotui_connectors", "connectors")):
+    for path in sorted((root / directory).rglob("*.py")):
+        parts = (package, *path.relative_to(root / directory).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]
         # The UI itself, and `python -m cocotui` (which would run the CLI).
@@ -59,7 +60,7 @@ def test_engine_cli_and_connectors_do_not_import_textual() -> None:
     result = run_probe(PROBE)
     assert {"cocotui", "cocotui.cli.main", "cocotui.engine.facade"} <= set(result["imported"])
     assert {"cocotui.engine.apply", "cocotui.state.tracking"} <= set(result["imported"])
-    assert any(name.startswith("connectors.") for name in result["imported"])
+    assert any(name.startswith("cocotui_connectors.") for name in result["imported"])
     assert result["textual"] == []
 
 

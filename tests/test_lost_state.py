@@ -16,8 +16,8 @@ from cocotui.testing import AppRunner
 #: The issue's base app: files and a SQLite table, keyed by file name.
 APP = """\
 import cocotui as cocoindex
-from connectors.files import DirectoryTarget
-from connectors.sqlite import SqliteTable
+from cocotui_connectors.files import DirectoryTarget
+from cocotui_connectors.sqlite import SqliteTable
 
 
 @cocoindex.flow_def(name="Docs")

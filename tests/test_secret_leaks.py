@@ -30,7 +30,7 @@ from cocotui.engine.facade import Engine
 from cocotui.presenter import present_change, present_target
 from cocotui.tui.app import CocotuiApp
 from cocotui.tui.detail import change_detail, setup_text
-from connectors.postgres import PostgresTable, PostgresTableConnector, PostgresTargetError
+from cocotui_connectors.postgres import PostgresTable, PostgresTableConnector, PostgresTargetError
 
 SECRETS = ("SSLPW1", "SSLPW2", "HDRTOKEN", "DSNPW", "ACCTOK", "APIKEYQ")
 

@@ -14,7 +14,7 @@ from cocotui.testing import AppRunner
 #: Each source file's content is the key it is written under; the file holds the source's name.
 KEYED_BY_CONTENT = """\
 import cocotui as cocoindex
-from connectors.files import DirectoryTarget
+from cocotui_connectors.files import DirectoryTarget
 
 
 @cocoindex.flow_def(name="Notes")
@@ -77,7 +77,7 @@ def test_a_key_respelled_by_its_row_rewrites_the_same_file(tmp_path: Path) -> No
 TWO_APPS = textwrap.dedent(
     """\
     import cocotui as cocoindex
-    from connectors.files import DirectoryTarget
+    from cocotui_connectors.files import DirectoryTarget
 
 
     @cocoindex.flow_def(name="Docs")

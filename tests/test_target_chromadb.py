@@ -23,7 +23,7 @@ from vector_target_kinds import (
 from cocotui.index import IndexOptions, VectorIndexDef, VectorSimilarityMetric
 from cocotui.op import TargetStateCompatibility
 from cocotui.testing import assert_idempotent, assert_unchanged
-from connectors.v0_chromadb import ChromaDB, ChromaDBConnector, ChromaDBTargetError
+from cocotui_connectors.v0_chromadb import ChromaDB, ChromaDBConnector, ChromaDBTargetError
 
 
 def space(db: Path, name: str = "docs") -> str:

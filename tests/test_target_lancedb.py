@@ -22,8 +22,8 @@ from vector_target_kinds import (
 from cocotui.index import FtsIndexDef, IndexOptions, VectorIndexDef, VectorSimilarityMetric
 from cocotui.op import TargetStateCompatibility
 from cocotui.testing import assert_idempotent, assert_unchanged
-from connectors.v0_lancedb import MIN_ROWS_FOR_VECTOR_INDEX, LanceDB, LanceDBConnector
-from connectors.v0_lancedb_schema import LanceDBTargetError
+from cocotui_connectors.v0_lancedb import MIN_ROWS_FOR_VECTOR_INDEX, LanceDB, LanceDBConnector
+from cocotui_connectors.v0_lancedb_schema import LanceDBTargetError
 
 
 def index_names(db: Path, table: str = "docs") -> list[str]:

@@ -34,7 +34,7 @@ from vector_target_kinds import (
 from cocotui.index import IndexOptions, VectorIndexDef, VectorSimilarityMetric
 from cocotui.op import TargetStateCompatibility
 from cocotui.testing import assert_idempotent, assert_unchanged
-from connectors.v0_qdrant import (
+from cocotui_connectors.v0_qdrant import (
     Qdrant,
     QdrantConnection,
     QdrantConnector,
@@ -168,7 +168,7 @@ def test_every_method_is_idempotent(tmp_path: Path) -> None:
 
 
 def test_point_ids_are_v0s_unsigned_integers_and_uuids() -> None:
-    from connectors.v0_qdrant import point_id
+    from cocotui_connectors.v0_qdrant import point_id
 
     some = uuid.uuid4()
     assert point_id(7) == 7

@@ -52,8 +52,8 @@ from cocotui.op import TargetStateCompatibility
 from cocotui.setting import DatabaseConnectionSpec
 from cocotui.testing import AppRunner, assert_idempotent, assert_unchanged, connector_kind
 from cocotui.tui.app import CocotuiApp
-from connectors.postgres_common import PostgresTargetError, close_connections
-from connectors.v0_postgres import Postgres, PostgresColumnOptions, PostgresConnector
+from cocotui_connectors.postgres_common import PostgresTargetError, close_connections
+from cocotui_connectors.v0_postgres import Postgres, PostgresColumnOptions, PostgresConnector
 
 # Apps load in this process (AppRunner, the TUI): their flows must not outlive the test.
 pytestmark = pytest.mark.usefixtures("in_process_app")

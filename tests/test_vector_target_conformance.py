@@ -12,7 +12,7 @@ from connector_helpers import SAMPLE_FILES, assert_rolls_forward, update_killed_
 from vector_target_helpers import DIM, embedding
 from vector_target_kinds import KINDS, VectorTargetKind
 
-from connectors.v0_qdrant import close_clients
+from cocotui_connectors.v0_qdrant import close_clients
 
 
 @pytest.fixture(params=KINDS, ids=[kind.name for kind in KINDS])

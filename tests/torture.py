@@ -2,17 +2,17 @@
 """Crash torture: kill ``cocotui`` with SIGKILL at random and at chosen moments, recover with a
 normal run, and check that nothing was lost and nothing is stale.
 
-Each trial builds a workspace: a source directory of small text files, and an app (generated,
-shaped by ``config.json`` beside it) whose one flow exports every file to a
-``connectors.files.DirectoryTarget`` and to a ``connectors.sqlite.SqliteTable``. A baseline
-``apply`` + ``update`` runs normally. Then, one to three times: the sources are edited, the
-config may change (a new suffix, directory, table, primary key or value field, or an export
-removed: creates, updates, drops and persistent-key changes), and a *victim* command runs in a
-subprocess and is killed with SIGKILL. The edits include rewrites that keep a file's size and
-mtime (as ``cp -p`` or ``rsync -t`` do) and files whose names are not UTF-8 (each must be one
-row error naming it while the rest converges; renamed, it is exported). After an apply, a
-second app in the same state directory may try to export to this app's files directory: it
-must be refused, write nothing there and, dropped, remove nothing of this app's. The victims:
+Each trial builds a workspace: a source directory of small text files, and an app (generated, shaped
+by ``config.json`` beside it) whose one flow exports every file to a
+``cocotui_connectors.files.DirectoryTarget`` and to a ``cocotui_connectors.sqlite.SqliteTable``. A
+baseline ``apply`` + ``update`` runs normally. Then, one to three times: the sources are edited, the
+config may change (a new suffix, directory, table, primary key or value field, or an export removed:
+creates, updates, drops and persistent-key changes), and a *victim* command runs in a subprocess and
+is killed with SIGKILL. The edits include rewrites that keep a file's size and mtime (as ``cp -p``
+or ``rsync -t`` do) and files whose names are not UTF-8 (each must be one row error naming it while
+the rest converges; renamed, it is exported). After an apply, a second app in the same state
+directory may try to export to this app's files directory: it must be refused, write nothing there
+and, dropped, remove nothing of this app's. The victims:
 
 - ``apply``, ``update``, ``update --live`` (the sources are edited while it watches them),
   ``apply`` then ``update``, or ``drop`` (of every target, which the recovery creates again);
@@ -79,8 +79,8 @@ import json
 from pathlib import Path
 
 import cocotui as cocoindex
-from connectors.files import DirectoryTarget
-from connectors.sqlite import SqliteTable
+from cocotui_connectors.files import DirectoryTarget
+from cocotui_connectors.sqlite import SqliteTable
 
 HERE = Path(__file__).resolve().parent
 CONFIG = json.loads((HERE / "config.json").read_text())
@@ -198,7 +198,7 @@ def install_kill_point(spec: str) -> None:
 
         SqliteTracking.transaction = transaction  # type: ignore[assignment,method-assign]
     elif point == "sqlite-before-commit":
-        import connectors.sqlite as sqlite_connector
+        import cocotui_connectors.sqlite as sqlite_connector
 
         original = sqlite_connector._transaction
 
@@ -211,7 +211,7 @@ def install_kill_point(spec: str) -> None:
 
         sqlite_connector._transaction = sqlite_transaction
     elif point == "files-write":
-        import connectors.files as files_connector
+        import cocotui_connectors.files as files_connector
 
         original_write_file = files_connector._write_atomically
 
@@ -225,7 +225,7 @@ def install_kill_point(spec: str) -> None:
 
         files_connector._write_atomically = write_atomically
     elif point == "files-remove":
-        import connectors.files as files_connector
+        import cocotui_connectors.files as files_connector
 
         original_remove = files_connector._remove
 

@@ -17,7 +17,10 @@ import platformdirs
 from markdown_it import MarkdownIt
 
 import cocotui
-from connectors.files import DirectoryTarget
+from cocotui import first_party
+
+# An app of your own imports it as `from cocotui_connectors.files import DirectoryTarget`.
+DirectoryTarget = first_party.connector_module("files").DirectoryTarget
 
 DOCS = Path(__file__).parent / "docs"
 OUTPUT = Path(

@@ -28,7 +28,7 @@ resolve here. Install the driver with ``pip install 'cocotui[postgres]'``.
   transaction per database.
 """
 
-from connectors.v0_postgres.connector import PostgresConnector
-from connectors.v0_postgres.spec import Postgres, PostgresColumnOptions
+from .connector import PostgresConnector
+from .spec import Postgres, PostgresColumnOptions
 
 __all__ = ["Postgres", "PostgresColumnOptions", "PostgresConnector"]

@@ -14,8 +14,9 @@ from cocotui.index import (
     VectorIndexDef,
     VectorSimilarityMetric,
 )
-from connectors.postgres_common import PostgresTargetError, check_identifier
-from connectors.v0_postgres.spec import ColumnTypeOption, fold_case
+
+from ..postgres_common import PostgresTargetError, check_identifier
+from .spec import ColumnTypeOption, fold_case
 
 _BASIC_TYPES = {
     "Bytes": "bytea",

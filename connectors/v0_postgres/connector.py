@@ -8,17 +8,18 @@ from typing import Any
 import cocotui
 from cocotui.engine_type import FieldSchema
 from cocotui.index import IndexOptions
-from connectors.postgres_common import (
+
+from ..postgres_common import (
     PostgresTargetError,
     connect,
     location,
     masked_errors,
     shared_connection,
 )
-from connectors.v0_postgres import columns, data, setup
-from connectors.v0_postgres.columns import PostgresSetupState
-from connectors.v0_postgres.data import PreparedPostgres
-from connectors.v0_postgres.spec import (
+from . import columns, data, setup
+from .columns import PostgresSetupState
+from .data import PreparedPostgres
+from .spec import (
     DATABASE_URL_ENV,
     Postgres,
     PostgresTableId,

@@ -12,8 +12,8 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from connectors.postgres_common import PostgresTargetError, column_list, json_dumps
-from connectors.v0_postgres.columns import PostgresSetupState
+from ..postgres_common import PostgresTargetError, column_list, json_dumps
+from .columns import PostgresSetupState
 
 if TYPE_CHECKING:
     import psycopg

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connectors.postgres_common import canonical_types, catalog_columns, column_list
-from connectors.v0_postgres.columns import PostgresSetupState, catalog_index_name
-from connectors.v0_postgres.spec import PostgresTableId, pg_table_name
+from ..postgres_common import canonical_types, catalog_columns, column_list
+from .columns import PostgresSetupState, catalog_index_name
+from .spec import PostgresTableId, pg_table_name
 
 if TYPE_CHECKING:
     import psycopg

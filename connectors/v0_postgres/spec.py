@@ -13,7 +13,8 @@ from typing import Any, Literal, NotRequired, TypedDict
 import cocotui
 from cocotui.auth_registry import AuthEntryError, AuthEntryReference, get_auth_entry
 from cocotui.setting import DatabaseConnectionSpec, get_app_namespace
-from connectors.postgres_common import PostgresTargetError, check_identifier, psycopg_driver
+
+from ..postgres_common import PostgresTargetError, check_identifier, psycopg_driver
 
 DATABASE_URL_ENV = "COCOINDEX_DATABASE_URL"
 DATABASE_USER_ENV = "COCOINDEX_DATABASE_USER"
