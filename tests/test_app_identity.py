@@ -82,6 +82,7 @@ def test_state_under_the_old_name_is_adopted_once_without_a_drop(workspace: Work
     assert "0 added, 0 updated, 0 deleted, 1 unchanged" in update.stdout  # tracking came along
     assert ws.side_effect_calls() == []
     assert ws.state_file.exists()
+    assert ws.state_file.with_suffix(".status.json").exists()  # the run history came along
     assert sorted(p.name for p in ws.state_dir.iterdir() if p.name.startswith("demo_app.")) == []
 
 

@@ -46,6 +46,8 @@ def adopt_earlier_state(paths: AppPaths, stem: str, desired: Collection[Identity
         earlier = paths.renamed(fitting[0])
         with WriterLock(earlier.lock, earlier.app):
             _move_tracking(earlier.tracking, paths.tracking)
+            if earlier.status.exists():  # its run history comes along
+                _move(earlier.status, paths.status)
             _move(earlier.setup_state, paths.setup_state)
     earlier.lock.unlink(missing_ok=True)
     return ""
