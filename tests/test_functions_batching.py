@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import update_helpers as h
 from conftest import Workspace
-from test_functions_embed import build_tiny_model
-from test_functions_llm import FakeApi
+from fake_openai import FakeApi
+from tiny_sbert import build_tiny_model, record_encode
 
 DOCS = {f"d{n}.md": "|".join(f"t{n}-{c}" for c in range(5)) for n in range(10)}
 
@@ -31,21 +30,6 @@ def loud_one(text: str) -> str:
     return text.upper()[::-1]
 """
 
-CHUNKS_FLOW = """
-@cocoindex.flow_def(name="Docs")
-def docs_flow(flow_builder, data_scope):
-    data_scope["documents"] = flow_builder.add_source(cocoindex.sources.LocalFile(path=SOURCE))
-    out = data_scope.add_collector()
-    with data_scope["documents"].row() as doc:
-        doc["chunks"] = doc["content"].transform(
-            cocoindex.functions.SplitBySeparators(separators_regex=[r"[|]"])
-        )
-        with doc["chunks"].row() as chunk:
-            chunk["loud"] = chunk["text"].transform(FUNCTION)
-            out.collect(filename=doc["filename"], text=chunk["text"], loud=chunk["loud"])
-    out.export("t", MemTarget(resource="a"), primary_key_fields=["filename", "text"])
-"""
-
 
 @pytest.fixture
 def ws(workspace: Workspace, in_process_app: None, monkeypatch: pytest.MonkeyPatch) -> Workspace:
@@ -56,7 +40,7 @@ def chunks_app(
     ws: Workspace, function: str = "loud", max_batch_size: int = 20, cache: bool = False
 ) -> None:
     header = RECORDING.replace("MAX", str(max_batch_size)).replace("CACHE", str(cache))
-    h.write_app(ws, CHUNKS_FLOW.replace("FUNCTION", function), header)
+    h.chunk_transform_app(ws, "loud", function, header=header)
 
 
 def batches() -> list[list[str]]:
@@ -152,9 +136,7 @@ class ShoutExecutor:
 
 def test_a_batching_executor_class_gets_the_inputs_of_many_rows(ws: Workspace) -> None:
     h.write_files(ws, DOCS)
-    h.write_app(
-        ws, CHUNKS_FLOW.replace("FUNCTION", 'Shout(suffix="!")'), EXECUTOR.replace("MAX", "32")
-    )
+    h.chunk_transform_app(ws, "loud", 'Shout(suffix="!")', header=EXECUTOR.replace("MAX", "32"))
     h.apply_all(ws)
     run_update(ws)
     assert [len(batch) for batch in batches()] == [32, 18]
@@ -180,21 +162,6 @@ def test_an_async_batching_function_gets_the_inputs_of_many_rows(ws: Workspace) 
 
 # -- the built-in batching functions ------------------------------------------------------------
 
-EMBED_FLOW = """
-@cocoindex.flow_def(name="Docs")
-def docs_flow(flow_builder, data_scope):
-    data_scope["documents"] = flow_builder.add_source(cocoindex.sources.LocalFile(path=SOURCE))
-    out = data_scope.add_collector()
-    with data_scope["documents"].row() as doc:
-        doc["chunks"] = doc["content"].transform(
-            cocoindex.functions.SplitBySeparators(separators_regex=[r"[|]"])
-        )
-        with doc["chunks"].row() as chunk:
-            chunk["vector"] = chunk["text"].transform(EMBED)
-            out.collect(filename=doc["filename"], text=chunk["text"], vector=chunk["vector"])
-    out.export("t", MemTarget(resource="a"), primary_key_fields=["filename", "text"])
-"""
-
 WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
 WORD_DOCS = {
     f"w{n}.md": "|".join(f"{WORDS[n % 8]} {WORDS[c]}" for c in range(3)) for n in range(10)
@@ -204,18 +171,8 @@ WORD_DOCS = {
 @pytest.fixture
 def encoded(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The texts of every call of sentence-transformers' ``encode``, call by call."""
-    from sentence_transformers import SentenceTransformer
-
-    calls: list[list[str]] = []
-    original = SentenceTransformer.encode
-
-    def encode(self: SentenceTransformer, sentences: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(list(sentences))
-        return original(self, sentences, *args, **kwargs)
-
-    monkeypatch.setattr(SentenceTransformer, "encode", encode)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return calls
+    return record_encode(monkeypatch)
 
 
 def test_sentence_transformer_encodes_the_chunks_of_many_documents_at_once(
@@ -227,7 +184,7 @@ def test_sentence_transformer_encodes_the_chunks_of_many_documents_at_once(
     model = build_tiny_model(tmp_path / "model")
     embed = f"cocoindex.functions.SentenceTransformerEmbed(model={model!r})"
     h.write_files(ws, WORD_DOCS)
-    h.write_app(ws, EMBED_FLOW.replace("EMBED", embed))
+    h.chunk_transform_app(ws, "vector", embed)
     h.apply_all(ws)
     encoded.clear()  # loading the flow encodes nothing, but saving the model did
     run_update(ws)
@@ -241,14 +198,8 @@ def test_sentence_transformer_encodes_the_chunks_of_many_documents_at_once(
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-batching-test")
-    fake = FakeApi()
-    fake.thread.start()
-    try:
+    with FakeApi() as fake:
         yield fake
-    finally:
-        fake.server.shutdown()
-        fake.server.server_close()
-        fake.thread.join(timeout=10)
 
 
 def test_embed_text_sends_the_chunks_of_many_documents_per_request(
@@ -259,7 +210,7 @@ def test_embed_text_sends_the_chunks_of_many_documents_per_request(
         f"model='emb', address={api.address!r})"
     )
     h.write_files(ws, {f"d{n}.md": "|".join(f"t{n}-{c}" for c in range(5)) for n in range(14)})
-    h.write_app(ws, EMBED_FLOW.replace("EMBED", embed))
+    h.chunk_transform_app(ws, "vector", embed)
     h.apply_all(ws)
     run_update(ws)
     # 70 chunks of 14 documents, in requests of at most 64 inputs (v0's max_batch_size).

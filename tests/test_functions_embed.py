@@ -15,7 +15,7 @@ import pytest
 import update_helpers as h
 from conftest import Workspace
 from sentence_transformers import SentenceTransformer
-from tokenizers import Tokenizer, models, pre_tokenizers
+from tiny_sbert import DIM, build_tiny_model, record_encode
 
 import cocotui as cocoindex
 from cocotui.engine_type import BasicValueType
@@ -23,25 +23,6 @@ from cocotui.functions import SentenceTransformerEmbed, sbert
 from cocotui.op_function import function_info, resolve_transform
 from cocotui.typing import Float32, Vector
 from cocotui.value_types import enriched_type_of, function_return_annotation
-
-try:
-    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
-except ImportError:  # sentence-transformers before 6
-    from sentence_transformers.models import StaticEmbedding
-
-WORDS = ["[UNK]", "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
-DIM = 8
-
-
-def build_tiny_model(path: Path, seed: int = 0) -> str:
-    """A static-embedding sentence-transformers model over a word-level vocabulary, saved as
-    a model directory (what ``SentenceTransformer(path)`` loads)."""
-    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    weights = np.random.default_rng(seed).standard_normal((len(WORDS), DIM)).astype(np.float32)
-    module = StaticEmbedding(tokenizer, embedding_weights=weights)
-    SentenceTransformer(modules=[module], device="cpu").save(str(path))
-    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +38,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def encoded(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The texts of every call of the model's ``encode``, call by call."""
-    calls: list[list[str]] = []
-    original = SentenceTransformer.encode
-
-    def encode(self: SentenceTransformer, sentences: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(list(sentences))
-        return original(self, sentences, *args, **kwargs)
-
-    monkeypatch.setattr(SentenceTransformer, "encode", encode)
-    return calls
+    return record_encode(monkeypatch)
 
 
 def test_output_is_a_float32_vector_of_the_models_dimension(model_dir: str) -> None:
@@ -119,26 +92,10 @@ def test_without_sentence_transformers_the_error_says_what_to_install(
 
 # -- in a flow -----------------------------------------------------------------------------------
 
-FLOW = """
-@cocoindex.flow_def(name="Docs")
-def docs_flow(flow_builder, data_scope):
-    data_scope["documents"] = flow_builder.add_source(cocoindex.sources.LocalFile(path=SOURCE))
-    out = data_scope.add_collector()
-    with data_scope["documents"].row() as doc:
-        doc["chunks"] = doc["content"].transform(
-            cocoindex.functions.SplitBySeparators(separators_regex=[r"[|]"])
-        )
-        with doc["chunks"].row() as chunk:
-            chunk["vector"] = chunk["text"].transform(
-                cocoindex.functions.SentenceTransformerEmbed(model=MODEL, args=ARGS)
-            )
-            out.collect(filename=doc["filename"], text=chunk["text"], vector=chunk["vector"])
-    out.export("t", MemTarget(resource="a"), primary_key_fields=["filename", "text"])
-"""
-
 
 def embed_app(ws: Workspace, model: str, args: dict[str, Any] | None = None) -> None:
-    h.write_app(ws, FLOW.replace("MODEL", repr(model)).replace("ARGS", repr(args)))
+    transform = f"cocoindex.functions.SentenceTransformerEmbed(model={model!r}, args={args!r})"
+    h.chunk_transform_app(ws, "vector", transform)
 
 
 @pytest.fixture
@@ -216,30 +173,17 @@ def test_a_transform_flow_embeds_a_query_as_the_flow_embeds_chunks(model_dir: st
     np.testing.assert_allclose(np.asarray(vector, dtype=np.float32), expected, rtol=1e-6)
 
 
-BATCHING_FLOW = """
+SHOUT = """
 @cocoindex.op.function(batching=True, max_batch_size=2, cache=True, behavior_version=1)
 def shout(texts: list[str], suffix: list[str]) -> list[str]:
     mem_connector.CALLS.append(("shout", (texts, suffix)))
     return [t.upper() + s for t, s in zip(texts, suffix)]
-
-@cocoindex.flow_def(name="Docs")
-def docs_flow(flow_builder, data_scope):
-    data_scope["documents"] = flow_builder.add_source(cocoindex.sources.LocalFile(path=SOURCE))
-    out = data_scope.add_collector()
-    with data_scope["documents"].row() as doc:
-        doc["chunks"] = doc["content"].transform(
-            cocoindex.functions.SplitBySeparators(separators_regex=[r"[|]"])
-        )
-        with doc["chunks"].row() as chunk:
-            chunk["loud"] = chunk["text"].transform(shout, suffix="!")
-            out.collect(filename=doc["filename"], text=chunk["text"], loud=chunk["loud"])
-    out.export("t", MemTarget(resource="a"), primary_key_fields=["filename", "text"])
 """
 
 
 def test_a_tables_rows_are_batched_by_max_batch_size_without_cached_ones(ws: Workspace) -> None:
     h.write_files(ws, {"a.md": "a|b|c|d|e"})
-    h.write_app(ws, BATCHING_FLOW)
+    h.chunk_transform_app(ws, "loud", 'shout, suffix="!"', header=SHOUT)
     h.apply_all(ws)
     run_update(ws)
     assert h.calls("shout") == [

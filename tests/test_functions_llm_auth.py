@@ -2,7 +2,7 @@
 an auth entry (``cocoindex.add_transient_auth_entry(key)``) whose value is sent as the key,
 before the environment variable; the key is never in a spec's text, the state, ``--json``
 output or an error, even one whose server echoed it. Against the fake OpenAI-compatible server
-of ``test_functions_llm``."""
+of ``fake_openai``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import update_helpers as h
 from conftest import Workspace
-from test_functions_llm import CANNED, FakeApi, Invoice, chat_answer
+from fake_openai import CANNED, FakeApi, chat_answer
+from test_functions_llm import Invoice
 
 import cocotui as cocoindex
 from cocotui.auth_registry import AuthEntryError
@@ -30,14 +31,8 @@ ENV_KEY = "sk-from-the-environment"
 def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("LITELLM_API_KEY", raising=False)
-    fake = FakeApi()
-    fake.thread.start()
-    try:
+    with FakeApi() as fake:
         yield fake
-    finally:
-        fake.server.shutdown()
-        fake.server.server_close()
-        fake.thread.join(timeout=10)
 
 
 def extractor(api: FakeApi, api_key: Any, api_type: LlmApiType = LlmApiType.OPENAI) -> Any:

@@ -1,7 +1,7 @@
 """``ExtractByLlm`` with an image (issue 12, item 4), as v0.3.39's ``image=`` argument: the image's
 bytes go as an image content part (a ``data:`` URL of the MIME type its first bytes tell) after
 the text part; an image alone, a text alone or both; neither gives ``None``; bytes in no known
-image format are a clear row error. Against the fake server of ``test_functions_llm``."""
+image format are a clear row error. Against the fake server of ``fake_openai``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import update_helpers as h
 from conftest import Workspace
-from test_functions_llm import FakeApi, chat_answer
+from fake_openai import FakeApi, chat_answer
 
 from cocotui.functions import ExtractByLlm
 from cocotui.llm import LlmApiType, LlmSpec
@@ -26,15 +26,9 @@ WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(16)
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-image-test")
-    fake = FakeApi()
-    fake.answers = [lambda path, body: (200, chat_answer(body["model"], {"value": "a cat"}))]
-    fake.thread.start()
-    try:
+    with FakeApi() as fake:
+        fake.answers = [lambda path, body: (200, chat_answer(body["model"], {"value": "a cat"}))]
         yield fake
-    finally:
-        fake.server.shutdown()
-        fake.server.server_close()
-        fake.thread.join(timeout=10)
 
 
 def describer(api: FakeApi) -> Any:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-from conftest import REPO_ROOT, base_env
+from python_probe import run_probe
 
 PROBE = """
 import contextlib, importlib, io, json, sys
@@ -42,22 +38,8 @@ print(json.dumps({
 """
 
 
-def run_probe(code: str) -> dict[str, list[str]]:
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env=base_env(),
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    result: dict[str, list[str]] = json.loads(proc.stdout.splitlines()[-1])
-    return result
-
-
 def test_engine_cli_and_connectors_do_not_import_textual() -> None:
-    result = run_probe(PROBE)
+    result, _ = run_probe(PROBE)
     assert {"cocotui", "cocotui.cli.main", "cocotui.engine.facade"} <= set(result["imported"])
     assert {"cocotui.engine.apply", "cocotui.state.tracking"} <= set(result["imported"])
     assert any(name.startswith("cocotui_connectors.") for name in result["imported"])
@@ -66,7 +48,7 @@ def test_engine_cli_and_connectors_do_not_import_textual() -> None:
 
 def test_the_probe_would_see_textual() -> None:
     """The check above can fail: importing Textual is visible the same way."""
-    result = run_probe(
+    result, _ = run_probe(
         'import json, sys, textual\nprint(json.dumps({"imported": [], '
         '"textual": [m for m in sys.modules if m == "textual"]}))'
     )

@@ -4,8 +4,6 @@ HTTP from a live exporter in a subprocess as Prometheus would (issue 14, item 3)
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -13,8 +11,9 @@ from pathlib import Path
 
 import pytest
 import update_helpers as h
-from conftest import REPO_ROOT, Workspace, base_env
+from conftest import Workspace
 from prometheus_client.parser import text_string_to_metric_families
+from python_probe import run_probe
 from test_live_cli import LiveProcess, is_event, live_process
 
 from cocotui.engine.events import StopToken
@@ -183,15 +182,8 @@ def test_metrics_count_what_a_one_shot_update_reports(ws: Workspace) -> None:
 
 def test_startup_does_not_import_prometheus_client() -> None:
     probe = (
-        "import sys; from cocotui.cli.main import build_parser; build_parser(); "
-        "print('prometheus_client' in sys.modules)"
+        "import json, sys; from cocotui.cli.main import build_parser; build_parser(); "
+        "print(json.dumps('prometheus_client' in sys.modules))"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env=base_env(),
-        timeout=60,
-    )
-    assert proc.stdout.strip() == "False", proc.stderr
+    imported, _ = run_probe(probe, timeout=60)
+    assert imported is False

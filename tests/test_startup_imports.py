@@ -5,14 +5,12 @@ A behaviour test, not a timing one: it checks ``sys.modules`` of the process tha
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT, base_env
+from python_probe import run_probe
 
 #: Runs ``cocotui ARGS`` in this process, then prints its exit code and every module loaded.
 PROBE = """
@@ -121,17 +119,9 @@ def run(args: list[str], tmp_path: Path) -> dict[str, object]:
         LIGHT_SOURCE=str(tmp_path / "docs"),
         LIGHT_OUTPUT=str(tmp_path / "out"),
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    result: dict[str, object] = json.loads(proc.stdout.splitlines()[-1])
-    assert result["code"] == 0, proc.stdout + proc.stderr
+    result: dict[str, object]
+    result, output = run_probe(PROBE, *args, cwd=tmp_path, env=env)
+    assert result["code"] == 0, output
     return result
 
 
@@ -167,20 +157,11 @@ def test_no_change_update_of_a_light_app_loads_nothing_heavy(
 
 def test_the_cli_alone_loads_no_engine_data_path(tmp_path: Path) -> None:
     """``cocotui --help`` and argument errors answer before any app or engine code loads."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import json, sys, cocotui.cli.main; print(json.dumps(sorted(sys.modules)))",
-        ],
-        capture_output=True,
-        text=True,
+    modules, _ = run_probe(
+        "import json, sys, cocotui.cli.main; print(json.dumps(sorted(sys.modules)))",
         cwd=tmp_path,
         env=base_env(PYTHONPATH=str(REPO_ROOT)),
-        timeout=120,
     )
-    assert proc.returncode == 0, proc.stderr
-    modules = json.loads(proc.stdout)
     assert "cocotui.cli.update_command" in modules
     data_path = (
         "cocotui.engine.update",

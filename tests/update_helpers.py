@@ -197,3 +197,24 @@ def content_transform_app(ws: Workspace, field: str, transform: str, *, header: 
         collect=f'filename=doc["filename"], {field}=doc["{field}"]',
         header=header,
     )
+
+
+def chunk_transform_app(ws: Workspace, field: str, transform: str, *, header: str = "") -> Path:
+    """One flow ``Docs`` over ``LocalFile(SOURCE)``: each file split at ``|`` into chunks, and
+    per chunk ``field`` = ``text.transform(transform)`` (Python source), collected beside the
+    file name and the chunk's text (the primary key)."""
+    body = f"""
+@cocoindex.flow_def(name="Docs")
+def docs_flow(flow_builder, data_scope):
+    data_scope["documents"] = flow_builder.add_source(cocoindex.sources.LocalFile(path=SOURCE))
+    out = data_scope.add_collector()
+    with data_scope["documents"].row() as doc:
+        doc["chunks"] = doc["content"].transform(
+            cocoindex.functions.SplitBySeparators(separators_regex=[r"[|]"])
+        )
+        with doc["chunks"].row() as chunk:
+            chunk["{field}"] = chunk["text"].transform({transform})
+            out.collect(filename=doc["filename"], text=chunk["text"], {field}=chunk["{field}"])
+    out.export("t", MemTarget(resource="a"), primary_key_fields=["filename", "text"])
+"""
+    return write_app(ws, body, header)

@@ -18,6 +18,15 @@ from vector_target_helpers import embedding, expected, make_runner
 
 from cocotui.testing import AppRunner
 
+
+def assert_embedded_source(found: dict[str, tuple[str, Any]], docs: Path) -> None:
+    """``found`` (filename -> its text and vector, as a store holds them) is exactly the source's
+    files, each with its text's embedding."""
+    assert {name: text for name, (text, _) in found.items()} == expected(docs)
+    for text, vector in found.values():
+        assert vector == pytest.approx(embedding(text), abs=1e-6)
+
+
 # -- ChromaDB ---------------------------------------------------------------------------------
 
 CHROMADB_IMPORTS = "import cocoindex.targets.chromadb"
@@ -58,9 +67,7 @@ def chromadb_records(db: Path, name: str = "docs") -> dict[str, dict[str, Any]] 
 def chromadb_equals_source(db: Path, docs: Path) -> None:
     found = chromadb_records(db)
     assert found is not None
-    assert {i: r["document"] for i, r in found.items()} == expected(docs)
-    for r in found.values():
-        assert r["embedding"] == pytest.approx(embedding(r["document"]), abs=1e-6)
+    assert_embedded_source({i: (r["document"], r["embedding"]) for i, r in found.items()}, docs)
 
 
 def chromadb_nearest(db: Path, vector: list[float]) -> str:
@@ -90,9 +97,7 @@ def lancedb_rows(db: Path, table: str = "docs") -> dict[str, dict[str, Any]] | N
 def lancedb_equals_source(db: Path, docs: Path) -> None:
     found = lancedb_rows(db)
     assert found is not None
-    assert {name: r["content"] for name, r in found.items()} == expected(docs)
-    for r in found.values():
-        assert r["embedding"] == pytest.approx(embedding(r["content"]), abs=1e-6)
+    assert_embedded_source({n: (r["content"], r["embedding"]) for n, r in found.items()}, docs)
 
 
 def lancedb_nearest(db: Path, vector: list[float]) -> str:
@@ -139,10 +144,11 @@ def qdrant_points(url: str, collection: str = QDRANT_COLLECTION) -> dict[str, An
 def qdrant_equals_source(url: str, docs: Path) -> None:
     found = qdrant_points(url)
     assert found is not None
-    assert {name: p["content"] for name, p in found.items()} == expected(docs)
+    assert_embedded_source(
+        {name: (p["content"], p["v"]["embedding"]) for name, p in found.items()}, docs
+    )
     for p in found.values():
         uuid.UUID(str(p["id"]))  # keyed by the generated UUID, as v0 keys them
-        assert p["v"]["embedding"] == pytest.approx(embedding(p["content"]), abs=1e-6)
 
 
 def qdrant_nearest(url: str, vector: list[float]) -> str:
