@@ -329,10 +329,11 @@ def workspace(tmp_path: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     return ws
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def in_process_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """For tests that load apps in this process: restore ``sys.modules``, ``sys.path`` and the
-    connector registry afterwards, so that apps of different tests do not see each other."""
+    """Every test may load apps in this process (directly or through a helper): restore
+    ``sys.modules``, ``sys.path``, the connector registry and the flows defined afterwards, so
+    that apps of different tests do not see each other."""
     from cocotui import registry
     from cocotui.flow import builder
 
