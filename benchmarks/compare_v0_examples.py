@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from v0_example_rows import (  # noqa: E402
+from v0_example_rows import (
     Agreement,
     Snapshot,
     compare,
@@ -52,7 +52,7 @@ from v0_example_rows import (  # noqa: E402
     table_layout,
     table_snapshot,
 )
-from v0_example_runs import Engine, EngineRun, live_run, recreate_database  # noqa: E402
+from v0_example_runs import Engine, EngineRun, live_run, recreate_database
 
 TAG = "v0.3.39"
 MIRROR = "/work/.mirror/cocoindex-io+cocoindex/repo"
@@ -280,7 +280,7 @@ def _top_results(stdout: str) -> list[tuple[float, str]]:
 
 def _same_results(v0: list[tuple[float, str]], ours: list[tuple[float, str]]) -> bool:
     return len(v0) == len(ours) and all(
-        a[1] == b[1] and abs(a[0] - b[0]) <= 0.002 for a, b in zip(v0, ours)
+        a[1] == b[1] and abs(a[0] - b[0]) <= 0.002 for a, b in zip(v0, ours, strict=True)
     )
 
 

@@ -38,7 +38,9 @@ def table_snapshot(url: str, table: str, key_columns: list[str]) -> Snapshot:
     types = {name: kind for name, kind in columns}
     snapshot: Snapshot = {}
     for row in rows:
-        record = {name: _parse(types[name], text) for (name, _), text in zip(columns, row)}
+        record = {
+            name: _parse(types[name], text) for (name, _), text in zip(columns, row, strict=True)
+        }
         snapshot[tuple(record.pop(name) for name in key_columns)] = record
     return snapshot
 
@@ -123,7 +125,7 @@ def _unequal_columns(
     for name in sorted(v0_row.keys() | our_row.keys()):
         left, right = v0_row.get(name), our_row.get(name)
         if _is_vector(left) and _is_vector(right) and len(left) == len(right):
-            diff = max((abs(a - b) for a, b in zip(left, right)), default=0.0)
+            diff = max((abs(a - b) for a, b in zip(left, right, strict=True)), default=0.0)
             agreement.max_vector_diff = max(agreement.max_vector_diff, diff)
             if not diff <= VECTOR_TOLERANCE:
                 unequal.append(name)
