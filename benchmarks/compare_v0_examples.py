@@ -270,15 +270,25 @@ def main_phase(example: Example, runs: tuple[EngineRun, EngineRun], outcome: Out
         v0_top, our_top = _top_results(v0_out), _top_results(our_out)
         outcome.queries_agree = bool(v0_top) and _same_results(v0_top, our_top)
         if not outcome.queries_agree:
-            outcome.notes.append(f"query results differ: v0 {v0_top} cocotui {our_top}")
+            outcome.notes.append("query results differ (see the main.py logs)")
 
 
 def _top_results(stdout: str) -> list[tuple[float, str]]:
-    found = (RESULT_LINE.match(line) for line in stdout.splitlines())
-    return [(float(m.group(1)), m.group(2)) for m in found if m]
+    """Each printed result as (score, the rest of its lines): the score line's name, then the
+    text lines up to the next result or prompt."""
+    results: list[tuple[float, str]] = []
+    for line in stdout.splitlines():
+        found = RESULT_LINE.match(line)
+        if found:
+            results.append((float(found.group(1)), found.group(2)))
+        elif results and not line.startswith("Enter search query"):
+            score, text = results[-1]
+            results[-1] = (score, f"{text}\n{line}")
+    return results
 
 
 def _same_results(v0: list[tuple[float, str]], ours: list[tuple[float, str]]) -> bool:
+    """The same results in the same order, scores within float rounding of the model."""
     return len(v0) == len(ours) and all(
         a[1] == b[1] and abs(a[0] - b[0]) <= 0.002 for a, b in zip(v0, ours, strict=True)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -61,8 +62,10 @@ class EngineRun:
         self.example_dir = example_dir
         self.database = engine.database
         self.env = dict(engine.env)
-        state = example_dir.parents[1] / "cocotui-state"
-        state.mkdir(mode=0o700, exist_ok=True)
+        # Beside the example's tree, not in it: code_embedding indexes all of ``../..``.
+        state = example_dir.parents[2] / f"{engine.name}-state"
+        shutil.rmtree(state, ignore_errors=True)
+        state.mkdir(mode=0o700)
         self.env["COCOTUI_STATE_DIR"] = str(state)
         engine.logs.mkdir(parents=True, exist_ok=True)
         self._count = 0
