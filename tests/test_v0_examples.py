@@ -11,6 +11,8 @@ import pytest
 from runtime_helpers import cli, write_program
 
 from cocotui.flow import builder
+from cocotui.functions import SplitRecursively
+from cocotui.op_function import resolve_transform as executor
 
 
 @pytest.fixture
@@ -55,3 +57,58 @@ def test_update_info_stats_are_v0s_counters_per_source(root: Path, state_dir: Pa
     assert printed(first.stdout) == {"documents": counters}
     unchanged = {**counters, "num_insertions": 0, "num_no_change": 2}
     assert printed(second.stdout) == {"documents": unchanged}
+
+
+def _paragraph(words: int, stem: str) -> str:
+    return " ".join(f"{stem}{i}" for i in range(words))
+
+
+#: A module like v0's ``functions/colpali.py``: a class whose docstring is larger than a chunk.
+LONG_DOCSTRING_MODULE = f'''import dataclasses
+
+
+class Settings:
+    """Settings of a small service that keeps its configuration in one place.
+
+    {_paragraph(40, "alpha")}
+
+    {_paragraph(30, "beta")}
+
+    Fields:
+        host: {_paragraph(12, "gamma")}
+        port: {_paragraph(12, "delta")}
+
+    Notes:
+        {_paragraph(30, "eps")}
+    """
+
+    host: str = "127.0.0.1"
+
+
+@dataclasses.dataclass
+class Request:
+    """One request."""
+
+    path: str
+    body: bytes = b""
+
+    def size(self) -> int:
+        return len(self.path) + len(self.body)
+'''
+
+
+def test_python_is_split_on_the_syntax_tree_v0_parses() -> None:
+    """code_embedding's chunks of ``colpali.py`` differed from v0's: the language pack's Python
+    grammar leaves out the ``expression_statement`` around a docstring that v0's
+    tree-sitter-python 0.23.6 has, so boundaries sat one level shallower. The locations below
+    are what CocoIndex 0.3.39 returns for this text (its ``SplitRecursively`` in a
+    ``transform_flow``, language "python", code_embedding's sizes)."""
+    split = executor(SplitRecursively())
+    table = split(
+        LONG_DOCSTRING_MODULE,
+        language="python",
+        chunk_size=1000,
+        min_chunk_size=300,
+        chunk_overlap=300,
+    )
+    assert [key.location for key in table] == [(0, 405), (116, 1037), (849, 1249)]
