@@ -36,6 +36,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -362,6 +363,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    # Started in the background by a shell, this process ignores SIGINT, and so would the
+    # engines it starts: Ctrl-C is how their live runs are stopped.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     v0_python = os.path.join(args.v0_venv, "bin", "python")
