@@ -177,8 +177,7 @@ def hugging_face_home(work: Path, v0_python: str) -> Path:
     shutil.rmtree(home, ignore_errors=True)
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text("local")
-    shutil.copytree(files, repo / "snapshots" / "local", symlinks=False,
-                    copy_function=os.symlink)  # fmt: skip
+    shutil.copytree(files, repo / "snapshots" / "local", symlinks=False, copy_function=os.symlink)
     return home
 
 
@@ -216,8 +215,9 @@ def shows_live_change(example: Example) -> Callable[[Snapshot], bool]:
     return check
 
 
-def batch_phase(example: Example, runs: tuple[EngineRun, EngineRun], outcome: Outcome,
-                phase: str) -> None:  # fmt: skip
+def batch_phase(
+    example: Example, runs: tuple[EngineRun, EngineRun], outcome: Outcome, phase: str
+) -> None:
     v0, ours = runs
     v0.v0_update()
     for step in ("plan", "apply", "update"):
@@ -295,8 +295,9 @@ def _same_results(v0: list[tuple[float, str]], ours: list[tuple[float, str]]) ->
     )
 
 
-def run_example(example: Example, engines: tuple[Engine, Engine], work: Path,
-                full_code_tree: bool) -> Outcome:  # fmt: skip
+def run_example(
+    example: Example, engines: tuple[Engine, Engine], work: Path, full_code_tree: bool
+) -> Outcome:
     outcome = Outcome(example.name)
     runs = tuple(
         EngineRun(engine, lay_out(example, work / example.name / engine.name, full_code_tree))
@@ -332,8 +333,10 @@ def report(outcomes: list[Outcome]) -> bool:
     for outcome in outcomes:
         for phase, a in outcome.phases.items():
             all_same &= a.same
-            print(f"| {outcome.example} | {phase} | {a.v0_rows} | {a.cocotui_rows} | "
-                  f"{a.common_keys} | {a.equal_rows} | {a.max_vector_diff:.1e} |")  # fmt: skip
+            print(
+                f"| {outcome.example} | {phase} | {a.v0_rows} | {a.cocotui_rows} | "
+                f"{a.common_keys} | {a.equal_rows} | {a.max_vector_diff:.1e} |"
+            )
     print("\n| example | cocotui commands ok | query top-5 same as v0 | notes |")
     print("|---|---|---|---|")
     for outcome in outcomes:
@@ -381,8 +384,10 @@ def main(argv: list[str]) -> int:
         if not args.only or example.name in args.only
     ]
     same = report(outcomes)
-    print(f"\n{'all agree' if same else 'DISAGREEMENT'} ({time.monotonic() - started:.0f} s; "
-          f"logs in {work / 'logs'})")  # fmt: skip
+    print(
+        f"\n{'all agree' if same else 'DISAGREEMENT'} ({time.monotonic() - started:.0f} s; "
+        f"logs in {work / 'logs'})"
+    )
     return 0 if same else 1
 
 

@@ -86,15 +86,23 @@ class EngineRun:
         log = self._log(what)
         started = time.monotonic()
         done = subprocess.run(
-            command, cwd=self.example_dir, env=self.env, input=stdin, text=True,
-            capture_output=True, timeout=COMMAND_TIMEOUT,
-        )  # fmt: skip
+            command,
+            cwd=self.example_dir,
+            env=self.env,
+            input=stdin,
+            text=True,
+            capture_output=True,
+            timeout=COMMAND_TIMEOUT,
+        )
         log.write_text(
             f"$ {' '.join(command)}\n[exit {done.returncode}, {time.monotonic() - started:.1f} s]\n"
             f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
         )
-        print(f"  {self.example_dir.name} {self.engine.name}: {what} -> exit {done.returncode} "
-              f"({time.monotonic() - started:.0f} s)", flush=True)  # fmt: skip
+        print(
+            f"  {self.example_dir.name} {self.engine.name}: {what} -> exit {done.returncode} "
+            f"({time.monotonic() - started:.0f} s)",
+            flush=True,
+        )
         return done.returncode == 0, done.stdout
 
     def v0_update(self) -> None:
@@ -130,9 +138,14 @@ class EngineRun:
         log = self._log(what)
         with open(log, "wb") as out:
             process = subprocess.Popen(
-                command, cwd=self.example_dir, env=self.env, stdin=subprocess.DEVNULL,
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                command,
+                cwd=self.example_dir,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         return process, log
 
 
@@ -159,9 +172,11 @@ def live_run(
         process.kill()
         code = process.wait()
     clean = code in (0, 130, -signal.SIGINT)
-    print(f"  {run.example_dir.name} {run.engine.name}: {' '.join(command[-3:])} -> ready "
-          f"{ready}, change shown {shown}, exit {code} ({time.monotonic() - started:.0f} s)",
-          flush=True)  # fmt: skip
+    print(
+        f"  {run.example_dir.name} {run.engine.name}: {' '.join(command[-3:])} -> ready "
+        f"{ready}, change shown {shown}, exit {code} ({time.monotonic() - started:.0f} s)",
+        flush=True,
+    )
     return shown and clean
 
 
