@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from v0_example_rows import (
@@ -272,6 +273,24 @@ def main_phase(example: Example, runs: tuple[EngineRun, EngineRun], outcome: Out
         outcome.queries_agree = bool(v0_top) and _same_results(v0_top, our_top)
         if not outcome.queries_agree:
             outcome.notes.append("query results differ (see the main.py logs)")
+        headless = ours.query("search", example.query)
+        outcome.steps["query"] = headless is not None and [
+            _bare(name) for _, name in _top_results(v0_out)
+        ] == [_bare(_printed_name(result)) for result in headless]
+
+
+def _printed_name(result: dict[str, Any]) -> str:
+    """A ``cocotui query --json`` result as the examples' loops print it after the score."""
+    lines = ""
+    if "start" in result:
+        lines = f" (L{result['start']['line']}-L{result['end']['line']})"
+    text = result.get("text", result.get("code"))
+    return f"{result['filename']}{lines}\n    {text}"
+
+
+def _bare(printed: str) -> str:
+    """A printed result without the separator line and blank lines after it."""
+    return printed.rstrip().removesuffix("---").rstrip()
 
 
 def _top_results(stdout: str) -> list[tuple[float, str]]:

@@ -3,6 +3,7 @@ its own database, state and log (used by ``compare_v0_examples.py``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -122,6 +124,13 @@ class EngineRun:
         """The example's ``python main.py`` (``cocotui run main.py``): its stdout, or None."""
         ok, stdout = self._run(self.main_command(), "main.py", stdin)
         return stdout if ok else None
+
+    def query(self, handler: str, text: str) -> list[dict[str, Any]] | None:
+        """``cocotui query main.py HANDLER TEXT --json``: the handler's results, or None."""
+        command = [self.engine.python, "-m", "cocotui", "query", "main.py", handler, text]
+        ok, stdout = self._run([*command, "--json"], "query")
+        results: list[dict[str, Any]] = json.loads(stdout)["results"] if ok else None
+        return results
 
     def main_command(self) -> list[str]:
         if self.is_v0:
