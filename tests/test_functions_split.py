@@ -35,11 +35,6 @@ FIXTURES = Path(__file__).parent / "fixtures" / "v0_functions"
 RECURSIVE = json.loads((FIXTURES / "split_recursively.json").read_text(encoding="utf-8"))
 SEPARATORS = json.loads((FIXTURES / "split_by_separators.json").read_text(encoding="utf-8"))
 
-#: Cases whose chunks differ a little from v0's because the grammar differs, not the splitting:
-#: the language pack's tree-sitter-python (0.25) nests a string's parts one level less than the
-#: 0.23.6 that v0 is built with (with 0.23.6, these chunks are all identical to v0's).
-GRAMMAR_DRIFT = {"values_python_small"}
-
 
 def rows(table: dict[ChunkKey, Chunk], text: str) -> list[dict[str, Any]]:
     """A chunk table in the fixtures' shape, checking that each text is its location's slice."""
@@ -66,12 +61,7 @@ def recursive() -> ExecutorFunction:
 def test_split_recursively_gives_v0s_chunks(recursive: ExecutorFunction, name: str) -> None:
     case = by_name(RECURSIVE["cases"])[name]
     text = RECURSIVE["texts"][case["text"]]
-    got = rows(recursive(text, **case["args"]), text)
-    if name in GRAMMAR_DRIFT:
-        same = [chunk for chunk in got if chunk in case["output"]]
-        assert len(same) >= 0.95 * len(case["output"]), (len(same), len(case["output"]))
-    else:
-        assert got == case["output"]
+    assert rows(recursive(text, **case["args"]), text) == case["output"]
 
 
 def test_fixtures_cover_the_edge_cases() -> None:

@@ -5,6 +5,7 @@ per text (that is cheap), so that threads never share one."""
 from __future__ import annotations
 
 import functools
+import importlib
 from types import ModuleType
 from typing import Any
 
@@ -18,18 +19,29 @@ class GrammarUnavailableError(RuntimeError):
     """Splitting a language by its syntax needs tree-sitter, which is not installed."""
 
 
+#: Grammars taken from their own package, at the version CocoIndex v0.3.39 builds in, because
+#: the language pack's version parses into a differently shaped tree (and so other chunks).
+_V0_GRAMMAR_PACKAGES = {"python": "tree_sitter_python"}
+
+
 @functools.cache
 def _load(grammar: str, terminal_kinds: tuple[str, ...]) -> tuple[ModuleType, Any, frozenset[int]]:
     """The tree-sitter module, the grammar, and the ids of its terminal node kinds."""
     try:
         import tree_sitter
         import tree_sitter_language_pack
+
+        package = _V0_GRAMMAR_PACKAGES.get(grammar)
+        own = importlib.import_module(package) if package else None
     except ImportError as exc:
         raise GrammarUnavailableError(
-            f"splitting {grammar!r} text by its syntax needs tree-sitter and its language "
-            f"pack, as CocoIndex does: pip install '{EXTRA}' ({exc})"
+            f"splitting {grammar!r} text by its syntax needs tree-sitter and its grammars, "
+            f"as CocoIndex does: pip install '{EXTRA}' ({exc})"
         ) from None
-    language = tree_sitter_language_pack.get_language(grammar)  # type: ignore[arg-type]
+    if own is not None:
+        language = tree_sitter.Language(own.language())
+    else:
+        language = tree_sitter_language_pack.get_language(grammar)  # type: ignore[arg-type]
     ids = (language.id_for_node_kind(kind, True) for kind in terminal_kinds)
     return tree_sitter, language, frozenset(i for i in ids if i)
 

@@ -51,6 +51,24 @@ class UpdateStats:
     def __str__(self) -> str:
         return "\n".join(_source_line(name, c) for name, c in self.sources.items())
 
+    @property
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """v0's ``IndexUpdateInfo.stats``: per source name (without the flow's), its counters
+        under v0's names. cocotui re-sends a row whose logic changed as an update, so
+        ``num_reprocesses`` stays 0; ``processing`` counts the rows in flight."""
+        return {
+            name.partition(".")[2] or name: {
+                "num_no_change": c.unchanged,
+                "num_insertions": c.added,
+                "num_deletions": c.deleted,
+                "num_updates": c.updated,
+                "num_reprocesses": 0,
+                "num_errors": c.errors,
+                "processing": {"num_starts": c.in_flight, "num_ends": 0},
+            }
+            for name, c in self.sources.items()
+        }
+
 
 def _source_line(name: str, c: SourceCounters) -> str:
     changes = [f"{n} {what}" for n, what in ((c.added, "added"), (c.updated, "updated"))]
