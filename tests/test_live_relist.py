@@ -50,9 +50,9 @@ class HeldScan:
         self.released = threading.Event()
         original = relist_module.RelistScan.step
 
-        def held_step(scan: relist_module.RelistScan, rows: int = 1 << 30) -> bool:
-            if not scan.done:
-                original(scan, rows)
+        def held_step(scan: relist_module.RelistScan) -> bool:
+            while not scan.done:
+                original(scan)
             self.scanning.set()
             # Short waits (not an assertion): the loop runs watched changes between steps.
             return self.released.wait(0.005)
@@ -124,8 +124,8 @@ def test_costly_relist_is_spaced_to_its_cpu_share_while_the_watcher_is_healthy(
     live_app(ws, interval_ms=50)
     original = relist_module.RelistScan.step
 
-    def costly_step(scan: relist_module.RelistScan, rows: int = 1 << 30) -> bool:
-        done = original(scan, rows)
+    def costly_step(scan: relist_module.RelistScan) -> bool:
+        done = original(scan)
         if done:
             scan.cpu += 0.25
         return done

@@ -266,10 +266,13 @@ class LiveRun:
             self._pass(live, None, reason)
             self._schedule_relist(live, 0.0)
             return
-        tracked = self.run.tracking.source_rows(flow.name, source.name)
-        scan = RelistScan(
-            source.spec.list_rows(), tracked, self.run.logic_fingerprint(flow, source)
-        )
+        tracking = self.run.tracking
+
+        def load(after: str | None, limit: int) -> list[tuple[str, str | None, bytes | None]]:
+            return tracking.source_stamps(flow.name, source.name, after, limit)
+
+        logic_fp = self.run.logic_fingerprint(flow, source)
+        scan = RelistScan(source.spec.list_rows(), load, logic_fp)
         try:
             while not scan.step():
                 if self.stop.stopped:
