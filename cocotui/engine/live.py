@@ -259,33 +259,24 @@ class LiveRun:
         """List ``live``'s source again, running watched changes between the steps of the
         scan (see :mod:`cocotui.engine.relist`), then pass over the rows it found changed."""
         started = time.perf_counter()
-        flow, source = live.flow, live.source
-        if not isinstance(source.spec, LocalFile):
+        if not isinstance(live.source.spec, LocalFile):
             # A custom source's stamp of one row reads the whole row: a keyed pass over the
             # suspects would read each twice. Its listing is compared in one pass instead.
             self._pass(live, None, reason)
             self._schedule_relist(live, 0.0)
             return
-        tracking = self.run.tracking
-
-        def load(after: str | None, limit: int) -> list[tuple[str, str | None, bytes | None]]:
-            return tracking.source_stamps(flow.name, source.name, after, limit)
-
-        logic_fp = self.run.logic_fingerprint(flow, source)
-        scan = RelistScan(source.spec.list_rows(), load, logic_fp)
-        try:
-            while not scan.step():
-                if self.stop.stopped:
-                    return
-                self._run_watched()
-        except Exception:  # the listing failed: a full pass reports why, as any pass does
+        scan = self._scan(live)
+        if scan is None:  # stopped
+            return
+        if not scan.done:  # the listing failed: a full pass reports why, as any pass does
             self._pass(live, None, reason)
             self._schedule_relist(live, scan.cpu)
             return
         self.observer(LivePassStarted(source=live.name, reason=reason, rows=None))
         counters = SourceCounters()
         if scan.suspects:
-            counters = dataclasses.replace(self.run.pass_over(flow, source, scan.suspects))
+            found = self.run.pass_over(live.flow, live.source, scan.suspects)
+            counters = dataclasses.replace(found)
         # The rest of the listing was found unchanged by the scan.
         rest = max(scan.listed - counters.listed, 0)
         counters.listed += rest
@@ -294,6 +285,25 @@ class LiveRun:
         counters.total += rest
         self._finished(live, reason, counters, started)
         self._schedule_relist(live, scan.cpu)
+
+    def _scan(self, live: _LiveSource) -> RelistScan | None:
+        """The scan of ``live``'s source, run to its end (or to a failure of the listing,
+        leaving it not done) with watched changes between its steps; ``None`` if stopped."""
+        flow, source, tracking = live.flow, live.source, self.run.tracking
+
+        def load(after: str | None, limit: int) -> list[tuple[str, str | None, bytes | None]]:
+            return tracking.source_stamps(flow.name, source.name, after, limit)
+
+        scan = RelistScan(source.spec.list_rows(), load, self.run.logic_fingerprint(flow, source))
+        while True:
+            try:
+                if scan.step():
+                    return scan
+            except Exception:  # e.g. the source directory is gone
+                return scan
+            if self.stop.stopped:
+                return None
+            self._run_watched()
 
     def _schedule_relist(self, live: _LiveSource, scan_cpu: float) -> None:
         """The next interval re-list, ``refresh_interval`` after this one ended (a slow pass
