@@ -49,6 +49,11 @@ from cocotui.sources import LocalFile
 IDLE_WAKE_S = 0.25
 #: While the watcher is healthy, the share of one core an interval re-list's scan may take.
 RELIST_CPU_SHARE = 0.2
+#: While changes come (the last one seen less than this ago, s), the scan of a re-list rests
+#: this long (s) after each step, so that it does not take the GIL from the threads handling
+#: them (the watcher's, and whoever is writing the files in this process).
+SCAN_BUSY_S = 0.1
+SCAN_REST_S = 0.005
 
 
 @dataclasses.dataclass(eq=False)
@@ -87,6 +92,8 @@ class LiveRun:
         self._wake = threading.Condition()
         #: Whether the watcher is up since it last failed (its events are trusted).
         self._watch_healthy = True
+        #: When the watcher last reported a change (monotonic).
+        self._last_mark = 0.0
         self.sources: list[_LiveSource] = []
         for flow in run.app.flows:
             if not run.feeds_of(flow):
@@ -116,6 +123,7 @@ class LiveRun:
         set up again."""
         rewatch = False
         with self._wake:
+            self._last_mark = time.monotonic()
             for path in paths:
                 for live in self.sources:
                     root = live.root
@@ -303,6 +311,9 @@ class LiveRun:
                 return scan
             if self.stop.stopped:
                 return None
+            with self._wake:
+                if time.monotonic() - self._last_mark < SCAN_BUSY_S:
+                    self._wake.wait(SCAN_REST_S)  # woken early by a new change
             self._run_watched()
 
     def _schedule_relist(self, live: _LiveSource, scan_cpu: float) -> None:
