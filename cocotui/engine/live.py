@@ -47,7 +47,8 @@ from cocotui.sources import LocalFile
 
 #: The engine loop wakes this often when idle (s) to see whether it was asked to stop.
 IDLE_WAKE_S = 0.25
-#: While the watcher is healthy, the share of one core an interval re-list's scan may take.
+#: While the watcher is healthy, the share of one core interval re-lists may take (the
+#: watcher itself takes ~2 %: see :mod:`cocotui.engine.watcher`).
 RELIST_CPU_SHARE = 0.2
 #: While changes come (the last one seen less than this ago, s), the scan of a re-list rests
 #: this long (s) after each step, so that it does not take the GIL from the threads handling
@@ -280,6 +281,7 @@ class LiveRun:
             self._pass(live, None, reason)
             self._schedule_relist(live, scan.cpu)
             return
+        scanned = time.thread_time()
         self.observer(LivePassStarted(source=live.name, reason=reason, rows=None))
         counters = SourceCounters()
         if scan.suspects:
@@ -292,7 +294,8 @@ class LiveRun:
         counters.done += rest
         counters.total += rest
         self._finished(live, reason, counters, started)
-        self._schedule_relist(live, scan.cpu)
+        # Its cost: the scan's steps, then the pass and its events (not the watched passes).
+        self._schedule_relist(live, scan.cpu + time.thread_time() - scanned)
 
     def _scan(self, live: _LiveSource) -> RelistScan | None:
         """The scan of ``live``'s source, run to its end (or to a failure of the listing,
@@ -316,17 +319,17 @@ class LiveRun:
                     self._wake.wait(SCAN_REST_S)  # woken early by a new change
             self._run_watched()
 
-    def _schedule_relist(self, live: _LiveSource, scan_cpu: float) -> None:
+    def _schedule_relist(self, live: _LiveSource, cost: float) -> None:
         """The next interval re-list, ``refresh_interval`` after this one ended (a slow pass
         never stacks re-lists up). While a healthy watcher reports the source's changes, the
         re-list is only the net for events it dropped, so it is spaced further when needed
-        for its scan (``scan_cpu`` s) to cost at most :data:`RELIST_CPU_SHARE` of a core."""
+        for it (``cost`` s of CPU) to take at most :data:`RELIST_CPU_SHARE` of a core."""
         interval = live.source.refresh_interval
         if interval is None:
             return
         delay = interval.total_seconds()
         if live.root is not None and self._watch_healthy:
-            delay = max(delay, scan_cpu * (1 - RELIST_CPU_SHARE) / RELIST_CPU_SHARE)
+            delay = max(delay, cost * (1 - RELIST_CPU_SHARE) / RELIST_CPU_SHARE)
         live.next_relist = time.monotonic() + delay
 
     def run_until_stopped(self, on_ready: Callable[[], None] | None = None) -> UpdateResult:
