@@ -20,6 +20,9 @@ acts on the files from its main thread (the engine and the writer share one cloc
   write until ``mutate`` received the last of the 100 new lines;
 * *idle CPU*: the process's CPU time (all threads: engine loop and watcher) over ``--idle``
   seconds with nothing changing, as a percentage of one core;
+* *re-lists*: with ``--refresh-interval S`` the source has ``refresh_interval`` S (CocoIndex's
+  examples set 1 s), so interval re-lists run throughout; the count and median duration of
+  them are reported, and the idle CPU includes them;
 * *status publishing*: every restart run is made twice, side by side in alternating order, with
   the run's status published (as every update does, for ``cocotui status``) and without
   (``Engine.publish_status`` turned off in the child: no user-facing switch); the child's whole
@@ -30,8 +33,10 @@ Usage::
     python benchmarks/bench_live.py --sizes 10000 --runs 5
     python benchmarks/bench_live.py --sizes 100000 --runs 3 --first-runs 1
     python benchmarks/bench_live.py --sizes 10000 100000 --runs 3 --readme
+    python benchmarks/bench_live.py --sizes 10000 --runs 3 --cold-edits 0 --refresh-interval 1
 
-Results are merged into ``benchmarks/.work/live/results.json`` (keyed by N); with ``--readme``
+Results are merged into ``benchmarks/.work/live/results.json`` (keyed by N and refresh
+interval); with ``--readme``
 the "Live mode" section of ``benchmarks/README.md`` (between its own markers, appended when
 missing) is regenerated from them.
 """
