@@ -20,6 +20,9 @@ acts on the files from its main thread (the engine and the writer share one cloc
   write until ``mutate`` received the last of the 100 new lines;
 * *idle CPU*: the process's CPU time (all threads: engine loop and watcher) over ``--idle``
   seconds with nothing changing, as a percentage of one core;
+* *re-lists*: with ``--refresh-interval S`` the source has ``refresh_interval`` S (CocoIndex's
+  examples set 1 s), so interval re-lists run throughout; the count and median duration of
+  them are reported, and the idle CPU includes them;
 * *status publishing*: every restart run is made twice, side by side in alternating order, with
   the run's status published (as every update does, for ``cocotui status``) and without
   (``Engine.publish_status`` turned off in the child: no user-facing switch); the child's whole
@@ -30,8 +33,10 @@ Usage::
     python benchmarks/bench_live.py --sizes 10000 --runs 5
     python benchmarks/bench_live.py --sizes 100000 --runs 3 --first-runs 1
     python benchmarks/bench_live.py --sizes 10000 100000 --runs 3 --readme
+    python benchmarks/bench_live.py --sizes 10000 --runs 3 --cold-edits 0 --refresh-interval 1
 
-Results are merged into ``benchmarks/.work/live/results.json`` (keyed by N); with ``--readme``
+Results are merged into ``benchmarks/.work/live/results.json`` (keyed by N and refresh
+interval); with ``--readme``
 the "Live mode" section of ``benchmarks/README.md`` (between its own markers, appended when
 missing) is regenerated from them.
 """
@@ -81,6 +86,7 @@ when it received each key (``WRITTEN[key] = (perf_counter, line or None for a de
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 import threading
 import time
@@ -88,6 +94,8 @@ import time
 import cocotui
 
 SOURCE = os.environ["BENCH_LIVE_SOURCE"]
+#: ``refresh_interval`` of the source (s), or none when empty (``--refresh-interval``)
+REFRESH = os.environ.get("BENCH_LIVE_REFRESH_S", "")
 
 WRITTEN: dict[str, tuple[float, str | None]] = {}
 CHANGED = threading.Condition()
@@ -131,7 +139,10 @@ def first_line(content: str) -> str:
 
 @cocotui.flow_def(name="BenchLive")
 def bench_live_flow(flow_builder: cocotui.FlowBuilder, data_scope: cocotui.DataScope) -> None:
-    data_scope["files"] = flow_builder.add_source(cocotui.sources.LocalFile(path=SOURCE))
+    data_scope["files"] = flow_builder.add_source(
+        cocotui.sources.LocalFile(path=SOURCE),
+        refresh_interval=datetime.timedelta(seconds=float(REFRESH)) if REFRESH else None,
+    )
     lines = data_scope.add_collector()
     with data_scope["files"].row() as file:
         file["line"] = file["content"].transform(first_line)
@@ -356,6 +367,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     engine.close()
     latencies_ms = sorted(x * 1000 for x in latencies)
     watch_passes = sorted(p["elapsed"] * 1000 for p in passes if p["reason"] == "watch")
+    relists = sorted(p["elapsed"] * 1000 for p in passes[1:] if p["reason"] == "interval")
     report.update(
         {
             "edits": len(latencies_ms),
@@ -375,6 +387,8 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             "cold_max_ms": max(cold) if cold else None,
             "watch_passes": len(watch_passes),
             "watch_pass_median_ms": statistics.median(watch_passes),
+            "relists": len(relists),
+            "relist_median_ms": statistics.median(relists) if relists else None,
             "errors": errors,
             "cpu_s": time.process_time(),
         }
@@ -391,8 +405,14 @@ def percentile(ordered: Sequence[float], pct: float) -> float:
 # -- the parent ---------------------------------------------------------------------------------
 
 
-def run_child(size: int, state: Path, extra: Sequence[str], args: argparse.Namespace) -> Any:
+def child_env(size: int, args: argparse.Namespace) -> dict[str, str]:
+    refresh = "" if args.refresh_interval is None else repr(args.refresh_interval)
     env = {**os.environ, "BENCH_LIVE_SOURCE": str(ensure_data(size))}
+    return env | {"BENCH_LIVE_REFRESH_S": refresh}
+
+
+def run_child(size: int, state: Path, extra: Sequence[str], args: argparse.Namespace) -> Any:
+    env = child_env(size, args)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("COCOTUI_STATE_DIR", None)
     command = [
@@ -417,9 +437,9 @@ def run_child(size: int, state: Path, extra: Sequence[str], args: argparse.Names
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def apply_fresh(size: int, state: Path) -> None:
+def apply_fresh(size: int, state: Path, args: argparse.Namespace) -> None:
     shutil.rmtree(state, ignore_errors=True)
-    env = {**os.environ, "BENCH_LIVE_SOURCE": str(ensure_data(size))}
+    env = child_env(size, args)
     env.pop("COCOTUI_STATE_DIR", None)
     done = subprocess.run(
         [sys.executable, "-m", "cocotui", "apply", str(app_path()), "--yes", "--state-dir", state],
@@ -432,6 +452,30 @@ def apply_fresh(size: int, state: Path) -> None:
         raise SystemExit(f"apply failed:\n{done.stderr}")
 
 
+def setup_state(state: Path) -> Path:
+    """The app's setup state under ``state`` (named after the app file's stem and path)."""
+    from cocotui.flow.loader import default_app_name
+
+    return state / f"{default_app_name(str(app_path()))}.toml"
+
+
+def result_key(size: int, refresh_interval: float | None) -> str:
+    """Results are kept per N and refresh interval: ``"10000"``, ``"10000 refresh 1s"``."""
+    return str(size) if refresh_interval is None else f"{size} refresh {refresh_interval:g}s"
+
+
+def key_order(key: str) -> tuple[int, str]:
+    size, _, refresh = key.partition(" ")
+    return int(size), refresh
+
+
+def column(key: str) -> str:
+    size, _, refresh = key.partition(" ")
+    return f"N = {int(size):,}" + (
+        f", {refresh.replace('refresh', 'refresh_interval')}" if refresh else ""
+    )
+
+
 def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
     state = WORK / f"state-{size}"
     common = ["--edits", str(args.edits), "--deletes", str(args.deletes), "--idle", str(args.idle)]
@@ -442,8 +486,8 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
         common += ["--idle-step", str(args.idle_step)]
     firsts, restarts, unpublished = [], [], []
     for run in range(max(args.runs, args.first_runs)):
-        if run < args.first_runs or not (state / "bench_live_app.toml").exists():
-            apply_fresh(size, state)
+        if run < args.first_runs or not setup_state(state).exists():
+            apply_fresh(size, state, args)
             first = run_child(size, state, [*common, "--only-start"], args)
             firsts.append(first)
             print(f"N={size} first start: ready in {first['ready_from_open_s']:.3f} s", flush=True)
@@ -471,7 +515,8 @@ def report_restart(size: int, again: dict[str, Any], published: bool) -> None:
         f"delete {again['delete_median_ms']:.2f} ms, burst {again['burst_s']:.3f} s, "
         f"idle CPU {again['active_idle_cpu_percent']:.2f} % then "
         f"{again['idle_cpu_percent']:.2f} %, watch pass median "
-        f"{again['watch_pass_median_ms']:.2f} ms, cold edits {again['cold_ms']}, "
+        f"{again['watch_pass_median_ms']:.2f} ms, re-lists {again.get('relists')} "
+        f"(median {again.get('relist_median_ms')} ms), cold edits {again['cold_ms']}, "
         f"CPU {again['cpu_s']:.2f} s",
         flush=True,
     )
@@ -484,8 +529,8 @@ def med(runs: list[dict[str, Any]], field: str) -> float:
 
 
 def section(results: dict[str, dict[str, Any]], command: str) -> str:
-    sizes = sorted(results, key=int)
-    head = "| | " + " | ".join(f"N = {int(s):,}" for s in sizes) + " | goal |"
+    sizes = sorted(results, key=key_order)
+    head = "| | " + " | ".join(column(s) for s in sizes) + " | goal |"
     rule = "|---" * (len(sizes) + 2) + "|"
 
     def row(label: str, cells: list[str], goal: str) -> str:
@@ -667,6 +712,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=8,
         help="edits each made after the watcher went idle (a pause of over 10 s each)",
     )
+    parser.add_argument(
+        "--refresh-interval",
+        type=float,
+        help="the source's refresh_interval (s), as CocoIndex's examples set it (1); none if unset",
+    )
     parser.add_argument("--readme", action="store_true", help="regenerate the README section")
     parser.add_argument("--no-save", action="store_true")
     parser.add_argument(
@@ -695,10 +745,13 @@ def main(argv: Sequence[str]) -> None:
     )
     command = "/work/venv/bin/python benchmarks/bench_live.py " + " ".join(argv)
     for size in [] if args.report_only else args.sizes:
-        results[str(size)] = measure(size, args) | {"command": command}
+        key = result_key(size, args.refresh_interval)
+        results[key] = measure(size, args) | {"command": command}
         if not args.no_save:
             results_path.write_text(json.dumps(results, indent=1))
-    commands = dict.fromkeys(results[s].get("command", command) for s in sorted(results, key=int))
+    commands = dict.fromkeys(
+        results[s].get("command", command) for s in sorted(results, key=key_order)
+    )
     text = section(results, "\n".join(commands))
     print(text)
     if args.readme:

@@ -119,6 +119,11 @@ class UpdateRun:
         self._total(f"{flow.name}.{source.name}").add(counters)
         return counters
 
+    def logic_fingerprint(self, flow: Flow, source: Source) -> bytes:
+        """What a pass over ``source`` records as its rows' logic (a row tracked with another
+        must be evaluated again)."""
+        return SourcePass(self.ctx, flow, source, self.feeds_of(flow)).logic_fp
+
     def _revisit(self, flow: Flow, feeds: list[TargetFeed]) -> None:
         """Evaluate again, quietly, the rows that produce a key whose deletion was held back
         (see :meth:`SourcePass._resolve_shared_keys`); what they change counts in their own

@@ -299,6 +299,19 @@ class SqliteTracking:
         )
         return {r[0]: TrackedRow(r[1], r[2], r[3], r[4]) for r in rows}
 
+    def source_stamps(
+        self, flow: str, source: str, after: str | None, limit: int
+    ) -> list[tuple[str, str | None, bytes | None]]:
+        """(row key, stamp, logic fingerprint) of up to ``limit`` rows of a source, in key
+        order, from the first key after ``after`` (``None``: from the start): a large source's
+        stamps read a slice at a time (the live re-list)."""
+        since = "row_key >= ''" if after is None else "row_key > ?"
+        return self.db.execute(
+            "SELECT row_key, stamp, logic_fp FROM source_rows WHERE flow = ? AND source = ? "
+            f"AND {since} ORDER BY row_key LIMIT ?",
+            (flow, source, *([] if after is None else [after]), limit),
+        ).fetchall()
+
     def diff_listing(
         self,
         flow: str,
