@@ -192,8 +192,9 @@ def run_v0(v0_python: str, corpus: Path, jobs: list[dict[str, Any]], runs: int) 
 
 def run_cocotui(corpus: Path, jobs: list[dict[str, Any]], runs: int) -> Any:
     from cocotui.functions import SplitRecursively
+    from cocotui.op_function import resolve_transform
 
-    splitter = SplitRecursively()
+    splitter = resolve_transform(SplitRecursively())  # the executor a flow's rows would call
 
     def split(text: str, job: dict[str, Any]) -> Any:
         args = dict(job["args"])
