@@ -14,71 +14,22 @@ of the value delivered. Counters tell inserts from updates by it.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import NamedTuple
 
 from cocotui.state.errors import StateError, TrackingError, database_error, state_access_error
 from cocotui.state.paths import make_state_dir
+from cocotui.state.tracked_rows import RESEND as RESEND
+from cocotui.state.tracked_rows import ListingDiff as ListingDiff
+from cocotui.state.tracked_rows import RowCommit as RowCommit
+from cocotui.state.tracked_rows import TrackedKey as TrackedKey
+from cocotui.state.tracked_rows import TrackedRow as TrackedRow
 from cocotui.values.identity import canonical_json
 
 SCHEMA_VERSION = 1
-
-#: The value fingerprint of a key a target holds with a value to send again (no fingerprint
-#: is empty).
-RESEND = b""
-
-
-class TrackedRow(NamedTuple):
-    """One source row's tracking (a NamedTuple: a run loads one per row of a source)."""
-
-    id: int
-    stamp: str | None
-    content_fp: bytes | None
-    logic_fp: bytes | None
-
-
-@dataclasses.dataclass(frozen=True)
-class ListingDiff:
-    """What a full listing means against tracking: the rows to look at, in key order."""
-
-    listed: int
-    #: (key, stamp, tracking or None) of listed rows that are new or changed, by key
-    changed: list[tuple[str, str, TrackedRow | None]]
-    #: (key, tracking) of tracked rows that are no longer listed
-    gone: list[tuple[str, TrackedRow]]
-
-
-@dataclasses.dataclass(frozen=True)
-class TrackedKey:
-    target_id: int
-    key: str
-    key_parts: bytes
-    #: ``None`` while only staged, :data:`RESEND` when its value must be sent again
-    value_fp: bytes | None
-
-    @property
-    def delivered(self) -> bool:
-        """Whether a ``mutate`` is known to have delivered the key to its target."""
-        return self.value_fp is not None
-
-
-@dataclasses.dataclass(frozen=True)
-class RowCommit:
-    """The outcome of one source row, written once its mutations were applied."""
-
-    row_key: str
-    stamp: str | None  # None: the row is gone
-    content_fp: bytes | None
-    logic_fp: bytes | None
-    #: Keys the row now produces per target id: key -> (packed key parts, value fingerprint).
-    produced: dict[int, dict[str, tuple[bytes, bytes]]]
-    #: Target ids whose keys this row no longer tracks unless listed in ``produced``.
-    replaced_targets: frozenset[int]
 
 
 def target_identity_text(identity: tuple[str, str, str]) -> str:

@@ -1,0 +1,59 @@
+"""What row tracking hands out and takes in (:mod:`cocotui.state.tracking`): one source row's
+tracking, a listing's difference from it, a tracked key, a row's commit."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+#: The value fingerprint of a key a target holds with a value to send again (no fingerprint
+#: is empty).
+RESEND = b""
+
+
+class TrackedRow(NamedTuple):
+    """One source row's tracking (a NamedTuple: a run loads one per row of a source)."""
+
+    id: int
+    stamp: str | None
+    content_fp: bytes | None
+    logic_fp: bytes | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ListingDiff:
+    """What a full listing means against tracking: the rows to look at, in key order."""
+
+    listed: int
+    #: (key, stamp, tracking or None) of listed rows that are new or changed, by key
+    changed: list[tuple[str, str, TrackedRow | None]]
+    #: (key, tracking) of tracked rows that are no longer listed
+    gone: list[tuple[str, TrackedRow]]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackedKey:
+    target_id: int
+    key: str
+    key_parts: bytes
+    #: ``None`` while only staged, :data:`RESEND` when its value must be sent again
+    value_fp: bytes | None
+
+    @property
+    def delivered(self) -> bool:
+        """Whether a ``mutate`` is known to have delivered the key to its target."""
+        return self.value_fp is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class RowCommit:
+    """The outcome of one source row, written once its mutations were applied."""
+
+    row_key: str
+    stamp: str | None  # None: the row is gone
+    content_fp: bytes | None
+    logic_fp: bytes | None
+    #: Keys the row now produces per target id: key -> (packed key parts, value fingerprint).
+    produced: dict[int, dict[str, tuple[bytes, bytes]]]
+    #: Target ids whose keys this row no longer tracks unless listed in ``produced``.
+    replaced_targets: frozenset[int]
