@@ -133,7 +133,10 @@ def exporter_text(app: str, view: ExporterView, style: Style) -> str:
         lines += ["", *_table(rows, style)]
     if view.history:
         lines += ["", style("RECENT RUNS", "1")]
-        lines += [f"  {r.target}  {r.when}  " + style.tone(r.tone, r.text) for r in view.history]
+        lines += [
+            f"  {r.target}  {r.when}  " + style.tone(r.tone, r.text) + f"  {r.by}"
+            for r in view.history
+        ]
     return "\n".join(lines)
 
 

@@ -65,6 +65,8 @@ class RunLine:
     when: str
     text: str
     tone: Tone
+    #: who ran it: ``user@host pid N (origin)``
+    by: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,7 +206,7 @@ _OUTCOME_TONE = {
 def _run_line(target: str, record: RunRecord) -> RunLine:
     text = (
         f"{record.mode} {seconds(record.elapsed)} +{record.inserted} ~{record.updated} "
-        f"-{record.deleted} !{record.errors} {record.outcome.value}  {record.by}"
+        f"-{record.deleted} !{record.errors} {record.outcome.value}"
     )
     tone = Tone.WARNING if record.errors and record.outcome is Outcome.FINISHED else None
     return RunLine(
@@ -212,6 +214,7 @@ def _run_line(target: str, record: RunRecord) -> RunLine:
         clock(record.started_at),
         display_line(text),
         tone or _OUTCOME_TONE[record.outcome],
+        display_line(record.by),
     )
 
 

@@ -71,6 +71,8 @@ def runs_text(runs: Sequence[RunLine]) -> Text:
     for run in reversed(runs):
         text.append(f"{run.when}  ", style="dim")
         text.append(f"{run.text}\n", style=TONE_STYLES[run.tone])
+        # On a line of its own: a pid's width must not decide where the line above wraps.
+        text.append(f"    by {run.by}\n", style="dim")
     return text
 
 
