@@ -23,6 +23,7 @@ from snapshot import (
     SIZE,
     StillMonitor,
     assert_snapshot,
+    detail_text,
     isolated_imports,
     no_blinking_cursor,
     run,
@@ -135,6 +136,14 @@ def test_after_an_update(demo: Engine) -> None:
             await app.workers.wait_for_complete()
             await pilot.pause()
             app.poll_run()
+            # The run's line in the detail pane comes from the status file its end wrote, read
+            # on a timer: wait for it (bounded), so the screen does not depend on that race.
+            for _ in range(200):
+                if "recent runs" in detail_text(app):
+                    break
+                app.poll_exporter()
+                await pilot.pause(0.05)
+            assert "recent runs" in detail_text(app)
             return await screenshot(pilot)
 
     svg = run(scenario)
