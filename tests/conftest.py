@@ -354,3 +354,24 @@ def in_process_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     registry._kinds.update(kinds)
     builder._defined.clear()
     builder._defined.update(defined)
+
+
+@pytest.fixture
+def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
+    """Temporary state, config and demo output directories for the TUI tests; apps loaded as in
+    a new process. (test_ux_defects.py defines its own, with a home directory.)"""
+    from snapshot import isolated_imports  # Textual comes with it: only for tests that ask
+
+    paths = {
+        "state": tmp_path / "state",
+        "config": tmp_path / "config",
+        "demo": tmp_path / "demo-output",
+        "app": tmp_path / "app",
+        "source": tmp_path / "source",
+    }
+    monkeypatch.setenv("COCOTUI_STATE_DIR", str(paths["state"]))
+    monkeypatch.setenv("COCOTUI_CONFIG_DIR", str(paths["config"]))
+    monkeypatch.setenv("COCOTUI_DEMO_OUTPUT", str(paths["demo"]))
+    monkeypatch.chdir(tmp_path)
+    with isolated_imports(tmp_path):
+        yield paths

@@ -19,9 +19,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from conftest import CliResult, Workspace, base_env, export, run_cli
-from snapshot import SIZE, StillMonitor, cells, isolated_imports, recorder, write_recording_app
+from snapshot import SIZE, StillMonitor, cells, recorder, write_recording_app
 
 from cocotui.engine.facade import Engine
 from cocotui.engine.update import UpdateOptions
@@ -51,21 +50,6 @@ def timed(function: object, *args: object, **kwargs: object) -> tuple[CliResult,
 
 # ---------------------------------------------------------------------------------------------
 # The TUI and the CLI on one app
-
-
-@pytest.fixture
-def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
-    paths = {
-        "state": tmp_path / "state",
-        "config": tmp_path / "config",
-        "app": tmp_path / "app",
-        "source": tmp_path / "source",
-    }
-    monkeypatch.setenv("COCOTUI_STATE_DIR", str(paths["state"]))
-    monkeypatch.setenv("COCOTUI_CONFIG_DIR", str(paths["config"]))
-    monkeypatch.chdir(tmp_path)
-    with isolated_imports(tmp_path):
-        yield paths
 
 
 def test_tui_updating_and_the_cli_at_once(dirs: dict[str, Path]) -> None:

@@ -15,7 +15,6 @@ from snapshot import (
     StillMonitor,
     cells,
     detail_text,
-    isolated_imports,
     notifications,
     recorder,
     run,
@@ -33,24 +32,6 @@ from cocotui.tui.help import HelpScreen
 from cocotui.tui.plan_screen import ConfirmModal, PlanScreen
 
 DEMO = "cocotui.demo.app"
-
-
-@pytest.fixture
-def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
-    """Temporary state, config and demo output directories; apps loaded as in a new process."""
-    paths = {
-        "state": tmp_path / "state",
-        "config": tmp_path / "config",
-        "demo": tmp_path / "demo-output",
-        "app": tmp_path / "app",
-        "source": tmp_path / "source",
-    }
-    monkeypatch.setenv("COCOTUI_STATE_DIR", str(paths["state"]))
-    monkeypatch.setenv("COCOTUI_CONFIG_DIR", str(paths["config"]))
-    monkeypatch.setenv("COCOTUI_DEMO_OUTPUT", str(paths["demo"]))
-    monkeypatch.chdir(tmp_path)
-    with isolated_imports(tmp_path):
-        yield paths
 
 
 @pytest.fixture

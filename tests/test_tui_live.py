@@ -18,7 +18,6 @@ from snapshot import (
     SIZE,
     cells,
     detail_text,
-    isolated_imports,
     notifications,
     write_recording_app,
 )
@@ -37,21 +36,6 @@ from cocotui.tui.plan_screen import PlanScreen
 DEADLINE = 30.0
 #: How long a whole scenario may take.
 SCENARIO_TIMEOUT = 180.0
-
-
-@pytest.fixture
-def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
-    paths = {
-        "state": tmp_path / "state",
-        "config": tmp_path / "config",
-        "app": tmp_path / "app",
-        "source": tmp_path / "source",
-    }
-    monkeypatch.setenv("COCOTUI_STATE_DIR", str(paths["state"]))
-    monkeypatch.setenv("COCOTUI_CONFIG_DIR", str(paths["config"]))
-    monkeypatch.chdir(tmp_path)
-    with isolated_imports(tmp_path):
-        yield paths
 
 
 @pytest.fixture
