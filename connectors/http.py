@@ -45,18 +45,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import json
 import os
 import re
 import urllib.parse
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import cocotui
 
 from .http_client import HttpClient, HttpStatusError, HttpTargetError
+from .json_values import json_default
 
 __all__ = [
     "HttpClient",
@@ -152,21 +151,9 @@ def _headers(headers_env: dict[str, str] | None) -> dict[str, str]:
     return headers
 
 
-def _json_default(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=repr)
-    raise TypeError(f"a value of type {type(value).__name__} cannot be sent as JSON")
-
-
 def _json(value: Any, what: str) -> bytes:
     try:
-        return json.dumps(value, default=_json_default, ensure_ascii=False).encode("utf-8")
+        return json.dumps(value, default=json_default, ensure_ascii=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise HttpTargetError(f"{what}: {exc}") from None
 

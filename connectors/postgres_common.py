@@ -5,19 +5,18 @@ catalog reads, and JSON encoding of values."""
 from __future__ import annotations
 
 import atexit
-import dataclasses
-import datetime
 import functools
 import json
 import os
 import re
 import threading
 import urllib.parse
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from .json_values import json_default
 
 if TYPE_CHECKING:
     import psycopg
@@ -140,18 +139,6 @@ def check_identifier(what: str, name: str) -> None:
             f"{what} {name!r} is longer than {_MAX_IDENTIFIER_BYTES} bytes; PostgreSQL would "
             f"truncate it"
         )
-
-
-def json_default(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=repr)
-    raise TypeError(f"a value of type {type(value).__name__} cannot be stored as JSON")
 
 
 json_dumps = functools.partial(json.dumps, default=json_default, ensure_ascii=False)

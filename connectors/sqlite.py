@@ -32,16 +32,16 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import sqlite3
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, TypedDict
 
 import cocotui
+
+from .json_values import json_default
 
 
 class SqliteTable(cocotui.op.TargetSpec):
@@ -120,18 +120,6 @@ def _check_table(table: str) -> None:
         )
 
 
-def _json_default(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=repr)
-    raise TypeError(f"a value of type {type(value).__name__} cannot be stored as JSON")
-
-
 def sql_value(value: Any, field: str) -> Any:
     """A value as SQLite stores it: ``str``/``int``/``float``/``bytes``/``None`` as they are,
     anything else as JSON text."""
@@ -140,7 +128,7 @@ def sql_value(value: Any, field: str) -> Any:
     if isinstance(value, bytearray | memoryview):
         return bytes(value)
     try:
-        return json.dumps(value, default=_json_default, ensure_ascii=False, sort_keys=True)
+        return json.dumps(value, default=json_default, ensure_ascii=False, sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise SqliteTargetError(f"field '{field}': {exc}") from None
 
