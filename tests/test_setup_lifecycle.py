@@ -265,11 +265,12 @@ def _simulate_exported_rows(ws: Workspace, flow: str, kind: str, key: str) -> No
             [
                 RowCommit(
                     "a.txt",
+                    None,
                     "1:1",
                     b"c" * 16,
                     b"l" * 16,
                     {target_id: {json.dumps("a.txt"): (b"parts", b"v" * 16)}},
-                    frozenset({target_id}),
+                    {},
                 )
             ],
         )

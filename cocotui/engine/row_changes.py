@@ -11,7 +11,7 @@ from cocotui.engine.counters import SourceCounters, TargetCounters
 from cocotui.engine.key_codec import decode_parts, encode_parts
 from cocotui.engine.targets import DesiredTarget
 from cocotui.engine.workers import RowOutcome
-from cocotui.state.tracking import TrackedKey, TrackedRow
+from cocotui.state.tracking import RowCommit, TrackedKey, TrackedRow
 from cocotui.values.fingerprints import fingerprint_fields
 
 
@@ -28,6 +28,11 @@ class TargetFeed:
     is_prepared: bool = False
     #: Set when ``prepare`` failed: the target's rows fail for this run.
     prepare_error: RowError | None = None
+    #: The export's value fields (read once: every produced key needs them).
+    value_fields: tuple[str, ...] = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.value_fields = self.target.export.value_fields
 
 
 class RowError(NamedTuple):
@@ -77,6 +82,15 @@ class RowWork:
     #: target tracking id -> those of them the target is known to hold (not only staged):
     #: an upsert of one counts as an update, of any other key as an insert
     delivered: dict[int, set[str]] = dataclasses.field(default_factory=dict)
+    #: target tracking id -> produced keys tracking holds as they are now (same value and
+    #: key parts): nothing to record for them
+    up_to_date: dict[int, set[str]] = dataclasses.field(default_factory=dict)
+    #: The row's id in tracking (``None`` until it is tracked).
+    row_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.tracked is not None:
+            self.row_id = self.tracked.id
 
     def keys_changed(self) -> list[str]:
         return sorted({k for changes in self.changes.values() for k in changes})
@@ -101,41 +115,65 @@ def diff_row(
         old.setdefault(k.target_id, {})[k.key] = k
     collected = work.outcome.collected if work.outcome is not None else None
     for feed in feeds:
-        previous = old.get(feed.tracking_id, {})
+        tid = feed.tracking_id
+        previous = old.get(tid, {})
         produced: dict[str, ProducedKey] = {}
         changes: dict[str, KeyChange] = {}
+        up_to_date: set[str] = set()
         if collected is not None:
             for key_text, key in _produced_keys(feed, collected):
                 if key_text in produced:
                     # Collected twice from this row: the last value wins, with a warning.
                     same_row_duplicate(feed, key_text, work.key)
+                    changes.pop(key_text, None)
+                    up_to_date.discard(key_text)
                 produced[key_text] = key
                 before = previous.get(key_text)
                 if before is None or before.value_fp != key.value_fp or everything:
                     changes[key_text] = upsert(key)
                 else:
                     feed.counters.unchanged += 1
+                    if before.key_parts == key.stored:
+                        up_to_date.add(key_text)
         for key_text, tracked_key in previous.items():
             if key_text not in produced:
                 changes[key_text] = KeyChange(None, tracked_key.key_parts, None)
-        work.produced[feed.tracking_id] = produced
-        work.old_keys[feed.tracking_id] = set(previous)
-        work.delivered[feed.tracking_id] = {k for k, t in previous.items() if t.delivered}
+        work.produced[tid] = produced
+        work.old_keys[tid] = set(previous)
+        work.delivered[tid] = {k for k, t in previous.items() if t.delivered}
+        work.up_to_date[tid] = up_to_date
         if changes:
-            work.changes[feed.tracking_id] = changes
+            work.changes[tid] = changes
 
 
 def _produced_keys(feed: TargetFeed, collected: Any) -> list[tuple[str, ProducedKey]]:
     export = feed.target.export
     key_fields = export.primary_key_fields
-    value_fields = export.value_fields
+    value_fields = feed.value_fields
+    canonical_parts = feed.target.canonical_parts
     keys = []
     for fields in collected[export.collector.index]:
-        parts = feed.target.canonical_parts(tuple(fields[f] for f in key_fields))
+        parts = canonical_parts(tuple([fields[f] for f in key_fields]))
         value = {f: fields[f] for f in value_fields}
         fp = fingerprint_fields(value_fields, value.values())
         keys.append((repr(parts), ProducedKey(parts, encode_parts(parts), value, fp)))
     return keys
+
+
+def row_commit(work: RowWork, logic_fp: bytes) -> RowCommit:
+    """What tracking records for a row whose changes were all applied: the keys it produces
+    that tracking does not hold as they are, and the tracked keys it no longer produces."""
+    recorded: dict[int, dict[str, tuple[bytes, bytes]]] = {}
+    dropped: dict[int, set[str]] = {}
+    for tid, keys in work.produced.items():
+        current = work.up_to_date.get(tid, ())
+        if len(current) < len(keys):
+            recorded[tid] = {k: (p.stored, p.value_fp) for k, p in keys.items() if k not in current}
+        gone = work.old_keys.get(tid, set()).difference(keys)
+        if gone:
+            dropped[tid] = gone
+    content_fp = None if work.outcome is None else work.outcome.content_fp
+    return RowCommit(work.key, work.row_id, work.stamp, content_fp, logic_fp, recorded, dropped)
 
 
 def count_row(work: RowWork, counters: SourceCounters, feeds: Sequence[TargetFeed]) -> None:

@@ -31,14 +31,28 @@ from cocotui.engine.events import (
 )
 from cocotui.engine.key_codec import KeyCodecError
 from cocotui.engine.mutate import Failures, mutate
-from cocotui.engine.row_changes import RowError, RowWork, TargetFeed, count_row, diff_row, upsert
+from cocotui.engine.row_changes import (
+    RowError,
+    RowWork,
+    TargetFeed,
+    count_row,
+    diff_row,
+    row_commit,
+    upsert,
+)
 from cocotui.engine.row_keys import UNTRACKABLE_ERROR, is_text, printable_key, trackable_rows
 from cocotui.engine.workers import RowEvaluator, RowStatus, RowTask
 from cocotui.flow.loader import user_traceback
 from cocotui.flow.model import Flow, Source
 from cocotui.sources import ListedRow
 from cocotui.state.function_cache import FunctionCacheStore
-from cocotui.state.tracking import ListingDiff, RowCommit, SqliteTracking, TrackedRow
+from cocotui.state.tracking import (
+    ListingDiff,
+    RowCommit,
+    SqliteTracking,
+    StagedRow,
+    TrackedRow,
+)
 
 
 class SourceListingError(Exception):
@@ -394,19 +408,29 @@ class SourcePass:
             self.ctx.revisit.setdefault((flow_name, source_name), set()).add(row_key)
 
     def _stage(self, live: list[RowWork]) -> None:
-        staged: dict[str, dict[int, dict[str, bytes]]] = {}
+        """Record the keys about to be upserted that tracking does not hold for their row yet
+        (one it holds needs no record: a crash leaves it tracked all the same)."""
+        staged: list[StagedRow] = []
         for work in live:
+            keys: dict[int, dict[str, bytes]] = {}
             for target_id, changes in work.changes.items():
-                upserts = {k: c.stored for k, c in changes.items() if c.value is not None}
+                old = work.old_keys.get(target_id, ())
+                upserts = {
+                    k: c.stored for k, c in changes.items() if c.value is not None and k not in old
+                }
                 if upserts:
-                    staged.setdefault(work.key, {})[target_id] = upserts
+                    keys[target_id] = upserts
+            if keys:
+                staged.append(StagedRow(work.key, work.row_id, keys))
         if staged:
-            self.ctx.tracking.stage(self.flow.name, self.source.name, staged)
+            ids = self.ctx.tracking.stage(self.flow.name, self.source.name, staged)
+            for work in live:
+                if work.row_id is None:
+                    work.row_id = ids.get(work.key)
 
     def _commit(self, live: list[RowWork], failed: Failures) -> list[RowCommit]:
         """Record the rows whose changes were all applied; report the others."""
         commits: list[RowCommit] = []
-        replaced = frozenset(f.tracking_id for f in self.feeds)
         for work in live:
             error = failed.get(work.key)
             if error is not None:
@@ -416,14 +440,7 @@ class SourcePass:
                 names = tuple(f.target.name for f in failing)
                 self._fail(work.key, error, work.keys_changed(), names)
                 continue
-            produced = {
-                tid: {k: (p.stored, p.value_fp) for k, p in keys.items()}
-                for tid, keys in work.produced.items()
-            }
-            content_fp = None if work.outcome is None else work.outcome.content_fp
-            commits.append(
-                RowCommit(work.key, work.stamp, content_fp, self.logic_fp, produced, replaced)
-            )
+            commits.append(row_commit(work, self.logic_fp))
             count_row(work, self.counters, self.feeds)
         if commits:
             self.ctx.tracking.commit(self.flow.name, self.source.name, commits)

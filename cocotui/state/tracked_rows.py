@@ -1,5 +1,5 @@
 """What row tracking hands out and takes in (:mod:`cocotui.state.tracking`): one source row's
-tracking, a listing's difference from it, a tracked key, a row's commit."""
+tracking, a listing's difference from it, a tracked key, a row's staged keys, a row's commit."""
 
 from __future__ import annotations
 
@@ -45,15 +45,29 @@ class TrackedKey:
         return self.value_fp is not None
 
 
-@dataclasses.dataclass(frozen=True)
-class RowCommit:
-    """The outcome of one source row, written once its mutations were applied."""
+class StagedRow(NamedTuple):
+    """Keys a source row is about to upsert, recorded before ``mutate`` is called."""
 
     row_key: str
+    #: ``None``: the row is not tracked yet (:meth:`SqliteTracking.stage` registers it)
+    row_id: int | None
+    #: per target id: key -> packed key parts
+    keys: dict[int, dict[str, bytes]]
+
+
+@dataclasses.dataclass(frozen=True)
+class RowCommit:
+    """The outcome of one source row, written once its mutations were applied: what changed
+    in the keys tracking holds for it (keys it still produces with the same value and key
+    parts are left as they are)."""
+
+    row_key: str
+    #: ``None``: the row is not tracked yet (it is registered)
+    row_id: int | None
     stamp: str | None  # None: the row is gone
     content_fp: bytes | None
     logic_fp: bytes | None
-    #: Keys the row now produces per target id: key -> (packed key parts, value fingerprint).
-    produced: dict[int, dict[str, tuple[bytes, bytes]]]
-    #: Target ids whose keys this row no longer tracks unless listed in ``produced``.
-    replaced_targets: frozenset[int]
+    #: Keys to record per target id: key -> (packed key parts, value fingerprint).
+    recorded: dict[int, dict[str, tuple[bytes, bytes]]]
+    #: Tracked keys the row no longer produces, per target id.
+    dropped: dict[int, set[str]]

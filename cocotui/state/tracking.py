@@ -22,9 +22,11 @@ from pathlib import Path
 
 from cocotui.state.errors import StateError, TrackingError, database_error, state_access_error
 from cocotui.state.paths import make_state_dir
+from cocotui.state.row_writes import commit_rows, stage_keys
 from cocotui.state.tracked_rows import RESEND as RESEND
 from cocotui.state.tracked_rows import ListingDiff as ListingDiff
 from cocotui.state.tracked_rows import RowCommit as RowCommit
+from cocotui.state.tracked_rows import StagedRow as StagedRow
 from cocotui.state.tracked_rows import TrackedKey as TrackedKey
 from cocotui.state.tracked_rows import TrackedRow as TrackedRow
 from cocotui.values.identity import canonical_json
@@ -402,75 +404,17 @@ class SqliteTracking:
                 db.execute("UPDATE source_rows SET logic_fp = NULL WHERE id = ?", (row_id,))
         return [(flow, source, row_key) for _, flow, source, row_key in rows]
 
-    def _row_ids(
-        self, db: sqlite3.Connection, flow: str, source: str, row_keys: Sequence[str]
-    ) -> dict[str, int]:
-        """The ids of these source rows, added for those not tracked yet: a few statements per
-        batch, not one per row (SQLite's executemany cannot return the ids it inserts)."""
-        db.executemany(
-            "INSERT INTO source_rows(flow, source, row_key) VALUES (?, ?, ?) "
-            "ON CONFLICT(flow, source, row_key) DO NOTHING",
-            [(flow, source, key) for key in row_keys],
-        )
-        ids: dict[str, int] = {}
-        for start in range(0, len(row_keys), 500):
-            chunk = row_keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            ids.update(
-                db.execute(
-                    "SELECT row_key, id FROM source_rows "
-                    f"WHERE flow = ? AND source = ? AND row_key IN ({marks})",
-                    [flow, source, *chunk],
-                )
-            )
-        return ids
-
-    def stage(self, flow: str, source: str, staged: dict[str, dict[int, dict[str, bytes]]]) -> None:
-        """Before ``mutate``: record keys about to be upserted (value unknown) per row key."""
+    def stage(self, flow: str, source: str, staged: Sequence[StagedRow]) -> dict[str, int]:
+        """Before ``mutate``: record keys about to be upserted (value unknown). Rows not
+        tracked yet are registered; their ids are returned by row key."""
         with self.transaction() as db:
-            ids = self._row_ids(db, flow, source, list(staged))
-            db.executemany(
-                "INSERT OR IGNORE INTO target_keys(target_id, key, row_id, key_parts) "
-                "VALUES (?, ?, ?, ?)",
-                [
-                    (target_id, key, ids[row_key], parts)
-                    for row_key, per_target in staged.items()
-                    for target_id, keys in per_target.items()
-                    for key, parts in keys.items()
-                ],
-            )
+            return stage_keys(db, flow, source, staged)
 
     def commit(self, flow: str, source: str, commits: Sequence[RowCommit]) -> None:
-        """After ``mutate`` returned: record what each row now produces. Each step is one
-        statement over the batch's rows (they touch only their own keys, so the order of the
-        rows does not matter)."""
+        """After ``mutate`` returned: record what changed in each row's keys, and its new
+        stamp and fingerprints."""
         with self.transaction() as db:
-            ids = self._row_ids(db, flow, source, [c.row_key for c in commits])
-            db.executemany(
-                "DELETE FROM target_keys WHERE row_id = ? AND target_id = ?",
-                [(ids[c.row_key], tid) for c in commits for tid in c.replaced_targets],
-            )
-            db.executemany(
-                "INSERT OR REPLACE INTO target_keys(target_id, key, row_id, key_parts, "
-                "value_fp) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (target_id, key, ids[c.row_key], parts, fp)
-                    for c in commits
-                    for target_id, keys in c.produced.items()
-                    for key, (parts, fp) in keys.items()
-                ],
-            )
-            # A row gone from the source is forgotten once none of its keys is left (a key
-            # whose deletion failed stays tracked, and its row with it).
-            db.executemany(
-                "DELETE FROM source_rows WHERE id = ? AND NOT EXISTS "
-                "(SELECT 1 FROM target_keys WHERE row_id = ?)",
-                [(ids[c.row_key], ids[c.row_key]) for c in commits if c.stamp is None],
-            )
-            db.executemany(
-                "UPDATE source_rows SET stamp = ?, content_fp = ?, logic_fp = ? WHERE id = ?",
-                [(c.stamp, c.content_fp, c.logic_fp, ids[c.row_key]) for c in commits],
-            )
+            commit_rows(db, flow, source, commits)
 
     def touch(self, flow: str, source: str, stamps: Sequence[tuple[str, str]]) -> None:
         """Rows whose content did not change: record their new stamps only."""
