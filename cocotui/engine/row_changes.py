@@ -77,7 +77,7 @@ class RowWork:
     changes: dict[int, dict[str, KeyChange]] = dataclasses.field(default_factory=dict)
     #: target tracking id -> key text -> what the row produces now
     produced: dict[int, dict[str, ProducedKey]] = dataclasses.field(default_factory=dict)
-    #: target tracking id -> key texts tracked for this row before this run
+    #: target tracking id -> key texts tracked for this row before this run (none: no entry)
     old_keys: dict[int, set[str]] = dataclasses.field(default_factory=dict)
     #: target tracking id -> those of them the target is known to hold (not only staged):
     #: an upsert of one counts as an update, of any other key as an insert
@@ -116,34 +116,50 @@ def diff_row(
     collected = work.outcome.collected if work.outcome is not None else None
     for feed in feeds:
         tid = feed.tracking_id
-        previous = old.get(tid, {})
         produced: dict[str, ProducedKey] = {}
-        changes: dict[str, KeyChange] = {}
-        up_to_date: set[str] = set()
         if collected is not None:
             for key_text, key in _produced_keys(feed, collected):
                 if key_text in produced:
                     # Collected twice from this row: the last value wins, with a warning.
                     same_row_duplicate(feed, key_text, work.key)
-                    changes.pop(key_text, None)
-                    up_to_date.discard(key_text)
                 produced[key_text] = key
-                before = previous.get(key_text)
-                if before is None or before.value_fp != key.value_fp or everything:
-                    changes[key_text] = upsert(key)
-                else:
-                    feed.counters.unchanged += 1
-                    if before.key_parts == key.stored:
-                        up_to_date.add(key_text)
-        for key_text, tracked_key in previous.items():
-            if key_text not in produced:
-                changes[key_text] = KeyChange(None, tracked_key.key_parts, None)
         work.produced[tid] = produced
-        work.old_keys[tid] = set(previous)
-        work.delivered[tid] = {k for k, t in previous.items() if t.delivered}
+        previous = old.get(tid)
+        if previous is None:  # nothing tracked for the row (a new row): every key is new
+            if produced:
+                work.changes[tid] = {k: upsert(p) for k, p in produced.items()}
+        else:
+            _diff_keys(work, feed, produced, previous, everything)
+
+
+def _diff_keys(
+    work: RowWork,
+    feed: TargetFeed,
+    produced: dict[str, ProducedKey],
+    previous: dict[str, TrackedKey],
+    everything: bool,
+) -> None:
+    """The changes of one target's keys of a row that tracking holds keys of."""
+    tid = feed.tracking_id
+    changes: dict[str, KeyChange] = {}
+    up_to_date: set[str] = set()
+    for key_text, key in produced.items():
+        before = previous.get(key_text)
+        if before is None or before.value_fp != key.value_fp or everything:
+            changes[key_text] = upsert(key)
+        else:
+            feed.counters.unchanged += 1
+            if before.key_parts == key.stored:
+                up_to_date.add(key_text)
+    for key_text, tracked_key in previous.items():
+        if key_text not in produced:
+            changes[key_text] = KeyChange(None, tracked_key.key_parts, None)
+    work.old_keys[tid] = set(previous)
+    work.delivered[tid] = {k for k, t in previous.items() if t.delivered}
+    if up_to_date:
         work.up_to_date[tid] = up_to_date
-        if changes:
-            work.changes[tid] = changes
+    if changes:
+        work.changes[tid] = changes
 
 
 def _produced_keys(feed: TargetFeed, collected: Any) -> list[tuple[str, ProducedKey]]:
@@ -169,7 +185,8 @@ def row_commit(work: RowWork, logic_fp: bytes) -> RowCommit:
         current = work.up_to_date.get(tid, ())
         if len(current) < len(keys):
             recorded[tid] = {k: (p.stored, p.value_fp) for k, p in keys.items() if k not in current}
-        gone = work.old_keys.get(tid, set()).difference(keys)
+        old = work.old_keys.get(tid)
+        gone = old.difference(keys) if old else None
         if gone:
             dropped[tid] = gone
     content_fp = None if work.outcome is None else work.outcome.content_fp
@@ -189,8 +206,11 @@ def count_row(work: RowWork, counters: SourceCounters, feeds: Sequence[TargetFee
     else:
         counters.updated += 1
     for feed in feeds:
-        delivered = work.delivered.get(feed.tracking_id, set())
-        for key_text, change in work.changes.get(feed.tracking_id, {}).items():
+        changes = work.changes.get(feed.tracking_id)
+        if not changes:
+            continue
+        delivered = work.delivered.get(feed.tracking_id, ())
+        for key_text, change in changes.items():
             if change.value is None:
                 feed.counters.deleted += 1
             elif key_text in delivered:

@@ -18,7 +18,7 @@ import enum
 import os
 import pickle
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from cocotui.engine.batching import run_together
@@ -99,10 +99,15 @@ class _ReadRow:
     cache: CallCache | None
 
 
-def _read(source: Source, task: RowTask) -> RowOutcome | tuple[dict[str, Any], bytes, int]:
-    """The row's outcome when it needs no evaluation, else its fields, fingerprint and size."""
+def _read(
+    read_row: Callable[[str], dict[str, Any] | None],
+    row_fingerprint: Callable[[dict[str, Any]], bytes] | None,
+    task: RowTask,
+) -> RowOutcome | tuple[dict[str, Any], bytes, int]:
+    """The row's outcome when it needs no evaluation, else its fields, fingerprint and size
+    (``row_fingerprint``: the source's own, if it has one)."""
     try:
-        row = source.spec.read_row(task.key)
+        row = read_row(task.key)
     except Exception as exc:  # a custom source's get_value() may raise anything
         return RowOutcome(
             task.key, RowStatus.FAILED, error=f"cannot read: {exc}", traceback=user_traceback(exc)
@@ -110,7 +115,6 @@ def _read(source: Source, task: RowTask) -> RowOutcome | tuple[dict[str, Any], b
     if row is None:
         return RowOutcome(task.key, RowStatus.GONE)
     content = row.get("content", row)
-    row_fingerprint = getattr(source.spec, "row_fingerprint", None)
     fp = content_fingerprint(content) if row_fingerprint is None else row_fingerprint(row)
     size = len(content) if isinstance(content, str | bytes) else 0
     if fp == task.known_content_fp:
@@ -140,8 +144,10 @@ def evaluate_rows(
     """The outcomes of ``tasks``, in order. The changed rows are evaluated together, so that
     a batching function is called once for all of them (see :mod:`cocotui.engine.batching`)."""
     rows: list[RowOutcome | _ReadRow] = []
+    spec = source.spec
+    row_fingerprint = getattr(spec, "row_fingerprint", None)
     for task in tasks:
-        read = _read(source, task)
+        read = _read(spec.read_row, row_fingerprint, task)
         if isinstance(read, RowOutcome):
             rows.append(read)
             continue
