@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import signal
 import sys
 import time
@@ -259,6 +260,10 @@ def _serve_metrics(address: MetricsAddress) -> MetricsObserver:
 
 def cmd_update(args: argparse.Namespace) -> int:
     engine = open_engine(args)
+    # What is loaded by now (cocotui, the app and their imports) lives as long as the process:
+    # moved out of the cyclic collector's reach, so that the full collections a run's rows
+    # trigger do not walk it every time.
+    gc.freeze()
     stop = StopToken()
 
     def interrupt(signum: int, _frame: FrameType | None) -> None:

@@ -31,8 +31,7 @@ class ListingDiff:
     gone: list[tuple[str, TrackedRow]]
 
 
-@dataclasses.dataclass(frozen=True)
-class TrackedKey:
+class TrackedKey(NamedTuple):
     target_id: int
     key: str
     key_parts: bytes
@@ -55,8 +54,7 @@ class StagedRow(NamedTuple):
     keys: dict[int, dict[str, bytes]]
 
 
-@dataclasses.dataclass(frozen=True)
-class RowCommit:
+class RowCommit(NamedTuple):
     """The outcome of one source row, written once its mutations were applied: what changed
     in the keys tracking holds for it (keys it still produces with the same value and key
     parts are left as they are)."""
