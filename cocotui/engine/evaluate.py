@@ -3,9 +3,7 @@ each collector collects. Pure computation, safe to run in worker processes."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -213,12 +211,19 @@ class FlowEvaluator:
     def _call(
         self, expr: Call, args: list[Any], kwargs: dict[str, Any], row: _Row
     ) -> Evaluation[Any]:
+        _, info, nones = self._known(expr)
+        if info.batching:
+            if nones.skips(args, kwargs):
+                return None
+            (result,) = yield from self._call_many(expr, [(args, kwargs)], row)
+            return result
+        return self._call_now(expr, args, kwargs, row)
+
+    def _call_now(self, expr: Call, args: list[Any], kwargs: dict[str, Any], row: _Row) -> Any:
+        """A call of a function that is not ``batching=True``, made at once."""
         identity, info, nones = self._known(expr)
         if nones.skips(args, kwargs):
             return None
-        if info.batching:
-            (result,) = yield from self._call_many(expr, [(args, kwargs)], row)
-            return result
         if info.cache and row.cache is not None:
             return row.cache.call(
                 identity,
@@ -266,14 +271,41 @@ class FlowEvaluator:
             ) from None
 
     def _plain(self, expr: Expr, row: _Row) -> Any:
-        """``expr``'s value when it is a field or a constant, else :data:`_PENDING`: callers
-        evaluate the others with :meth:`_eval`, and no generator is made for these (this runs
-        for every argument of every row)."""
+        """``expr``'s value when it is a field, a constant or a call that needs no batching
+        call, else :data:`_PENDING`: callers evaluate the others with :meth:`_eval`. No
+        generator is made for these (this runs for every expression of every row)."""
         if type(expr) is FieldRef:
             return self._field(expr, row)
         if type(expr) is Const:
             return expr.value
+        if type(expr) is Call:
+            return self._plain_call(expr, row)
         return _PENDING
+
+    def _plain_call(self, expr: Call, row: _Row) -> Any:
+        """The result of a call that needs no batching call (neither itself nor for its
+        arguments), made at once; else :data:`_PENDING` (what it computed on the way is kept
+        in the row's memo, and found there when :meth:`_eval` evaluates it)."""
+        memo = row.envs[id(expr.scope)].memo
+        key = id(expr)
+        if key in memo:
+            return memo[key]
+        if self._known(expr)[1].batching:
+            return _PENDING
+        args = []
+        for arg in expr.args:
+            value = self._plain(arg, row)
+            if value is _PENDING:
+                return _PENDING
+            args.append(value)
+        kwargs = {}
+        for name, argument in expr.kwargs:
+            value = self._plain(argument, row)
+            if value is _PENDING:
+                return _PENDING
+            kwargs[name] = value
+        result = memo[key] = self._call_now(expr, args, kwargs, row)
+        return result
 
     def _eval(self, expr: Expr, row: _Row) -> Evaluation[Any]:
         if isinstance(expr, FieldRef):
@@ -341,7 +373,10 @@ class FlowEvaluator:
         row.envs[id(scope)] = env
         for op in scope.ops:
             if isinstance(op, Assign):
-                env.fields[op.name] = yield from self._eval(op.expr, row)
+                value = self._plain(op.expr, row)
+                if value is _PENDING:
+                    value = yield from self._eval(op.expr, row)
+                env.fields[op.name] = value
             elif isinstance(op, ForEach):
                 yield from self._for_each(op, row, out)
             else:
@@ -413,61 +448,3 @@ class FlowEvaluator:
     ) -> Collected:
         """:meth:`evaluation` of one row, run alone."""
         return run_alone(self.evaluation(source, fields, cache))
-
-
-def _describe_ops(ops: Iterable[Op], parts: list[str]) -> None:
-    def expr(e: Expr) -> str:
-        if isinstance(e, FieldRef):
-            return f"field({e.scope.depth},{e.name})"
-        if isinstance(e, SubField):
-            return f"{expr(e.base)}.{e.name}"
-        if isinstance(e, Const):
-            return f"const({e.value!r})"
-        if isinstance(e, Generated):
-            return f"generated({e.field.value})"
-        info = function_info(e.fn)
-        name = function_identity(e.fn)
-        args = ",".join(expr(a) for a in e.args)
-        kwargs = ",".join(f"{k}={expr(v)}" for k, v in e.kwargs)
-        return f"call({name}@{info.behavior_version!r};{args};{kwargs})"
-
-    for op in ops:
-        if isinstance(op, Assign):
-            parts.append(f"assign {op.name}={expr(op.expr)}")
-        elif isinstance(op, ForEach):
-            parts.append(f"foreach {expr(op.items)} {{")
-            _describe_ops(op.scope.ops, parts)
-            parts.append("}")
-        elif isinstance(op, Collect):
-            fields = ",".join(f"{n}={expr(v)}" for n, v in op.fields)
-            parts.append(f"collect#{op.collector.index}({fields})")
-
-
-def source_logic(source: Source) -> str:
-    """A text of what a source's rows go through: functions with their behavior versions,
-    constants and collected fields, and the source's own settings (a dataclass spec such as
-    ``LocalFile(binary=...)`` decides what a row holds). A change in it re-evaluates the
-    source's rows."""
-    spec = source.spec
-    settings = repr(spec) if dataclasses.is_dataclass(spec) else type(spec).__name__
-    parts: list[str] = [f"source {settings}"]
-    for scope in source.row_scopes:
-        parts.append("rows {")
-        _describe_ops(scope.ops, parts)
-        parts.append("}")
-    return "\n".join(parts)
-
-
-def content_fingerprint(content: Any) -> bytes:
-    """16 bytes that change when a row's content does. SHA-256, whose OpenSSL code uses the
-    CPU's SHA instructions: on a 2 KB file it is about twice as fast as this Python's
-    BLAKE2b, and every changed row is hashed. (A row whose stamp changed but whose content
-    did not, tracked with a fingerprint of before, is evaluated again; its output is sent
-    only if it changed.)"""
-    if isinstance(content, str):
-        data = content.encode("utf-8", "surrogateescape")
-    elif isinstance(content, bytes):
-        data = content
-    else:
-        data = repr(content).encode()
-    return hashlib.sha256(data).digest()[:16]

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from cocotui.engine.counters import SourceCounters
-from cocotui.engine.evaluate import source_logic
 from cocotui.engine.events import (
     BatchApplied,
     KeyDuplicate,
@@ -41,6 +40,7 @@ from cocotui.engine.row_changes import (
     upsert,
 )
 from cocotui.engine.row_keys import UNTRACKABLE_ERROR, is_text, printable_key, trackable_rows
+from cocotui.engine.row_logic import source_logic
 from cocotui.engine.workers import RowEvaluator, RowStatus, RowTask
 from cocotui.flow.loader import user_traceback
 from cocotui.flow.model import Flow, Source

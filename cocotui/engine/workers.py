@@ -23,12 +23,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cocotui.engine.batching import run_together
 from cocotui.engine.call_cache import CallCache
-from cocotui.engine.evaluate import (
-    Collected,
-    FlowEvaluator,
-    content_fingerprint,
-    describe_exception,
-)
+from cocotui.engine.evaluate import Collected, FlowEvaluator, describe_exception
+from cocotui.engine.row_logic import content_fingerprint
 from cocotui.flow.loader import App, load_app, user_traceback
 from cocotui.flow.model import Flow, Source
 from cocotui.state.function_cache import FunctionCacheStore
