@@ -86,11 +86,10 @@ def commit_rows(
             for key in keys
         ],
     )
-    db.executemany(
-        "INSERT OR REPLACE INTO target_keys(target_id, key, row_id, key_parts, value_fp) "
-        "VALUES (?, ?, ?, ?, ?)",
+    _record_keys(
+        db,
         [
-            (target_id, key, row_id, _blob(parts), _blob(fp))
+            (_blob(parts), _blob(fp), target_id, key, row_id)
             for c, row_id in rows
             for target_id, keys in c.recorded.items()
             for key, (parts, fp) in keys.items()
@@ -105,3 +104,22 @@ def commit_rows(
         "UPDATE source_rows SET stamp = ?, content_fp = ?, logic_fp = ? WHERE id = ?",
         [(c.stamp, _blob(c.content_fp), _blob(c.logic_fp), row_id) for c, row_id in rows],
     )
+
+
+def _record_keys(db: sqlite3.Connection, keys: list[tuple[object, ...]]) -> None:
+    """Write (key parts, value fingerprint, target id, key, row id) of keys tracking holds:
+    every key recorded at commit is tracked already (the row's own, or staged before
+    ``mutate``), so it is updated in place (a replace also rewrites the index by row). Should
+    one be missing all the same, they are all written in full: none is left untracked."""
+    before = db.total_changes
+    db.executemany(
+        "UPDATE target_keys SET key_parts = ?, value_fp = ? "
+        "WHERE target_id = ? AND key = ? AND row_id = ?",
+        keys,
+    )
+    if db.total_changes - before != len(keys):
+        db.executemany(
+            "INSERT OR REPLACE INTO target_keys(key_parts, value_fp, target_id, key, row_id) "
+            "VALUES (?, ?, ?, ?, ?)",
+            keys,
+        )
