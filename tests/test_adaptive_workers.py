@@ -61,3 +61,16 @@ def test_rows_whose_work_outweighs_starting_workers_go_to_workers(
     assert pids[:sampled] == [os.getpid()] * sampled  # timed here first
     assert os.getpid() not in pids[sampled:]
     assert len(pids) == 400
+
+
+def test_time_spent_waiting_for_a_cpu_does_not_start_workers(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same rows as above, timed as on a machine whose CPUs other processes hold: all the
+    # sampled rows' time was spent waiting for a CPU (the run queue says so), which workers
+    # would wait for too. The light rows stay in this process.
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    clock = iter(range(1_000_000))
+    monkeypatch.setattr(workers, "runqueue_seconds", lambda: 0.02 * 32 * next(clock))
+    pids = pids_of_rows(ws, "time.sleep(0.02)", 400, tmp_path / "pids")
+    assert pids == [os.getpid()] * 400

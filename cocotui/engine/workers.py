@@ -40,8 +40,9 @@ CHUNK_ROWS = 32
 #: Below this many rows to evaluate, starting worker processes costs more than it saves.
 MIN_ROWS_FOR_WORKERS = 256
 #: Chunks timed in this process before choosing; the fastest counts (the first call of a
-#: function may import or warm up what later calls reuse). Timed in wall time, not CPU time:
-#: workers also overlap a function's waits (an API call per row).
+#: function may import or warm up what later calls reuse). Timed in wall time, not CPU time
+#: (workers also overlap a function's waits, an API call per row), less the time the process
+#: waited for a CPU that other processes held (:func:`runqueue_seconds`).
 SAMPLED_CHUNKS = 3
 #: Seconds until started workers answer: a fork server, then each worker imports cocotui and
 #: the app in parallel (0.2-0.4 s for the benchmark apps on 2 CPUs).
@@ -245,9 +246,10 @@ class RowEvaluator:
             sampled, rest = chunks[:SAMPLED_CHUNKS], chunks[SAMPLED_CHUNKS:]
             per_row, transfer = [], []
             for chunk in sampled:
-                started = time.perf_counter()
+                started, queued = time.perf_counter(), runqueue_seconds()
                 outcomes = evaluate_rows(evaluator, source, self._with_cache(flow, source, chunk))
-                per_row.append((time.perf_counter() - started) / len(chunk))
+                busy = time.perf_counter() - started - (runqueue_seconds() - queued)
+                per_row.append(max(busy, 0.0) / len(chunk))
                 transfer.append(_transfer_seconds(chunk, outcomes) / len(chunk))
                 yield from outcomes
             rows = sum(len(c) for c in rest)
@@ -293,6 +295,17 @@ class RowEvaluator:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def runqueue_seconds() -> float:
+    """Seconds this thread has waited for a CPU so far (Linux's schedstat; 0 elsewhere). The
+    sampled rows are timed without it: on a busy machine the wait is other processes' work,
+    which workers would wait for too, not work of the rows that workers could share."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _transfer_seconds(tasks: list[RowTask], outcomes: list[RowOutcome]) -> float:
