@@ -312,6 +312,7 @@ def _transfer_seconds(tasks: list[RowTask], outcomes: list[RowOutcome]) -> float
     """Seconds this process would spend shipping ``tasks`` to a worker and receiving their
     ``outcomes``: pickling both there and back, timed on the real rows (their size is the
     app's), times the pool's own cost per row (:data:`TRANSFER_FACTOR`)."""
-    started = time.perf_counter()
+    started, queued = time.perf_counter(), runqueue_seconds()
     pickle.loads(pickle.dumps((tasks, outcomes), pickle.HIGHEST_PROTOCOL))
-    return (time.perf_counter() - started) * TRANSFER_FACTOR
+    busy = time.perf_counter() - started - (runqueue_seconds() - queued)
+    return max(busy, 0.0) * TRANSFER_FACTOR
