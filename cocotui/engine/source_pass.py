@@ -54,6 +54,9 @@ from cocotui.state.tracking import (
     TrackedRow,
 )
 
+#: The tracked keys of a row that has none (looked up for every new row).
+_NO_KEYS: frozenset[str] = frozenset()
+
 
 class SourceListingError(Exception):
     """A source could not be listed; the source's own exception is the cause."""
@@ -353,7 +356,7 @@ class SourcePass:
                 if (
                     key_text not in producers
                     if change.value is None
-                    else key_text not in work.old_keys.get(feed.tracking_id, set())
+                    else key_text not in work.old_keys.get(feed.tracking_id, _NO_KEYS)
                 )
             }
             elsewhere = (
@@ -376,7 +379,7 @@ class SourcePass:
         if not changes:
             return
         tid = feed.tracking_id
-        old = work.old_keys.get(tid, set())
+        old = work.old_keys.get(tid, _NO_KEYS)
         for key_text, change in list(changes.items()):
             if change.value is None:
                 if key_text in last_producer:
@@ -414,7 +417,7 @@ class SourcePass:
         for work in live:
             keys: dict[int, dict[str, bytes]] = {}
             for target_id, changes in work.changes.items():
-                old = work.old_keys.get(target_id, ())
+                old = work.old_keys.get(target_id, _NO_KEYS)
                 upserts = {
                     k: c.stored for k, c in changes.items() if c.value is not None and k not in old
                 }
