@@ -23,14 +23,17 @@ import stat as stat_module
 import struct
 from collections.abc import Iterator
 from fnmatch import translate
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 from cocotui.engine_type import EnrichedValueType, basic
 
+#: A source row as listed: its key and a cheap version stamp (no content read). A plain tuple:
+#: listing makes one per file, and building a NamedTuple costs eight times as much.
+Listed: TypeAlias = tuple[str, str]
+
 
 class ListedRow(NamedTuple):
-    """A source row as listed: its key and a cheap version stamp (no content read).
-    A NamedTuple: listing makes one per file, and tuples are the cheapest to build."""
+    """A :data:`Listed` pair with names, for sources where its cost does not show."""
 
     key: str
     stamp: str
@@ -169,7 +172,7 @@ class LocalFile:
 
     # -- listing ------------------------------------------------------------------------------
 
-    def _walk(self, directory: str, prefix: str, real_dirs: list[str]) -> Iterator[ListedRow]:
+    def _walk(self, directory: str, prefix: str, real_dirs: list[str]) -> Iterator[Listed]:
         """The rows under ``directory``, whose resolved path is ``real_dirs[-1]`` (the resolved
         paths of the directories being listed, to stop symlink loops)."""
         # Not sorted: a directory of 100,000 files would hold as many entries in memory at
@@ -209,12 +212,10 @@ class LocalFile:
                     continue
                 if max_size is None or stat.st_size <= max_size:
                     # _stamp, inlined: a call per file shows in the no-change run.
-                    yield ListedRow(
-                        rel,
-                        _pack_stamp(
-                            stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns
-                        ).hex(),
-                    )
+                    stamp = _pack_stamp(
+                        stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns
+                    ).hex()
+                    yield rel, stamp
 
     def _followed(
         self, entry: os.DirEntry[str], directory: str, real_dirs: list[str]
@@ -244,7 +245,7 @@ class LocalFile:
             return None
         return key
 
-    def list_rows_under(self, directory: str) -> Iterator[ListedRow]:
+    def list_rows_under(self, directory: str) -> Iterator[Listed]:
         """The matching files under ``directory`` (a ``/``-separated path relative to
         ``path``), as :meth:`list_rows` lists them: for a directory that appeared while
         watched. Nothing when it is excluded, leads outside, or no longer exists."""
@@ -253,7 +254,7 @@ class LocalFile:
         full = os.path.join(self.path, directory)
         yield from self._walk(full, directory + "/", [self._root(), os.path.realpath(full)])
 
-    def list_rows(self) -> Iterator[ListedRow]:
+    def list_rows(self) -> Iterator[Listed]:
         """Every matching file. A missing root directory is an error, so that a vanished or
         unmounted source is never mistaken for one whose files were all deleted."""
         if not os.path.isdir(self.path):

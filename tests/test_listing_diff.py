@@ -10,7 +10,8 @@ import pytest
 import update_helpers as h
 from conftest import Workspace
 
-from cocotui.engine.listing_diff import ListingComparison, compare_listing, stamp_table
+from cocotui.engine.listing_diff import ListingComparison, compare_listing
+from cocotui.state.tracked_rows import ListingDiff, TrackedRow
 
 
 @pytest.fixture
@@ -31,58 +32,65 @@ def to_process(run: h.Recorded) -> int:
     return int(listed["to_process"])
 
 
-def compare(
+def diff(
     rows: list[tuple[str, str]],
-    tracked: list[tuple[str, str | None]],
+    tracked: dict[str, str | None],
     everything: bool = False,
-) -> ListingComparison:
-    return compare_listing(rows, stamp_table(tracked), everything)
+) -> tuple[ListingComparison, ListingDiff]:
+    """The comparison, and the diff it gives against tracking holding ``tracked`` (the row
+    ids numbered in key order)."""
+    found = compare_listing(rows, dict(tracked), everything)
+    rows_of = {
+        key: TrackedRow(i, stamp, None, None) for i, (key, stamp) in enumerate(tracked.items())
+    }
+    wanted = {key: rows_of[key] for key in found.keys_to_read() if key in rows_of}
+    return found, found.diff(wanted)
 
 
 # -- the comparison ---------------------------------------------------------------------------
 
 
 def test_unchanged_rows_need_nothing_and_the_rest_is_sorted_by_key() -> None:
-    found = compare(
-        [("c", "3"), ("new", "1"), ("a", "1"), ("b", "2*")],
-        [("a", "1"), ("b", "2"), ("c", "3"), ("gone2", "9"), ("gone1", "9")],
-    )
+    tracked: dict[str, str | None] = {"a": "1", "b": "2", "c": "3", "gone2": "9", "gone1": "9"}
+    found, listing = diff([("c", "3"), ("new", "1"), ("a", "1"), ("b", "2*")], tracked)
     assert found == ListingComparison(
-        listed=4,
         changed=[("b", "2*"), ("new", "1")],
-        tracked=["b"],
         gone=["gone1", "gone2"],
         untrackable=[],
+        tracked_listed=3,
     )
+    assert listing.listed == 4
+    assert [(key, stamp, row and row.id) for key, stamp, row in listing.changed] == [
+        ("b", "2*", 1),
+        ("new", "1", None),
+    ]
+    assert [(key, row.id) for key, row in listing.gone] == [("gone1", 4), ("gone2", 3)]
 
 
 def test_a_row_tracked_with_other_logic_is_changed_whatever_its_stamp() -> None:
-    found = compare([("a", "1"), ("b", "2")], [("a", None), ("b", "2"), ("c", None)])
-    assert (found.changed, found.tracked, found.gone) == ([("a", "1")], ["a"], ["c"])
-    assert found.listed == 2
+    found, listing = diff([("a", "1"), ("b", "2")], {"a": None, "b": "2", "c": None})
+    assert (found.changed, found.gone, listing.listed) == ([("a", "1")], ["c"], 2)
 
 
 def test_everything_returns_every_listed_row() -> None:
-    found = compare([("b", "2"), ("a", "1")], [("a", "1"), ("b", "2")], everything=True)
-    assert (found.changed, found.tracked, found.gone) == ([("a", "1"), ("b", "2")], ["a", "b"], [])
+    found, listing = diff([("b", "2"), ("a", "1")], {"a": "1", "b": "2"}, everything=True)
+    assert (found.changed, found.gone, listing.listed) == ([("a", "1"), ("b", "2")], [], 2)
 
 
 def test_a_key_listed_twice_counts_once_with_its_last_stamp() -> None:
     # A custom source may list a key twice: it is one row, never both unchanged and changed.
-    found = compare(
-        [("a", "1"), ("a", "1*"), ("new", "1"), ("new", "2"), ("b", "2"), ("b", "2")],
-        [("a", "1"), ("b", "2")],
-    )
-    assert found.listed == 3
+    rows = [("a", "1"), ("a", "1*"), ("new", "1"), ("new", "2"), ("b", "2"), ("b", "2")]
+    found, listing = diff(rows, {"a": "1", "b": "2"})
     # "b" was found unchanged, then listed again: looked at again (a read, never a miss).
     assert found.changed == [("a", "1*"), ("b", "2"), ("new", "2")]
-    assert (found.tracked, found.gone) == (["a", "b"], [])
+    assert [row is None for _, _, row in listing.changed] == [False, False, True]
+    assert (listing.listed, listing.gone) == (3, [])
 
 
 def test_a_key_that_is_not_text_is_reported_and_never_counted() -> None:
     bad = "caf\udce9.md"  # a file name in Latin-1, decoded with surrogateescape
-    found = compare([(bad, "1"), ("ok", "1")], [("ok", "1")])
-    assert (found.untrackable, found.changed, found.listed) == ([bad], [], 1)
+    found, listing = diff([(bad, "1"), ("ok", "1")], {"ok": "1"})
+    assert (found.untrackable, found.changed, listing.listed) == ([bad], [], 1)
 
 
 # -- what the stamp of a LocalFile catches ----------------------------------------------------

@@ -2,7 +2,7 @@
 dict of the tracked stamps: the rows to look at again (new, another stamp or logic), and the
 tracked rows no longer listed.
 
-One dict lookup per listed row is what a run that finds nothing pays (the comparison used to
+One dict look-up per listed row is what a run that finds nothing pays (the comparison used to
 stream the listing into a temporary SQLite table and join it, about three times the CPU). The
 dict holds only key and stamp per tracked row; the rest of a row's tracking is read for the
 rows that need work only.
@@ -14,59 +14,54 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from cocotui.engine.row_keys import is_text
+from cocotui.state.tracked_rows import ListingDiff, TrackedRow
 
 
 class ListingComparison(NamedTuple):
     """What differs between a listing and tracking, each list in key order."""
 
-    #: distinct listed rows whose key can be tracked
-    listed: int
     #: (key, stamp) of listed rows that are new or changed (every listed row with ``everything``)
     changed: list[tuple[str, str]]
-    #: keys of ``changed`` that tracking holds
-    tracked: list[str]
     #: tracked keys no longer listed
     gone: list[str]
     #: listed keys that are not text (a file name that is not UTF-8): never tracked, reported
     untrackable: list[str]
+    #: distinct tracked keys listed
+    tracked_listed: int
 
+    def keys_to_read(self) -> list[str]:
+        """The keys whose tracking :meth:`diff` needs."""
+        return [key for key, _ in self.changed] + self.gone
 
-class _Listed:
-    """Stands, in the dict of tracked stamps, for a row the listing reached."""
-
-
-_LISTED = _Listed()
-_UNTRACKED = _Listed()
-
-
-def stamp_table(tracked_stamps: Iterable[tuple[str, str | None]]) -> dict[str, object]:
-    """The table :func:`compare_listing` takes: (key, stamp) of every tracked row of the
-    source, the stamp ``None`` for a row to evaluate again whatever its stamp (tracked with
-    other logic). Read whole before the listing starts, so that a failure of the tracking
-    database is never taken for one of the source."""
-    return dict(tracked_stamps)
+    def diff(self, tracked: dict[str, TrackedRow]) -> ListingDiff:
+        """The rows to work on, given the tracking of :meth:`keys_to_read` (a key missing from
+        ``tracked`` is a new row)."""
+        changed = [(key, stamp, tracked.get(key)) for key, stamp in self.changed]
+        new = sum(row is None for _, _, row in changed)
+        gone = [(key, tracked[key]) for key in self.gone]
+        return ListingDiff(self.tracked_listed + new, changed, gone)
 
 
 def compare_listing(
-    rows: Iterable[tuple[str, str]], stamps: dict[str, object], everything: bool
+    rows: Iterable[tuple[str, str]], stamps: dict[str, str | None], everything: bool
 ) -> ListingComparison:
-    """Compare ``rows`` (key, stamp) with ``stamps`` (from :func:`stamp_table`, marked as the
-    listing reaches its rows). With ``everything`` every listed row counts as changed.
+    """Compare ``rows`` (key, stamp) with ``stamps``: the stamp of every tracked row of the
+    source, ``None`` for a row to evaluate again whatever its stamp (tracked with other
+    logic). Each listed row is taken out of ``stamps``: what is left is gone. With
+    ``everything`` every listed row counts as changed.
 
-    A key listed twice (a custom source may) counts once, with its last stamp; a repeat of a
-    row found unchanged is looked at again, which costs a read and never misses a change."""
+    A key listed twice (a custom source may) is one row, with its last stamp; listed again
+    after it was found unchanged, it is no longer in ``stamps`` and is looked at again, which
+    costs a read and never misses a change."""
+    tracked = len(stamps)
     changed: dict[str, str] = {}
-    get = stamps.get
+    take = stamps.pop
     for key, stamp in rows:
-        old = get(key, _UNTRACKED)
-        if old is not _UNTRACKED:
-            stamps[key] = _LISTED  # not gone (the value is replaced in place: no resize)
-        if old != stamp or everything:
+        if take(key, None) != stamp or everything:
             changed[key] = stamp
-    gone = sorted(key for key, mark in stamps.items() if mark is not _LISTED)
-    tracked = sorted(key for key in changed if key in stamps)
-    untrackable = [key for key in changed if key not in stamps and not is_text(key)]
+    # Tracked keys are text: a key that is not can only be among the changed ones.
+    untrackable = [key for key in changed if not is_text(key)]
     for key in untrackable:
         del changed[key]
-    listed = len(stamps) - len(gone) + len(changed) - len(tracked)
-    return ListingComparison(listed, sorted(changed.items()), tracked, gone, untrackable)
+    gone = sorted(stamps)
+    return ListingComparison(sorted(changed.items()), gone, untrackable, tracked - len(gone))

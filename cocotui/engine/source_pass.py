@@ -30,7 +30,7 @@ from cocotui.engine.events import (
     target_snapshot,
 )
 from cocotui.engine.key_codec import KeyCodecError
-from cocotui.engine.listing_diff import compare_listing, stamp_table
+from cocotui.engine.listing_diff import compare_listing
 from cocotui.engine.mutate import Failures, mutate
 from cocotui.engine.row_changes import RowError, RowWork, TargetFeed, count_row, diff_row, upsert
 from cocotui.engine.row_keys import UNTRACKABLE_ERROR, is_text, printable_key
@@ -180,16 +180,13 @@ class SourcePass:
         """Every row of the source compared with tracking; only the rows that need work have
         their tracking read whole."""
         flow, source, tracking = self.flow.name, self.source.name, self.ctx.tracking
-        stamps = stamp_table(tracking.listed_stamps(flow, source, self.logic_fp))
+        stamps = tracking.listed_stamps(flow, source, self.logic_fp)
         try:
             found = compare_listing(self.source.spec.list_rows(), stamps, everything)
         except Exception as exc:  # a custom source's list() or create() may raise anything
             raise SourceListingError(str(exc)) from exc
-        del stamps  # a row of it per tracked row: not kept while the rows are evaluated
         untrackable += found.untrackable
-        rows = tracking.source_rows_for(flow, source, [*found.tracked, *found.gone])
-        changed = [(key, stamp, rows.get(key)) for key, stamp in found.changed]
-        return ListingDiff(found.listed, changed, [(key, rows[key]) for key in found.gone])
+        return found.diff(tracking.source_rows_for(flow, source, found.keys_to_read()))
 
     def _start(self, diff: ListingDiff) -> None:
         counters = self.counters

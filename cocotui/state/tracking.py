@@ -261,16 +261,16 @@ class SqliteTracking:
             (flow, source, *([] if after is None else [after]), limit),
         ).fetchall()
 
-    def listed_stamps(
-        self, flow: str, source: str, logic_fp: bytes
-    ) -> Iterator[tuple[str, str | None]]:
-        """(row key, stamp) of every tracked row of a source, to compare a full listing with:
+    def listed_stamps(self, flow: str, source: str, logic_fp: bytes) -> dict[str, str | None]:
+        """Row key -> stamp of every tracked row of a source, to compare a full listing with:
         the stamp is ``None`` for a row tracked with other logic than ``logic_fp`` (it must be
         evaluated again, whatever its stamp)."""
-        return self.db.execute(
-            "SELECT row_key, CASE WHEN logic_fp = ? THEN stamp END FROM source_rows "
-            "WHERE flow = ? AND source = ?",
-            (logic_fp, flow, source),
+        return dict(
+            self.db.execute(
+                "SELECT row_key, CASE WHEN logic_fp = ? THEN stamp END FROM source_rows "
+                "WHERE flow = ? AND source = ?",
+                (logic_fp, flow, source),
+            )
         )
 
     def source_rows_for(self, flow: str, source: str, keys: Iterable[str]) -> dict[str, TrackedRow]:
