@@ -4,8 +4,9 @@ tracked rows no longer listed.
 
 One dict look-up per listed row is what a run that finds nothing pays (the comparison used to
 stream the listing into a temporary SQLite table and join it, about three times the CPU). The
-dict holds only key and stamp per tracked row; the rest of a row's tracking is read for the
-rows that need work only.
+dict holds only key and stamp per tracked row (about 210 bytes: 21 MB at 100,000 rows, a few
+MB more at its peak than the temporary table took); the rest of a row's tracking is read for
+the rows that need work only.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ class SourcePass:
         """Every row of the source compared with tracking; only the rows that need work have
         their tracking read whole."""
         flow, source, tracking = self.flow.name, self.source.name, self.ctx.tracking
-        stamps = tracking.listed_stamps(flow, source, self.logic_fp)
+        stamps = tracking.tracked_stamps(flow, source, self.logic_fp)
         try:
             found = compare_listing(self.source.spec.list_rows(), stamps, everything)
         except Exception as exc:  # a custom source's list() or create() may raise anything

@@ -261,7 +261,7 @@ class SqliteTracking:
             (flow, source, *([] if after is None else [after]), limit),
         ).fetchall()
 
-    def listed_stamps(self, flow: str, source: str, logic_fp: bytes) -> dict[str, str | None]:
+    def tracked_stamps(self, flow: str, source: str, logic_fp: bytes) -> dict[str, str | None]:
         """Row key -> stamp of every tracked row of a source, to compare a full listing with:
         the stamp is ``None`` for a row tracked with other logic than ``logic_fp`` (it must be
         evaluated again, whatever its stamp)."""
