@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from cocotui.engine.counters import SourceCounters
@@ -30,15 +30,16 @@ from cocotui.engine.events import (
     target_snapshot,
 )
 from cocotui.engine.key_codec import KeyCodecError
+from cocotui.engine.listing_diff import compare_listing
 from cocotui.engine.mutate import Failures, mutate
 from cocotui.engine.row_changes import RowError, RowWork, TargetFeed, count_row, diff_row, upsert
-from cocotui.engine.row_keys import UNTRACKABLE_ERROR, is_text, printable_key, trackable_rows
+from cocotui.engine.row_keys import UNTRACKABLE_ERROR, is_text, printable_key
 from cocotui.engine.workers import RowEvaluator, RowStatus, RowTask
 from cocotui.flow.loader import user_traceback
 from cocotui.flow.model import Flow, Source
-from cocotui.sources import ListedRow
 from cocotui.state.function_cache import FunctionCacheStore
-from cocotui.state.tracking import ListingDiff, RowCommit, SqliteTracking, TrackedRow
+from cocotui.state.tracked_rows import ListingDiff
+from cocotui.state.tracking import RowCommit, SqliteTracking, TrackedRow
 
 
 class SourceListingError(Exception):
@@ -82,15 +83,6 @@ class Triage(NamedTuple):
     same: list[tuple[str, str]]
     #: rows read or deleted, whose changes go on to the targets
     live: list[RowWork]
-
-
-def _listing(rows: Iterable[ListedRow]) -> Iterator[ListedRow]:
-    """``rows`` with a failure of the source (a custom source's ``list()`` or ``create()``
-    may raise anything) told apart from one of the tracking database reading them."""
-    try:
-        yield from rows
-    except Exception as exc:
-        raise SourceListingError(str(exc)) from exc
 
 
 def _vanished_directory(source: Source) -> str | None:
@@ -167,8 +159,7 @@ class SourcePass:
         everything = self.ctx.everything or recheck
         flow, source, tracking = self.flow.name, self.source.name, self.ctx.tracking
         if keys is None:
-            listing = trackable_rows(_listing(self.source.spec.list_rows()), untrackable)
-            return tracking.diff_listing(flow, source, listing, self.logic_fp, everything)
+            return self._list_all(everything, untrackable)
         untrackable += [key for key in keys if not is_text(key)]
         text_keys = sorted(key for key in keys if is_text(key))
         try:
@@ -184,6 +175,18 @@ class SourcePass:
                 changed.append((key, stamp, row))
         gone = [(key, row) for key, row in tracked.items() if key not in listed]
         return ListingDiff(len(listed), changed, gone)
+
+    def _list_all(self, everything: bool, untrackable: list[str]) -> ListingDiff:
+        """Every row of the source compared with tracking; only the rows that need work have
+        their tracking read whole."""
+        flow, source, tracking = self.flow.name, self.source.name, self.ctx.tracking
+        stamps = tracking.tracked_stamps(flow, source, self.logic_fp)
+        try:
+            found = compare_listing(self.source.spec.list_rows(), stamps, everything)
+        except Exception as exc:  # a custom source's list() or create() may raise anything
+            raise SourceListingError(str(exc)) from exc
+        untrackable += found.untrackable
+        return found.diff(tracking.source_rows_for(flow, source, found.keys_to_read()))
 
     def _start(self, diff: ListingDiff) -> None:
         counters = self.counters
