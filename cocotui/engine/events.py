@@ -14,7 +14,7 @@ import enum
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 from cocotui.engine.counters import SourceCounters, TargetCounters
 
@@ -23,16 +23,47 @@ def _now() -> float:
     return time.time()
 
 
-# Equality, hash and repr are the ones below, written once for every event class (and the same
-# as dataclass-generated ones: fields compared in order, the class must be the same), not
-# generated for each (``eq=False, repr=False``): that generation cost a third of importing
-# this module, which every command does at start-up.
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+T = TypeVar("T")
+
+
+@dataclass_transform(
+    kw_only_default=True, frozen_default=True, field_specifiers=(dataclasses.field,)
+)
+def _event(cls: type[T]) -> type[T]:
+    """An event class: a frozen, keyword-only dataclass whose methods are :class:`Event`'s,
+    written once for every event class rather than generated for each as ``frozen=True``
+    does (that generation was half the cost of importing this module, and every command
+    imports it at start-up). They behave as the generated ones would."""
+    return dataclasses.dataclass(init=False, repr=False, eq=False, kw_only=True)(cls)
+
+
+@_event
 class Event:
     """The base of every event: its kind and when it happened."""
 
     kind: ClassVar[str] = ""
     time: float = dataclasses.field(default_factory=_now)
+
+    def __init__(self, **values: Any) -> None:
+        for field in dataclasses.fields(self):
+            if field.name in values:
+                value = values.pop(field.name)
+            elif field.default is not dataclasses.MISSING:
+                value = field.default
+            elif field.default_factory is not dataclasses.MISSING:
+                value = field.default_factory()
+            else:
+                raise TypeError(f"{type(self).__name__}() missing keyword argument {field.name!r}")
+            object.__setattr__(self, field.name, value)
+        if values:
+            unknown = ", ".join(map(repr, values))
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {unknown}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, field.name) for field in dataclasses.fields(self))
@@ -87,7 +118,7 @@ def target_snapshot(counters: Mapping[str, TargetCounters]) -> dict[str, TargetC
 # -- a run ------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class RunStarted(Event):
     kind: ClassVar[str] = "run.started"
     app: str
@@ -96,7 +127,7 @@ class RunStarted(Event):
     reexport: bool
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class RunFinished(Event):
     kind: ClassVar[str] = "run.finished"
     elapsed: float
@@ -107,7 +138,7 @@ class RunFinished(Event):
     sources: Mapping[str, SourceCounters]
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class TrackingLost(Event):
     """Targets whose setup is applied but whose row tracking is gone."""
 
@@ -120,7 +151,7 @@ class TrackingLost(Event):
 # -- a source ---------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class SourceListed(Event):
     kind: ClassVar[str] = "source.listed"
     source: str
@@ -129,7 +160,7 @@ class SourceListed(Event):
     gone: int
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class SourceFailed(Event):
     kind: ClassVar[str] = "source.failed"
     source: str
@@ -137,7 +168,7 @@ class SourceFailed(Event):
     traceback: str
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class SourceFinished(Event):
     kind: ClassVar[str] = "source.finished"
     source: str
@@ -148,7 +179,7 @@ class SourceFinished(Event):
         return {"source": self.source, **dataclasses.asdict(self.counters)}
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class RowFailed(Event):
     kind: ClassVar[str] = "row.failed"
     source: str
@@ -161,7 +192,7 @@ class RowFailed(Event):
     targets: tuple[str, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class BatchApplied(Event):
     kind: ClassVar[str] = "batch.applied"
     source: str
@@ -172,7 +203,7 @@ class BatchApplied(Event):
     targets: Mapping[str, TargetCounters]
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class MutateStarted(Event):
     """A connector's ``mutate`` call begins: the target rows it carries are in flight (each
     target's ``in_flight``) until the matching :class:`MutateFinished`."""
@@ -186,7 +217,7 @@ class MutateStarted(Event):
     targets: Mapping[str, TargetCounters]
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class MutateFinished(Event):
     """The ``mutate`` call returned (``ok``) or raised (its rows are then isolated, or fail);
     the targets' ``in_flight`` is back down."""
@@ -199,7 +230,7 @@ class MutateFinished(Event):
     targets: Mapping[str, TargetCounters]
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class KeyDuplicate(Event):
     kind: ClassVar[str] = "key.duplicate"
     target: str
@@ -212,7 +243,7 @@ class KeyDuplicate(Event):
 # -- live mode --------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class WatcherError(Event):
     kind: ClassVar[str] = "watcher.error"
     error: str
@@ -228,7 +259,7 @@ class PassReason(enum.StrEnum):
     RELIST = "relist"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class LivePassStarted(Event):
     kind: ClassVar[str] = "live.pass_started"
     source: str
@@ -237,7 +268,7 @@ class LivePassStarted(Event):
     rows: int | None
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class LivePassFinished(Event):
     kind: ClassVar[str] = "live.pass_finished"
     source: str
@@ -257,7 +288,7 @@ class LivePassFinished(Event):
         return {"source": self.source, "reason": self.reason, **counts, "lag": lag}
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class LiveReady(Event):
     kind: ClassVar[str] = "live.ready"
     watched: tuple[str, ...]
@@ -270,14 +301,14 @@ class LiveReady(Event):
 # -- applying setup changes -------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class ApplyChangeStarted(Event):
     kind: ClassVar[str] = "apply.change_started"
     target: str
     action: str
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class ApplyChangeFailed(Event):
     kind: ClassVar[str] = "apply.change_failed"
     target: str
@@ -285,7 +316,7 @@ class ApplyChangeFailed(Event):
     traceback: str
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@_event
 class ApplyChangeDone(Event):
     kind: ClassVar[str] = "apply.change_done"
     target: str
