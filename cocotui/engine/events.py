@@ -14,7 +14,7 @@ import enum
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, TypeVar, dataclass_transform
+from typing import Any, ClassVar
 
 from cocotui.engine.counters import SourceCounters, TargetCounters
 
@@ -23,47 +23,16 @@ def _now() -> float:
     return time.time()
 
 
-T = TypeVar("T")
-
-
-@dataclass_transform(
-    kw_only_default=True, frozen_default=True, field_specifiers=(dataclasses.field,)
-)
-def _event(cls: type[T]) -> type[T]:
-    """An event class: a frozen, keyword-only dataclass whose methods are :class:`Event`'s,
-    written once for every event class rather than generated for each as ``frozen=True``
-    does (that generation was half the cost of importing this module, and every command
-    imports it at start-up). They behave as the generated ones would."""
-    return dataclasses.dataclass(init=False, repr=False, eq=False, kw_only=True)(cls)
-
-
-@_event
+# Equality, hash and repr are the ones below, written once for every event class (and the same
+# as dataclass-generated ones: fields compared in order, the class must be the same), not
+# generated for each (``eq=False, repr=False``): that generation cost a third of importing
+# this module, which every command does at start-up.
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Event:
     """The base of every event: its kind and when it happened."""
 
     kind: ClassVar[str] = ""
     time: float = dataclasses.field(default_factory=_now)
-
-    def __init__(self, **values: Any) -> None:
-        for field in dataclasses.fields(self):
-            if field.name in values:
-                value = values.pop(field.name)
-            elif field.default is not dataclasses.MISSING:
-                value = field.default
-            elif field.default_factory is not dataclasses.MISSING:
-                value = field.default_factory()
-            else:
-                raise TypeError(f"{type(self).__name__}() missing keyword argument {field.name!r}")
-            object.__setattr__(self, field.name, value)
-        if values:
-            unknown = ", ".join(map(repr, values))
-            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {unknown}")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, field.name) for field in dataclasses.fields(self))
@@ -118,7 +87,7 @@ def target_snapshot(counters: Mapping[str, TargetCounters]) -> dict[str, TargetC
 # -- a run ------------------------------------------------------------------------------------
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class RunStarted(Event):
     kind: ClassVar[str] = "run.started"
     app: str
@@ -127,7 +96,7 @@ class RunStarted(Event):
     reexport: bool
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class RunFinished(Event):
     kind: ClassVar[str] = "run.finished"
     elapsed: float
@@ -138,7 +107,7 @@ class RunFinished(Event):
     sources: Mapping[str, SourceCounters]
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class TrackingLost(Event):
     """Targets whose setup is applied but whose row tracking is gone."""
 
@@ -151,7 +120,7 @@ class TrackingLost(Event):
 # -- a source ---------------------------------------------------------------------------------
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class SourceListed(Event):
     kind: ClassVar[str] = "source.listed"
     source: str
@@ -160,7 +129,7 @@ class SourceListed(Event):
     gone: int
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class SourceFailed(Event):
     kind: ClassVar[str] = "source.failed"
     source: str
@@ -168,7 +137,7 @@ class SourceFailed(Event):
     traceback: str
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class SourceFinished(Event):
     kind: ClassVar[str] = "source.finished"
     source: str
@@ -179,7 +148,7 @@ class SourceFinished(Event):
         return {"source": self.source, **dataclasses.asdict(self.counters)}
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class RowFailed(Event):
     kind: ClassVar[str] = "row.failed"
     source: str
@@ -192,7 +161,7 @@ class RowFailed(Event):
     targets: tuple[str, ...] = ()
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class BatchApplied(Event):
     kind: ClassVar[str] = "batch.applied"
     source: str
@@ -203,7 +172,7 @@ class BatchApplied(Event):
     targets: Mapping[str, TargetCounters]
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class MutateStarted(Event):
     """A connector's ``mutate`` call begins: the target rows it carries are in flight (each
     target's ``in_flight``) until the matching :class:`MutateFinished`."""
@@ -217,7 +186,7 @@ class MutateStarted(Event):
     targets: Mapping[str, TargetCounters]
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class MutateFinished(Event):
     """The ``mutate`` call returned (``ok``) or raised (its rows are then isolated, or fail);
     the targets' ``in_flight`` is back down."""
@@ -230,7 +199,7 @@ class MutateFinished(Event):
     targets: Mapping[str, TargetCounters]
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class KeyDuplicate(Event):
     kind: ClassVar[str] = "key.duplicate"
     target: str
@@ -243,7 +212,7 @@ class KeyDuplicate(Event):
 # -- live mode --------------------------------------------------------------------------------
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class WatcherError(Event):
     kind: ClassVar[str] = "watcher.error"
     error: str
@@ -259,7 +228,7 @@ class PassReason(enum.StrEnum):
     RELIST = "relist"
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class LivePassStarted(Event):
     kind: ClassVar[str] = "live.pass_started"
     source: str
@@ -268,7 +237,7 @@ class LivePassStarted(Event):
     rows: int | None
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class LivePassFinished(Event):
     kind: ClassVar[str] = "live.pass_finished"
     source: str
@@ -288,7 +257,7 @@ class LivePassFinished(Event):
         return {"source": self.source, "reason": self.reason, **counts, "lag": lag}
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class LiveReady(Event):
     kind: ClassVar[str] = "live.ready"
     watched: tuple[str, ...]
@@ -301,14 +270,14 @@ class LiveReady(Event):
 # -- applying setup changes -------------------------------------------------------------------
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class ApplyChangeStarted(Event):
     kind: ClassVar[str] = "apply.change_started"
     target: str
     action: str
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class ApplyChangeFailed(Event):
     kind: ClassVar[str] = "apply.change_failed"
     target: str
@@ -316,7 +285,7 @@ class ApplyChangeFailed(Event):
     traceback: str
 
 
-@_event
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class ApplyChangeDone(Event):
     kind: ClassVar[str] = "apply.change_done"
     target: str
