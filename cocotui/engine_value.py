@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import datetime
 import enum
+import sys
 import typing
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -196,6 +196,8 @@ def _decoder(tp: Any, where: str, value_type: Any = None) -> Decoder:
     scalar = _SCALAR_DECODERS.get(tp)
     if scalar is not None:
         return scalar
+    if _is_uuid_type(tp):
+        return _to_uuid
     if typing.get_origin(tp) is typing.Literal:
         return _identity
     raise AnnotationError(
@@ -223,12 +225,24 @@ _SCALAR_DECODERS: dict[Any, Decoder] = {
     bool: _identity,
     int: _to_int,
     float: _to_float,
-    uuid.UUID: lambda value: value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)),
     datetime.datetime: _parse(datetime.datetime.fromisoformat),
     datetime.date: _parse(datetime.date.fromisoformat),
     datetime.time: _parse(datetime.time.fromisoformat),
     datetime.timedelta: _identity,
 }
+
+
+def _is_uuid_type(tp: Any) -> bool:
+    # A UUID annotation exists only once uuid was imported (by the app): it is not imported
+    # here, where it would cost every run start-up time.
+    uuid = sys.modules.get("uuid")
+    return uuid is not None and tp is uuid.UUID
+
+
+def _to_uuid(value: Any) -> Any:
+    import uuid
+
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def _element_type(value_type: Any) -> Any:

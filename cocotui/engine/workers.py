@@ -16,13 +16,11 @@ import collections
 import dataclasses
 import enum
 import os
-import pickle
 import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from cocotui.engine.batching import run_together
-from cocotui.engine.call_cache import CallCache
 from cocotui.engine.evaluate import (
     Collected,
     FlowEvaluator,
@@ -37,6 +35,8 @@ if TYPE_CHECKING:
     # multiprocessing and concurrent.futures are imported when workers start (~12 ms that a
     # run evaluating few rows never needs).
     from concurrent.futures import Executor, Future
+
+    from cocotui.engine.call_cache import CallCache
 
 #: Rows evaluated together (per task sent to a worker): large enough to amortise inter-process
 #: overhead, and the rows whose inputs a batching function gets in one call.
@@ -139,6 +139,8 @@ def evaluate_rows(
 ) -> list[RowOutcome]:
     """The outcomes of ``tasks``, in order. The changed rows are evaluated together, so that
     a batching function is called once for all of them (see :mod:`cocotui.engine.batching`)."""
+    from cocotui.engine.call_cache import CallCache  # with pickle: only rows to evaluate need it
+
     rows: list[RowOutcome | _ReadRow] = []
     for task in tasks:
         read = _read(source, task)
@@ -296,6 +298,8 @@ def _transfer_seconds(tasks: list[RowTask], outcomes: list[RowOutcome]) -> float
     """Seconds this process would spend shipping ``tasks`` to a worker and receiving their
     ``outcomes``: pickling both there and back, timed on the real rows (their size is the
     app's), times the pool's own cost per row (:data:`TRANSFER_FACTOR`)."""
+    import pickle  # only runs with rows to evaluate get here
+
     started = time.perf_counter()
     pickle.loads(pickle.dumps((tasks, outcomes), pickle.HIGHEST_PROTOCOL))
     return (time.perf_counter() - started) * TRANSFER_FACTOR
