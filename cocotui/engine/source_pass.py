@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import os
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
@@ -38,6 +39,7 @@ from cocotui.flow.loader import user_traceback
 from cocotui.flow.model import Flow, Source
 from cocotui.sources import ListedRow
 from cocotui.state.function_cache import FunctionCacheStore
+from cocotui.state.tracked_rows import ChangedRow
 from cocotui.state.tracking import ListingDiff, RowCommit, SqliteTracking, TrackedRow
 
 
@@ -183,40 +185,48 @@ class SourcePass:
             if everything or row is None or row.stamp != stamp or row.logic_fp != self.logic_fp:
                 changed.append((key, stamp, row))
         gone = [(key, row) for key, row in tracked.items() if key not in listed]
-        return ListingDiff(len(listed), changed, gone)
+        return ListingDiff.of(len(listed), changed, gone)
 
     def _start(self, diff: ListingDiff) -> None:
         counters = self.counters
         counters.listed = diff.listed
-        counters.unchanged = diff.listed - len(diff.changed)
+        counters.unchanged = diff.listed - diff.changed_count
         counters.done = counters.unchanged
-        counters.total = diff.listed + len(diff.gone)
+        counters.total = diff.listed + diff.gone_count
         if not self.quiet:
             self.ctx.observer(
                 SourceListed(
                     source=self.name,
                     rows=diff.listed,
-                    to_process=len(diff.changed),
-                    gone=len(diff.gone),
+                    to_process=diff.changed_count,
+                    gone=diff.gone_count,
                 )
             )
 
+    def _tasks(self, changed: Iterable[ChangedRow], read: deque[ChangedRow]) -> Iterator[RowTask]:
+        """The evaluation task of each changed row, read as the evaluator asks for them; the
+        rows go to ``read`` until their outcome comes back (in the same order)."""
+        everything = self.ctx.everything
+        for row in changed:
+            read.append(row)
+            key, _, tracked = row
+            if tracked is None or tracked.logic_fp != self.logic_fp or everything:
+                yield RowTask(key, None)
+            else:  # the row may be unchanged: its content is compared before evaluating it
+                yield RowTask(key, tracked.content_fp)
+
     def _feed(self, diff: ListingDiff) -> None:
-        """Evaluate the changed rows and apply them, then the gone ones, in batches."""
+        """Evaluate the changed rows and apply them, then the gone ones, in batches. The rows
+        stream through: only those of the batch being built and of the evaluator's window are
+        in memory."""
         ctx = self.ctx
-        tasks = [
-            RowTask(
-                key,
-                row.content_fp
-                if row is not None and row.logic_fp == self.logic_fp and not ctx.everything
-                else None,
-            )
-            for key, _, row in diff.changed
-        ]
-        outcomes = ctx.evaluator.run(self.flow, self.source, tasks)
+        read: deque[ChangedRow] = deque()
+        tasks = self._tasks(diff.changed, read)
+        outcomes = ctx.evaluator.run(self.flow, self.source, tasks, diff.changed_count)
         batch: list[RowWork] = []
         batch_bytes = 0
-        for (row_key, row_stamp, row), outcome in zip(diff.changed, outcomes, strict=True):
+        for outcome in outcomes:
+            row_key, row_stamp, row = read.popleft()
             batch.append(RowWork(row_key, row_stamp, row, outcome))
             batch_bytes += outcome.size
             if len(batch) >= ctx.batch_rows or batch_bytes >= ctx.batch_bytes:

@@ -204,30 +204,34 @@ class RowEvaluator:
         stored = self.cache_store.load(flow.name, source.name, (t.key for t in chunk))
         return [dataclasses.replace(t, cache=stored.get(t.key)) for t in chunk]
 
-    def run(self, flow: Flow, source: Source, tasks: list[RowTask]) -> Iterator[RowOutcome]:
-        """Outcomes for ``tasks``, in order. A flow with a ``gpu=True`` function is evaluated
-        in this process only, so that one copy of its model is loaded."""
+    def run(
+        self, flow: Flow, source: Source, tasks: Iterable[RowTask], count: int
+    ) -> Iterator[RowOutcome]:
+        """Outcomes for the ``count`` rows of ``tasks``, in order; ``tasks`` is read a chunk at
+        a time as rows are evaluated (a window ahead with workers). A flow with a
+        ``gpu=True`` function is evaluated in this process only, so that one copy of its
+        model is loaded."""
         evaluator = self._evaluators[flow.name]
-        chunks = [tasks[i : i + CHUNK_ROWS] for i in range(0, len(tasks), CHUNK_ROWS)]
-        if self.workers == 1 or len(tasks) < MIN_ROWS_FOR_WORKERS or evaluator.uses_gpu:
+        chunks = _chunks(tasks)
+        if self.workers == 1 or count < MIN_ROWS_FOR_WORKERS or evaluator.uses_gpu:
             yield from self._here(evaluator, flow, source, chunks)
         elif not self.adaptive:
             yield from self._in_workers(evaluator, flow, source, chunks)
         else:
-            sampled, rest = chunks[:SAMPLED_CHUNKS], chunks[SAMPLED_CHUNKS:]
-            per_row, transfer = [], []
-            for chunk in sampled:
+            per_row, transfer, sampled = [], [], 0
+            for chunk in itertools.islice(chunks, SAMPLED_CHUNKS):
                 started = time.perf_counter()
                 outcomes = evaluate_rows(evaluator, source, self._with_cache(flow, source, chunk))
                 per_row.append((time.perf_counter() - started) / len(chunk))
                 transfer.append(_transfer_seconds(chunk, outcomes) / len(chunk))
+                sampled += len(chunk)
                 yield from outcomes
-            rows = sum(len(c) for c in rest)
             running = self._pool is not None  # started for an earlier source of the run
+            rows = count - sampled
             if _workers_pay_off(min(per_row), min(transfer), rows, self.workers, running):
-                yield from self._in_workers(evaluator, flow, source, rest)
+                yield from self._in_workers(evaluator, flow, source, chunks)
             else:
-                yield from self._here(evaluator, flow, source, rest)
+                yield from self._here(evaluator, flow, source, chunks)
 
     def _here(
         self, evaluator: FlowEvaluator, flow: Flow, source: Source, chunks: Iterable[list[RowTask]]
@@ -267,6 +271,13 @@ class RowEvaluator:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+
+
+def _chunks(tasks: Iterable[RowTask]) -> Iterator[list[RowTask]]:
+    """``tasks`` in lists of :data:`CHUNK_ROWS`, each read when it is asked for."""
+    rest = iter(tasks)
+    while chunk := list(itertools.islice(rest, CHUNK_ROWS)):
+        yield chunk
 
 
 def _receive_oldest(window: collections.deque[tuple[list[RowTask], Worker]]) -> list[RowOutcome]:

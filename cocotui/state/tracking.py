@@ -21,6 +21,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from cocotui.state.errors import StateError, TrackingError, database_error, state_access_error
+from cocotui.state.listing_diff import diff_listing
 from cocotui.state.paths import make_state_dir
 from cocotui.state.tracked_rows import RESEND as RESEND
 from cocotui.state.tracked_rows import ListingDiff as ListingDiff
@@ -271,48 +272,10 @@ class SqliteTracking:
         logic_fp: bytes,
         everything: bool,
     ) -> ListingDiff:
-        """Compare a full listing (key, stamp) with the tracked rows, inside SQLite: only the
-        rows that need work come back to Python, so memory stays small for large sources.
-        ``everything`` returns every listed row (re-export, re-check)."""
-        db = self.db
-        db.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS listing("
-            "row_key TEXT PRIMARY KEY, stamp TEXT NOT NULL) WITHOUT ROWID"
-        )
-        db.execute("BEGIN")
-        try:
-            db.execute("DELETE FROM temp.listing")
-            db.executemany(
-                "INSERT OR REPLACE INTO temp.listing(row_key, stamp) VALUES (?, ?)", listing
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        (listed,) = db.execute("SELECT COUNT(*) FROM temp.listing").fetchone()
-        changed = [
-            (key, stamp, None if row_id is None else TrackedRow(row_id, old, content, logic))
-            for key, stamp, row_id, old, content, logic in db.execute(
-                "SELECT l.row_key, l.stamp, s.id, s.stamp, s.content_fp, s.logic_fp "
-                "FROM temp.listing AS l LEFT JOIN source_rows AS s "
-                "ON s.flow = ? AND s.source = ? AND s.row_key = l.row_key "
-                "WHERE ? OR s.id IS NULL OR s.stamp IS NOT l.stamp OR s.logic_fp IS NOT ? "
-                "ORDER BY l.row_key",
-                (flow, source, everything, logic_fp),
-            )
-        ]
-        gone = [
-            (key, TrackedRow(row_id, stamp, content, logic))
-            for key, row_id, stamp, content, logic in db.execute(
-                "SELECT s.row_key, s.id, s.stamp, s.content_fp, s.logic_fp FROM source_rows AS s "
-                "WHERE s.flow = ? AND s.source = ? AND NOT EXISTS "
-                "(SELECT 1 FROM temp.listing AS l WHERE l.row_key = s.row_key) "
-                "ORDER BY s.row_key",
-                (flow, source),
-            )
-        ]
-        db.execute("DELETE FROM temp.listing")
-        return ListingDiff(listed, changed, gone)
+        """Compare a full listing (key, stamp) with the tracked rows (see
+        :func:`~cocotui.state.listing_diff.diff_listing`); ``everything`` returns every listed
+        row (re-export, re-check)."""
+        return diff_listing(self.db, flow, source, listing, logic_fp, everything)
 
     def source_rows_for(self, flow: str, source: str, keys: Iterable[str]) -> dict[str, TrackedRow]:
         """Like :meth:`source_rows`, for the given row keys only."""
