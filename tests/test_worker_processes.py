@@ -5,10 +5,15 @@ process beside them, gone when the run ends; a worker that dies hands its rows b
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 import update_helpers as h
 from conftest import Workspace
+
+from cocotui.engine.worker_pool import WorkerPool
+from cocotui.engine.workers import RowOutcome, RowStatus, RowTask
+from cocotui.flow.loader import load_app
 
 
 @pytest.fixture
@@ -86,3 +91,33 @@ def test_rows_of_a_worker_that_died_are_evaluated_by_the_engine(ws: Workspace) -
     assert run.result.ok, run.named("row.failed")
     assert run.result.sources["Docs.documents"].added == 300
     assert h.store() == {k: {"upper": v.upper()} for k, v in files.items()}
+
+
+def test_large_tasks_and_outcomes_pass_both_ways_at_once(ws: Workspace) -> None:
+    # Tasks (cached results) and outcomes (the rows' content) far larger than a pipe's buffer,
+    # several chunks in flight: the pool must never wait on a worker that waits on it.
+    big = "x" * 50_000
+    h.write_files(ws, {f"f{i:03d}.txt": f"{i} {big}" for i in range(128)})
+    h.flow_app(ws)
+    app = load_app(str(ws.app))
+    keys = sorted(p.name for p in ws.source_dir.iterdir())
+    chunks = [keys[i : i + 16] for i in range(0, len(keys), 16)]
+    outcomes: list[RowOutcome] = []
+
+    def run() -> None:
+        pool = WorkerPool(app.ref, app.name, 2)
+        try:
+            cached = b"c" * 100_000
+            sent = [pool.submit("Docs", 0, [RowTask(k, None, cached) for k in c]) for c in chunks]
+            for worker in sent:
+                outcomes.extend(worker.receive())
+        finally:
+            pool.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the pool and its workers wait on each other"
+    assert [o.key for o in outcomes] == keys
+    assert all(o.status is RowStatus.EVALUATED for o in outcomes)
+    assert outcomes[5].collected is not None and big in str(outcomes[5].collected)
