@@ -33,13 +33,11 @@ def to_process(run: h.Recorded) -> int:
 
 
 def diff(
-    rows: list[tuple[str, str]],
-    tracked: dict[str, str | None],
-    everything: bool = False,
+    rows: list[tuple[str, str]], tracked: dict[str, str | None]
 ) -> tuple[ListingComparison, ListingDiff]:
     """The comparison, and the diff it gives against tracking holding ``tracked`` (the row
     ids numbered in key order)."""
-    found = compare_listing(rows, dict(tracked), everything)
+    found = compare_listing(rows, dict(tracked))
     rows_of = {
         key: TrackedRow(i, stamp, None, None) for i, (key, stamp) in enumerate(tracked.items())
     }
@@ -70,11 +68,6 @@ def test_unchanged_rows_need_nothing_and_the_rest_is_sorted_by_key() -> None:
 def test_a_row_tracked_with_other_logic_is_changed_whatever_its_stamp() -> None:
     found, listing = diff([("a", "1"), ("b", "2")], {"a": None, "b": "2", "c": None})
     assert (found.changed, found.gone, listing.listed) == ([("a", "1")], ["c"], 2)
-
-
-def test_everything_returns_every_listed_row() -> None:
-    found, listing = diff([("b", "2"), ("a", "1")], {"a": "1", "b": "2"}, everything=True)
-    assert (found.changed, found.gone, listing.listed) == ([("a", "1"), ("b", "2")], [], 2)
 
 
 def test_a_key_listed_twice_counts_once_with_its_last_stamp() -> None:
@@ -141,6 +134,16 @@ def test_empty_files_are_rows_and_their_first_content_is_sent(ws: Workspace) -> 
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     h.update(ws)
     assert h.sent() == {"empty.md": {"content": "now"}}
+
+
+def test_a_reexport_looks_at_every_row_and_still_deletes_the_gone_ones(ws: Workspace) -> None:
+    exported(ws, {"a.md": "alpha", "b.md": "beta", "c.md": "gamma"})
+    (ws.source_dir / "c.md").unlink()
+
+    run = h.update(ws, reexport=True)
+    assert to_process(run) == 2
+    assert h.sent() == {"a.md": {"content": "alpha"}, "b.md": {"content": "beta"}, "c.md": None}
+    assert to_process(h.update(ws)) == 0  # tracked as before: nothing to look at
 
 
 def test_every_file_deleted_deletes_every_row(ws: Workspace) -> None:

@@ -21,7 +21,7 @@ from cocotui.state.tracked_rows import ListingDiff, TrackedRow
 class ListingComparison(NamedTuple):
     """What differs between a listing and tracking, each list in key order."""
 
-    #: (key, stamp) of listed rows that are new or changed (every listed row with ``everything``)
+    #: (key, stamp) of listed rows that are new or changed
     changed: list[tuple[str, str]]
     #: tracked keys no longer listed
     gone: list[str]
@@ -40,16 +40,15 @@ class ListingComparison(NamedTuple):
         changed = [(key, stamp, tracked.get(key)) for key, stamp in self.changed]
         new = sum(row is None for _, _, row in changed)
         gone = [(key, tracked[key]) for key in self.gone]
-        return ListingDiff(self.tracked_listed + new, changed, gone)
+        return ListingDiff.of(self.tracked_listed + new, changed, gone)
 
 
 def compare_listing(
-    rows: Iterable[tuple[str, str]], stamps: dict[str, str | None], everything: bool
+    rows: Iterable[tuple[str, str]], stamps: dict[str, str | None]
 ) -> ListingComparison:
     """Compare ``rows`` (key, stamp) with ``stamps``: the stamp of every tracked row of the
     source, ``None`` for a row to evaluate again whatever its stamp (tracked with other
-    logic). Each listed row is taken out of ``stamps``: what is left is gone. With
-    ``everything`` every listed row counts as changed.
+    logic). Each listed row is taken out of ``stamps``: what is left is gone.
 
     A key listed twice (a custom source may) is one row, with its last stamp; listed again
     after it was found unchanged, it is no longer in ``stamps`` and is looked at again, which
@@ -58,7 +57,7 @@ def compare_listing(
     changed: dict[str, str] = {}
     take = stamps.pop
     for key, stamp in rows:
-        if take(key, None) != stamp or everything:
+        if take(key, None) != stamp:
             changed[key] = stamp
     # Tracked keys are text: a key that is not can only be among the changed ones.
     untrackable = [key for key in changed if not is_text(key)]

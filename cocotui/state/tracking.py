@@ -21,8 +21,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from cocotui.state.errors import StateError, TrackingError, database_error, state_access_error
+from cocotui.state.listing_pages import every_listed_row
 from cocotui.state.paths import make_state_dir
 from cocotui.state.tracked_rows import RESEND as RESEND
+from cocotui.state.tracked_rows import ListingDiff
 from cocotui.state.tracked_rows import RowCommit as RowCommit
 from cocotui.state.tracked_rows import TrackedKey as TrackedKey
 from cocotui.state.tracked_rows import TrackedRow as TrackedRow
@@ -272,6 +274,19 @@ class SqliteTracking:
                 (logic_fp, flow, source),
             )
         )
+
+    def has_rows(self, flow: str, source: str) -> bool:
+        """Whether tracking holds a row of the source."""
+        query = "SELECT EXISTS (SELECT 1 FROM source_rows WHERE flow = ? AND source = ?)"
+        return bool(self.db.execute(query, (flow, source)).fetchone()[0])
+
+    def every_listed_row(
+        self, flow: str, source: str, listing: Iterable[tuple[str, str]]
+    ) -> ListingDiff:
+        """Every row of a full listing (key, stamp) to work on, with the tracked rows no
+        longer listed, read a page at a time (see
+        :func:`~cocotui.state.listing_pages.every_listed_row`)."""
+        return every_listed_row(self.db, flow, source, listing)
 
     def source_rows_for(self, flow: str, source: str, keys: Iterable[str]) -> dict[str, TrackedRow]:
         """Like :meth:`source_rows`, for the given row keys only."""
