@@ -8,8 +8,17 @@ control characters itself and must stay exact).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled on first use: compiling this module's patterns at import cost every
+    command about 1.5 ms at start-up, and most commands never need most of them."""
+    return re.compile(pattern)
+
 
 #: What a secret is shown as.
 MASK = "********"
@@ -23,11 +32,11 @@ _SECRET_WORDS = frozenset({"pwd", "auth", "authorization", "cookie"})
 _SECRET_PAIRS = frozenset(
     {("api", "key"), ("secret", "key"), ("access", "key"), ("private", "key"), ("auth", "key")}
 )
-_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_WORD = r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])"
 
 #: ``scheme://user:password@``: the password of a URL, up to the last ``@`` of its authority
 #: (an unescaped ``@`` in a password must not leave its tail in sight).
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:]*:)([^\s/?#]+)(@)")
+_URL_PASSWORD = r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:]*:)([^\s/?#]+)(@)"
 _QUOTED = r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'"""
 _SECRET_NAME = (
     r"(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*?(?i:password|passwd|passphrase|secret|token|apikey"
@@ -36,21 +45,21 @@ _SECRET_NAME = (
 #: ``name=value``, ``name: value``, ``"name": "value"`` in free text, for secret-looking names
 #: (checked again with :func:`is_secret_name`): URL query parameters (``?access_token=...``),
 #: conninfo strings (``password=...``), headers and dict reprs.
-_ASSIGNMENT = re.compile(
+_ASSIGNMENT = (
     rf"""(?P<name>{_SECRET_NAME})(?P<quote>["']?)(?P<sep>[ \t]*(?:=|:(?!//))[ \t]*)"""
     rf"""(?P<value>(?:Bearer|Basic|Token|Digest)[ \t]+[^\s&;,'"]+|{_QUOTED}|[^\s&;,'"}}\])]+)"""
 )
 #: Text without any of these cannot hold a secret-named assignment.
 _ASSIGNMENT_HINTS = ("pass", "secret", "token", "key", "auth", "cookie", "credential", "pwd")
 #: A credential after an HTTP authorization scheme, wherever it appears.
-_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)([ \t]+)[A-Za-z0-9._~+/=-]{8,}")
+_AUTH_SCHEME = r"\b(Bearer|Basic)([ \t]+)[A-Za-z0-9._~+/=-]{8,}"
 
 #: Characters a terminal acts on rather than shows (C0, DEL, C1: cursor moves, screen
 #: clearing, window titles), bidirectional overrides that reorder what is shown, and lone
 #: surrogates (file names that are not UTF-8), which cannot be written to a terminal.
 _OTHER_CONTROLS = "\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-_ANY_CONTROL = re.compile(f"[\x00-\x1f{_OTHER_CONTROLS}]")
-_CONTROL_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER_CONTROLS}]")  # keeps \t, \n
+_ANY_CONTROL = f"[\x00-\x1f{_OTHER_CONTROLS}]"
+_CONTROL_BUT_LINES = f"[\x00-\x08\x0b-\x1f{_OTHER_CONTROLS}]"  # keeps \t, \n
 
 
 def is_secret_name(name: object) -> bool:
@@ -60,7 +69,7 @@ def is_secret_name(name: object) -> bool:
     ``token_env`` (a variable's name) or ``max_tokens`` are not."""
     if not isinstance(name, str):
         return False
-    words = [w.lower() for w in _WORD.findall(name)]
+    words = [w.lower() for w in _compiled(_WORD).findall(name)]
     if not words:
         return False
     last = words[-1]
@@ -74,7 +83,9 @@ def is_secret_name(name: object) -> bool:
 def _names_variables(name: object) -> bool:
     """Whether a field named ``name`` (``url_env``, ``headers_env``) holds environment
     variable names rather than values."""
-    return isinstance(name, str) and [w.lower() for w in _WORD.findall(name)][-1:] == ["env"]
+    return isinstance(name, str) and [w.lower() for w in _compiled(_WORD).findall(name)][-1:] == [
+        "env"
+    ]
 
 
 def _mask_assignment(match: re.Match[str]) -> str:
@@ -91,12 +102,12 @@ def mask_text(text: str) -> str:
     (``?access_token=********``, ``sslpassword=********``, ``"Authorization": "********"``) and
     bearer/basic credentials."""
     if "://" in text:
-        text = _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
+        text = _compiled(_URL_PASSWORD).sub(rf"\g<1>{MASK}\g<3>", text)
     lowered = text.lower()  # a substring test is a hundred times faster than the patterns
     if any(hint in lowered for hint in _ASSIGNMENT_HINTS):
-        text = _ASSIGNMENT.sub(_mask_assignment, text)
+        text = _compiled(_ASSIGNMENT).sub(_mask_assignment, text)
     if "bearer" in lowered or "basic" in lowered:
-        text = _AUTH_SCHEME.sub(rf"\g<1>\g<2>{MASK}", text)
+        text = _compiled(_AUTH_SCHEME).sub(rf"\g<1>\g<2>{MASK}", text)
     return text
 
 
@@ -129,8 +140,10 @@ def _escape(match: re.Match[str]) -> str:
 def escape_controls(text: str, *, keep_lines: bool = False) -> str:
     """``text`` with every terminal control character written as a Python escape (``\\x1b``,
     ``\\u202e``); with ``keep_lines``, newlines and tabs are kept."""
+    if text.isprintable():
+        return text  # every character escaped here is one that str.isprintable() refuses
     pattern = _CONTROL_BUT_LINES if keep_lines else _ANY_CONTROL
-    return pattern.sub(_escape, text)
+    return _compiled(pattern).sub(_escape, text)
 
 
 def display_line(text: str) -> str:

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import datetime
 import enum
+import sys
 import typing
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from cocotui.annotations import (
     AnnotationError,
     is_any,
     is_ndarray,
+    is_pydantic_model,
     mapping_types,
     ndarray_dtype,
     sequence_element,
@@ -148,34 +149,45 @@ def _numpy() -> Any:
 # One value per its annotation
 
 
-def make_decoder(tp: Any, where: str) -> Decoder:
+def make_decoder(tp: Any, where: str, value_type: Any = None) -> Decoder:
     """A function giving a produced value the shape annotated by ``tp``; ``where`` names the
-    field in errors (``LanceTarget.mutate() value type _Row.embedding``)."""
+    field in errors (``LanceTarget.mutate() value type _Row.embedding``). ``value_type`` is the
+    value's type (v0's ``engine_type`` shape) where known: parts annotated ``Any`` get v0's
+    default representation of it (:func:`default_decoder`)."""
     core, _ = split_optional(tp)
-    decode = _decoder(core, where)
+    decode = _decoder(core, where, value_type)
     if decode is _identity:
         return decode
     return lambda value: None if value is None else decode(value)
+
+
+def _struct_or_model(tp: Any) -> type | None:
+    """The class of a struct type: a dataclass, a NamedTuple or (as in v0) a pydantic model."""
+    cls = struct_class(tp)
+    if cls is None and is_pydantic_model(tp):
+        return typing.cast(type, tp)
+    return cls
 
 
 def _identity(value: Any) -> Any:
     return value
 
 
-def _decoder(tp: Any, where: str) -> Decoder:
+def _decoder(tp: Any, where: str, value_type: Any = None) -> Decoder:
     if is_any(tp) or union_variants(tp) is not None:
-        return as_default
-    cls = struct_class(tp)
+        return default_decoder(value_type)
+    cls = _struct_or_model(tp)
     if cls is not None:
-        return _struct_decoder(cls, where)
+        return _struct_decoder(cls, where, _field_value_types(value_type))
     if is_ndarray(tp):
         return _ndarray_decoder(tp, where)
     element = sequence_element(tp)
     if element is not None:
-        return _list_decoder(element, where)
+        return _list_decoder(element, where, _element_type(value_type))
     kv = mapping_types(tp)
     if kv is not None:
-        decode_k, decode_v = make_decoder(kv[0], f"{where} key"), make_decoder(kv[1], where)
+        decode_k = make_decoder(kv[0], f"{where} key")
+        decode_v = make_decoder(kv[1], where, _element_type(value_type))
         return lambda value: {decode_k(k): decode_v(v) for k, v in value.items()}
     if typing.get_origin(tp) is tuple or tp is tuple:
         return _tuple_decoder(tp, where)
@@ -184,12 +196,14 @@ def _decoder(tp: Any, where: str) -> Decoder:
     scalar = _SCALAR_DECODERS.get(tp)
     if scalar is not None:
         return scalar
+    if _is_uuid_type(tp):
+        return _to_uuid
     if typing.get_origin(tp) is typing.Literal:
         return _identity
     raise AnnotationError(
         f"{where}: type {type_name(tp)} is not supported; use a basic type (str, int, float, "
-        f"bool, bytes, uuid.UUID, dates and times), a dataclass or NamedTuple, list[...], "
-        f"dict[..., ...], numpy.typing.NDArray[...] or Any"
+        f"bool, bytes, uuid.UUID, dates and times), a dataclass, NamedTuple or pydantic model, "
+        f"list[...], dict[..., ...], numpy.typing.NDArray[...] or Any"
     )
 
 
@@ -211,7 +225,6 @@ _SCALAR_DECODERS: dict[Any, Decoder] = {
     bool: _identity,
     int: _to_int,
     float: _to_float,
-    uuid.UUID: lambda value: value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)),
     datetime.datetime: _parse(datetime.datetime.fromisoformat),
     datetime.date: _parse(datetime.date.fromisoformat),
     datetime.time: _parse(datetime.time.fromisoformat),
@@ -219,16 +232,52 @@ _SCALAR_DECODERS: dict[Any, Decoder] = {
 }
 
 
-def _list_decoder(element: Any, where: str) -> Decoder:
+def _is_uuid_type(tp: Any) -> bool:
+    # A UUID annotation exists only once uuid was imported (by the app): it is not imported
+    # here, where it would cost every run start-up time.
+    uuid = sys.modules.get("uuid")
+    return uuid is not None and tp is uuid.UUID
+
+
+def _to_uuid(value: Any) -> Any:
+    import uuid
+
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _element_type(value_type: Any) -> Any:
+    """The type of a vector's elements, or of a table's rows (as a struct), else ``None``."""
+    kind = getattr(value_type, "kind", None)
+    if kind == "Vector":
+        return getattr(getattr(value_type, "vector", None), "element_type", None)
+    if kind in ("LTable", "KTable"):
+        return _RowStruct(value_type.row.fields)
+    return None
+
+
+class _RowStruct(NamedTuple):
+    """A table's row seen as a struct (what :func:`default_decoder` reads of one)."""
+
+    fields: Sequence[Any]
+    kind: str = "Struct"
+
+
+def _field_value_types(value_type: Any) -> dict[str, Any]:
+    if getattr(value_type, "kind", None) != "Struct":
+        return {}
+    return {f.name: getattr(f.value_type, "type", None) for f in value_type.fields}
+
+
+def _list_decoder(element: Any, where: str, element_type: Any = None) -> Decoder:
     core, nullable = split_optional(element)
-    decode_item = _decoder(core, f"{where}[*]") if not nullable else None
+    decode_item = _decoder(core, f"{where}[*]", element_type) if not nullable else None
     if decode_item is _to_float or decode_item is _to_int:
         # Vectors: a fast path (the conversion loop runs in C); numpy arrays give Python numbers.
         kind = float if decode_item is _to_float else int
         return lambda value: value.tolist() if hasattr(value, "tolist") else list(map(kind, value))
     if decode_item is _identity:
         return list
-    decode_element = make_decoder(element, f"{where}[*]")
+    decode_element = make_decoder(element, f"{where}[*]", element_type)
     return lambda value: [decode_element(v) for v in value]
 
 
@@ -253,11 +302,18 @@ def _tuple_decoder(tp: Any, where: str) -> Decoder:
     return lambda value: tuple(d(v) for d, v in zip(decoders, value, strict=True))
 
 
-def _struct_decoder(cls: type, where: str) -> Decoder:
+def _struct_decoder(cls: type, where: str, types: Mapping[str, Any] | None = None) -> Decoder:
     """Build ``cls`` by field name from a dataclass, a NamedTuple or a dict (or, in field order,
-    from a plain tuple), each field decoded per its own annotation."""
+    from a plain tuple), each field decoded per its own annotation (and, where that says
+    nothing, per its value type in ``types``, by field name)."""
+    types = types or {}
     fields = [
-        (f.name, make_decoder(f.hint, f"{where}.{f.name}"), f.has_default, _auto_default(f.hint))
+        (
+            f.name,
+            make_decoder(f.hint, f"{where}.{f.name}", types.get(f.name)),
+            f.has_default,
+            _auto_default(f.hint),
+        )
         for f in struct_type_fields(cls)
     ]
     names = [name for name, *_ in fields]
@@ -379,11 +435,11 @@ def value_decoder(
     if kv is not None:
         decode_field = make_decoder(kv[1], f"{where}: value type {type_name(value_type)}")
         return lambda values: {name: decode_field(v) for name, v in values.items()}
-    cls = struct_class(value_type)
+    cls = _struct_or_model(value_type)
     if cls is None:
         raise AnnotationError(
             f"{where}: value type {type_name(value_type)} is not supported; use a dataclass, "
-            f"a NamedTuple or dict[str, Any]"
+            f"a NamedTuple, a pydantic model or dict[str, Any]"
         )
     collected = set(value_fields)
     for name, defaulted in _struct_defaults(cls).items():
@@ -393,7 +449,7 @@ def value_decoder(
                 f"collected and has no default (collected value fields: "
                 f"{', '.join(value_fields) or 'none'})"
             )
-    return _struct_decoder(cls, f"{where}: value type {cls.__qualname__}")
+    return _struct_decoder(cls, f"{where}: value type {cls.__qualname__}", types)
 
 
 def _default_fields_decoder(types: Mapping[str, Any]) -> ValueDecoder:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import enum
+import importlib
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cocotui import registry
 from cocotui.asyncbridge import await_if_needed
 from cocotui.engine_type import FieldSchema  # v0's op module has these names too
-from cocotui.index import IndexOptions
 from cocotui.op_function import (
     FUNCTION_INFO_ATTR,
     ArgRelationship,
@@ -29,16 +29,47 @@ from cocotui.op_function import (
     function,
     function_info,
 )
-from cocotui.source_connector import (
-    NO_ORDINAL,
-    NON_EXISTENCE,
-    PartialSourceRow,
-    PartialSourceRowData,
-    SourceReadOptions,
-    SourceSpec,
-    source_connector,
-)
 from cocotui.specs import SpecMeta
+
+if TYPE_CHECKING:
+    from cocotui.index import IndexOptions
+    from cocotui.source_connector import (
+        NO_ORDINAL,
+        NON_EXISTENCE,
+        PartialSourceRow,
+        PartialSourceRowData,
+        SourceReadOptions,
+        SourceSpec,
+        source_connector,
+    )
+
+#: Names v0's op module has that live elsewhere here, imported on first use (PEP 562): most
+#: apps define no source connector, and a command should not pay for building its classes.
+_ELSEWHERE = {
+    "IndexOptions": "cocotui.index",
+    **dict.fromkeys(
+        (
+            "NO_ORDINAL",
+            "NON_EXISTENCE",
+            "PartialSourceRow",
+            "PartialSourceRowData",
+            "SourceReadOptions",
+            "SourceSpec",
+            "source_connector",
+        ),
+        "cocotui.source_connector",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _ELSEWHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from cocotui.annotations import (
     struct_field_names,
     struct_type_fields,
 )
-from cocotui.flow.result_decoding import decode_as
+from cocotui.engine_value import make_decoder
 from cocotui.typing import Float32, Vector
 from cocotui.value_types import enriched_type_of
 
@@ -64,7 +64,7 @@ def test_hints_keep_the_vector_size_the_field_types_read() -> None:
 
 
 def test_a_result_is_built_by_the_same_fields() -> None:
-    assert decode_as(Person, {"name": "Ada", "age": 36}) == Person(name="Ada", age=36)
-    assert decode_as(Point, {"x": 1, "y": 2}) == Point(1.0, 2.0)
-    page = decode_as(Page, {"title": "t", "embedding": [1.0, 2.0, 3.0], "tags": ["a"]})
+    assert make_decoder(Person, "p")({"name": "Ada", "age": 36}) == Person(name="Ada", age=36)
+    assert make_decoder(Point, "p")({"x": 1, "y": 2}) == Point(1.0, 2.0)
+    page = make_decoder(Page, "p")({"title": "t", "embedding": [1.0, 2.0, 3.0], "tags": ["a"]})
     assert page == Page(title="t", embedding=[1.0, 2.0, 3.0], tags=["a"])

@@ -98,6 +98,18 @@ HEAVY_LIBRARIES = (
     "concurrent.futures",
     "decimal",
 )
+#: Standard or small libraries a few paths need: pickling (the call cache, worker transfer),
+#: UUIDs (the app's), the default state directory, writing setup state, the host name.
+ONLY_SOME_PATHS = ("pickle", "uuid", "platform", "socket", "platformdirs", "tomli_w")
+#: Parts of cocotui that only some apps need: custom sources, indexes, query handlers, the
+#: settings, the call cache of ``cache=True`` functions.
+ONLY_SOME_APPS = (
+    "cocotui.source_connector",
+    "cocotui.index",
+    "cocotui.query_handler",
+    "cocotui.setting",
+    "cocotui.engine.call_cache",
+)
 #: Parts of cocotui that only other commands (or a changed source) need.
 OTHER_COMMANDS = (
     "cocotui.tui",
@@ -153,6 +165,8 @@ def test_no_change_update_of_a_light_app_loads_nothing_heavy(
     assert loaded(modules, ("cocotui.engine.source_pass", "sqlite3")) != []
     assert loaded(modules, HEAVY_LIBRARIES) == []
     assert loaded(modules, OTHER_COMMANDS) == []
+    assert loaded(modules, ONLY_SOME_PATHS) == []
+    assert loaded(modules, ONLY_SOME_APPS) == []
 
 
 def test_the_cli_alone_loads_no_engine_data_path(tmp_path: Path) -> None:

@@ -295,3 +295,41 @@ def test_a_transform_flow_given_to_transform_says_to_use_call() -> None:
             return text.transform(shout)
 
         wrong.eval("x")
+
+
+@dataclasses.dataclass
+class Embedded:
+    text: str
+    vector: Any
+
+
+@dataclasses.dataclass
+class EmbeddedResult:
+    text: str
+    vector: cocoindex.Vector[cocoindex.Float32, 2]  # type: ignore[type-arg]
+
+
+@cocoindex.op.function()
+def embed_struct(text: str) -> EmbeddedResult:
+    return EmbeddedResult(text, [float(len(text)), 0.5])
+
+
+def test_a_field_declared_any_in_the_result_gets_v0_default_for_its_type() -> None:
+    @cocoindex.transform_flow()
+    def as_struct(text: cocoindex.DataSlice[str]) -> cocoindex.DataSlice[Embedded]:
+        return text.transform(embed_struct)
+
+    result = as_struct.eval("abc")
+    assert type(result) is Embedded and result.text == "abc"
+    # the vector's element type is Float32: v0 gives it, under ``Any``, as a float32 array
+    assert isinstance(result.vector, np.ndarray) and result.vector.dtype == np.float32
+    assert result.vector.tolist() == [3.0, 0.5]
+
+
+def test_a_return_type_nothing_can_be_decoded_to_fails_naming_the_flow() -> None:
+    @cocoindex.transform_flow()
+    def as_set(text: cocoindex.DataSlice[str]) -> cocoindex.DataSlice[set[str]]:
+        return text.transform(embed)
+
+    with pytest.raises(FlowDefinitionError, match=r"as_set.*return type.*set\[str\]"):
+        as_set.eval("abc")

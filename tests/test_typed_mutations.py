@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pydantic
 import pytest
 import update_helpers as h
 from conftest import Workspace
@@ -26,6 +27,7 @@ import datetime
 import uuid
 
 import numpy as np
+import pydantic
 import numpy.typing as npt
 
 
@@ -405,3 +407,37 @@ class Sparse:
     typed_app(ws, "tuple[TypedTarget, dict[str, Sparse | None]]", extra=extra)
     _, value = mutated(ws)
     assert value == app().Sparse(app().Meta("hello", 3), None, [], {})
+
+
+@dataclasses.dataclass
+class _AnyRow:
+    title: str
+    first: Any
+    embedding: Any = None
+
+
+def test_fields_annotated_any_inside_a_dataclass_get_v0_defaults_by_their_type() -> None:
+    piece = _Struct([_Field("text", _Enriched(_Basic("Str"))), _Field("embedding", _vector())])
+    schemas = [
+        _Field("title", _Enriched(_Basic("Str"))),
+        _Field("first", _Enriched(piece)),
+        _Field("embedding", _vector("Float64")),
+    ]
+    decode = value_decoder(_AnyRow, [f.name for f in schemas], "t", field_types(schemas))
+    got = decode({"title": "x", "first": _Piece("a", [0.5, 0.25]), "embedding": [1.0, 2.0]})
+    assert type(got) is _AnyRow and got.title == "x"
+    assert got.first["text"] == "a" and got.first["embedding"].dtype == np.float32
+    assert isinstance(got.embedding, np.ndarray) and got.embedding.dtype == np.float64
+
+
+class _ModelRow(pydantic.BaseModel):
+    title: str
+    words: int
+    tags: list[str] = []
+
+
+def test_a_pydantic_model_value_type_is_built_by_field_name_as_in_v0() -> None:
+    decode = value_decoder(_ModelRow, ["title", "words"], "t")
+    got = decode({"title": "x", "words": 3.0})
+    assert type(got) is _ModelRow
+    assert got == _ModelRow(title="x", words=3, tags=[])

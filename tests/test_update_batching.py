@@ -3,6 +3,8 @@ targets and parallel workers."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import update_helpers as h
 from conftest import Workspace
@@ -315,14 +317,15 @@ def test_app_that_workers_cannot_load_is_evaluated_in_process(ws: Workspace) -> 
     files = many(300)
     h.write_files(ws, files)
     header = """
-    import multiprocessing
+    import os
 
-    if multiprocessing.parent_process() is not None:
+    if os.getpid() != ENGINE_PID:  # a worker process
         open(MARKER, "a").close()
         raise RuntimeError("this app only loads in the main process")
     """
     marker = ws.root / "worker-tried"
-    h.flow_app(ws, header=header.replace("MARKER", repr(str(marker))))
+    header = header.replace("MARKER", repr(str(marker))).replace("ENGINE_PID", str(os.getpid()))
+    h.flow_app(ws, header=header)
     h.apply_all(ws)
     run = h.update(ws, workers=2)
     assert marker.exists()  # a worker did try to load the app

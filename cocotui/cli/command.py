@@ -23,7 +23,10 @@ class Command(abc.ABC):
     summary: ClassVar[str]
     example: ClassVar[str]
 
-    def add_to(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    def add_to(
+        self, commands: argparse._SubParsersAction[argparse.ArgumentParser]
+    ) -> argparse.ArgumentParser:
+        """Add the command's parser, without its arguments (:meth:`configure` adds them)."""
         parser = commands.add_parser(
             self.name,
             help=self.summary,
@@ -31,8 +34,8 @@ class Command(abc.ABC):
             epilog=textwrap.dedent(self.example).strip(),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        self.configure(parser)
         parser.set_defaults(command=self)
+        return parser
 
     @abc.abstractmethod
     def configure(self, parser: argparse.ArgumentParser) -> None:

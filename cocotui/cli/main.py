@@ -63,13 +63,20 @@ else:
 
 class _CommandOrApp(_SubParsers):
     """The subcommands, where a first word that names none is the APP of the default command:
-    ``cocotui app.py --read-only`` is ``cocotui tui app.py --read-only``."""
+    ``cocotui app.py --read-only`` is ``cocotui tui app.py --read-only``.
+
+    A command's arguments are added to its parser when it is chosen: adding every command's
+    cost each run a few milliseconds of start-up for arguments it never reads."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Argparse refuses a word that is not a choice before dispatching it; here any word
         # is accepted, and dispatched below.
         self.choices = None  # type: ignore[assignment]  # typeshed narrows it to the map
+        self._unconfigured: dict[str, tuple[Command, argparse.ArgumentParser]] = {}
+
+    def add_command(self, command: Command) -> None:
+        self._unconfigured[command.name] = (command, command.add_to(self))
 
     def __call__(
         self,
@@ -81,6 +88,9 @@ class _CommandOrApp(_SubParsers):
         words = list(values or ())
         if words and words[0] not in self._name_parser_map:
             words.insert(0, DEFAULT_COMMAND)
+        if words and words[0] in self._unconfigured:
+            command, command_parser = self._unconfigured.pop(words[0])
+            command.configure(command_parser)
         super().__call__(parser, namespace, words, option_string)
 
 
@@ -94,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cocotui {__version__}")
     commands = parser.add_subparsers(metavar="COMMAND", action=_CommandOrApp)
+    assert isinstance(commands, _CommandOrApp)
     for command in COMMANDS:
-        command.add_to(commands)
+        commands.add_command(command)
     # No command at all: the default one, on the demo app.
     default = next(c for c in COMMANDS if c.name == DEFAULT_COMMAND)
     parser.set_defaults(command=default, app=None, app_name=None, state_dir=None, read_only=False)

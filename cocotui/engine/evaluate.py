@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cocotui.engine.batching import (
     Arguments,
@@ -14,7 +14,6 @@ from cocotui.engine.batching import (
     batched_calls,
     run_alone,
 )
-from cocotui.engine.call_cache import CallCache
 from cocotui.flow.model import (
     Assign,
     Call,
@@ -41,6 +40,9 @@ from cocotui.op_function import (
 from cocotui.typing import KEY_FIELD_NAME
 from cocotui.values.fingerprints import fingerprint_fields
 from cocotui.values.shapes import struct_fields
+
+if TYPE_CHECKING:
+    from cocotui.engine.call_cache import CallCache
 
 #: Per collector index, the rows collected (field name -> value), in collection order.
 Collected = list[list[dict[str, Any]]]

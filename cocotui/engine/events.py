@@ -23,12 +23,34 @@ def _now() -> float:
     return time.time()
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+# Equality, hash and repr are the ones below, written once for every event class (and the same
+# as dataclass-generated ones: fields compared in order, the class must be the same), not
+# generated for each (``eq=False, repr=False``): that generation cost a third of importing
+# this module, which every command does at start-up.
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Event:
     """The base of every event: its kind and when it happened."""
 
     kind: ClassVar[str] = ""
     time: float = dataclasses.field(default_factory=_now)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, field.name) for field in dataclasses.fields(self))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Event)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{field.name}={getattr(self, field.name)!r}" for field in dataclasses.fields(self)
+        )
+        return f"{self.__class__.__qualname__}({fields})"
 
     @property
     def name(self) -> str:
@@ -65,7 +87,7 @@ def target_snapshot(counters: Mapping[str, TargetCounters]) -> dict[str, TargetC
 # -- a run ------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class RunStarted(Event):
     kind: ClassVar[str] = "run.started"
     app: str
@@ -74,7 +96,7 @@ class RunStarted(Event):
     reexport: bool
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class RunFinished(Event):
     kind: ClassVar[str] = "run.finished"
     elapsed: float
@@ -85,7 +107,7 @@ class RunFinished(Event):
     sources: Mapping[str, SourceCounters]
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class TrackingLost(Event):
     """Targets whose setup is applied but whose row tracking is gone."""
 
@@ -98,7 +120,7 @@ class TrackingLost(Event):
 # -- a source ---------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class SourceListed(Event):
     kind: ClassVar[str] = "source.listed"
     source: str
@@ -107,7 +129,7 @@ class SourceListed(Event):
     gone: int
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class SourceFailed(Event):
     kind: ClassVar[str] = "source.failed"
     source: str
@@ -115,7 +137,7 @@ class SourceFailed(Event):
     traceback: str
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class SourceFinished(Event):
     kind: ClassVar[str] = "source.finished"
     source: str
@@ -126,7 +148,7 @@ class SourceFinished(Event):
         return {"source": self.source, **dataclasses.asdict(self.counters)}
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class RowFailed(Event):
     kind: ClassVar[str] = "row.failed"
     source: str
@@ -139,7 +161,7 @@ class RowFailed(Event):
     targets: tuple[str, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class BatchApplied(Event):
     kind: ClassVar[str] = "batch.applied"
     source: str
@@ -150,7 +172,7 @@ class BatchApplied(Event):
     targets: Mapping[str, TargetCounters]
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class MutateStarted(Event):
     """A connector's ``mutate`` call begins: the target rows it carries are in flight (each
     target's ``in_flight``) until the matching :class:`MutateFinished`."""
@@ -164,7 +186,7 @@ class MutateStarted(Event):
     targets: Mapping[str, TargetCounters]
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class MutateFinished(Event):
     """The ``mutate`` call returned (``ok``) or raised (its rows are then isolated, or fail);
     the targets' ``in_flight`` is back down."""
@@ -177,7 +199,7 @@ class MutateFinished(Event):
     targets: Mapping[str, TargetCounters]
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class KeyDuplicate(Event):
     kind: ClassVar[str] = "key.duplicate"
     target: str
@@ -190,7 +212,7 @@ class KeyDuplicate(Event):
 # -- live mode --------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class WatcherError(Event):
     kind: ClassVar[str] = "watcher.error"
     error: str
@@ -206,7 +228,7 @@ class PassReason(enum.StrEnum):
     RELIST = "relist"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class LivePassStarted(Event):
     kind: ClassVar[str] = "live.pass_started"
     source: str
@@ -215,7 +237,7 @@ class LivePassStarted(Event):
     rows: int | None
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class LivePassFinished(Event):
     kind: ClassVar[str] = "live.pass_finished"
     source: str
@@ -235,7 +257,7 @@ class LivePassFinished(Event):
         return {"source": self.source, "reason": self.reason, **counts, "lag": lag}
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class LiveReady(Event):
     kind: ClassVar[str] = "live.ready"
     watched: tuple[str, ...]
@@ -248,14 +270,14 @@ class LiveReady(Event):
 # -- applying setup changes -------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class ApplyChangeStarted(Event):
     kind: ClassVar[str] = "apply.change_started"
     target: str
     action: str
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class ApplyChangeFailed(Event):
     kind: ClassVar[str] = "apply.change_failed"
     target: str
@@ -263,7 +285,7 @@ class ApplyChangeFailed(Event):
     traceback: str
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class ApplyChangeDone(Event):
     kind: ClassVar[str] = "apply.change_done"
     target: str

@@ -18,9 +18,7 @@ import dataclasses
 import datetime
 import json
 import math
-import pickle
 import sys
-import uuid
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -63,6 +61,8 @@ def _plain_text(part: str | int | bool | None) -> str:
 
 def decode_parts(stored: bytes) -> tuple[Any, ...]:
     if stored[:1] and stored[0] == _PICKLE_PROTO:
+        import pickle  # only databases written before the JSON codec hold pickles
+
         legacy: tuple[Any, ...] = pickle.loads(stored)  # written by this process's own code
         return legacy
     return tuple(_decode(part) for part in json.loads(stored.decode("utf-8", "surrogatepass")))
@@ -100,10 +100,11 @@ def _encode_scalar(value: Any) -> Any:
         return {_TAG: "timedelta", "v": [value.days, value.seconds, value.microseconds]}
     if isinstance(value, bytes):
         return {_TAG: "bytes", "v": base64.b64encode(value).decode("ascii")}
-    if isinstance(value, uuid.UUID):
+    # A UUID or a Decimal exists only once its module was imported (by the app): they are
+    # not imported here, where they would cost every run start-up time (~5 ms for decimal).
+    uuid = sys.modules.get("uuid")
+    if uuid is not None and isinstance(value, uuid.UUID):
         return {_TAG: "uuid", "v": str(value)}
-    # A Decimal exists only once its module was imported (by the app): not imported here,
-    # where it would cost every run ~5 ms of start-up.
     decimal = sys.modules.get("decimal")
     if decimal is not None and isinstance(value, decimal.Decimal):
         return {_TAG: "decimal", "v": str(value)}
@@ -140,6 +141,8 @@ def _decode(value: Any) -> Any:
         case "bytes":
             return base64.b64decode(data)
         case "uuid":
+            import uuid
+
             return uuid.UUID(data)
         case "decimal":
             import decimal

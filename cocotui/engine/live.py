@@ -181,7 +181,7 @@ class LiveRun:
                 mode = None
             if mode is not None and stat.S_ISDIR(mode):
                 try:
-                    keys.update(row.key for row in spec.list_rows_under(path))
+                    keys.update(key for key, _ in spec.list_rows_under(path))
                 except OSError:  # e.g. replaced or made unreadable meanwhile
                     with self._wake:
                         live.relist = True

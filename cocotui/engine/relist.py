@@ -22,7 +22,7 @@ import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from cocotui.sources import ListedRow
+from cocotui.sources import Listed
 
 #: Tracked rows read per step (a slice of the tracking database, in key order).
 LOAD_STEP_ROWS = 2000
@@ -38,8 +38,8 @@ class RelistScan:
     """Compares ``rows`` (a source's listing) with the stamps ``load`` reads from tracking,
     step by step; once :attr:`done`, :attr:`suspects` holds every row key to look at again."""
 
-    def __init__(self, rows: Iterable[ListedRow], load: StampLoader, logic_fp: bytes) -> None:
-        self._rows: Iterator[ListedRow] = iter(rows)
+    def __init__(self, rows: Iterable[Listed], load: StampLoader, logic_fp: bytes) -> None:
+        self._rows: Iterator[Listed] = iter(rows)
         self._load = load
         self._loaded = False
         self._last_loaded: str | None = None

@@ -4,10 +4,6 @@ reported (with its bytes escaped) instead of stopping the whole listing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-
-from cocotui.sources import ListedRow
-
 #: Why a row whose key is not text fails (tracking stores keys as UTF-8 text).
 UNTRACKABLE_ERROR = (
     "the file name is not valid UTF-8 (shown with \\x escapes); rename it to export it"
@@ -24,15 +20,6 @@ def is_text(key: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def trackable_rows(rows: Iterable[ListedRow], untrackable: list[str]) -> Iterator[ListedRow]:
-    """``rows`` whose key is text; the other keys are appended to ``untrackable``."""
-    for row in rows:
-        if is_text(row.key):
-            yield row
-        else:
-            untrackable.append(row.key)
 
 
 def printable_key(key: str) -> str:

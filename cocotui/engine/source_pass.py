@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import os
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
@@ -29,6 +30,7 @@ from cocotui.engine.events import (
     target_snapshot,
 )
 from cocotui.engine.key_codec import KeyCodecError
+from cocotui.engine.listing_diff import compare_listing
 from cocotui.engine.mutate import Failures, mutate
 from cocotui.engine.row_changes import (
     RowError,
@@ -39,20 +41,14 @@ from cocotui.engine.row_changes import (
     row_commit,
     upsert,
 )
-from cocotui.engine.row_keys import UNTRACKABLE_ERROR, is_text, printable_key, trackable_rows
+from cocotui.engine.row_keys import UNTRACKABLE_ERROR, is_text, printable_key
 from cocotui.engine.row_logic import source_logic
 from cocotui.engine.workers import RowEvaluator, RowStatus, RowTask
 from cocotui.flow.loader import user_traceback
 from cocotui.flow.model import Flow, Source
-from cocotui.sources import ListedRow
 from cocotui.state.function_cache import FunctionCacheStore
-from cocotui.state.tracking import (
-    ListingDiff,
-    RowCommit,
-    SqliteTracking,
-    StagedRow,
-    TrackedRow,
-)
+from cocotui.state.tracked_rows import ChangedRow, ListingDiff
+from cocotui.state.tracking import RowCommit, SqliteTracking, StagedRow, TrackedRow
 
 #: The tracked keys of a row that has none (looked up for every new row).
 _NO_KEYS: frozenset[str] = frozenset()
@@ -99,15 +95,6 @@ class Triage(NamedTuple):
     same: list[tuple[str, str]]
     #: rows read or deleted, whose changes go on to the targets
     live: list[RowWork]
-
-
-def _listing(rows: Iterable[ListedRow]) -> Iterator[ListedRow]:
-    """``rows`` with a failure of the source (a custom source's ``list()`` or ``create()``
-    may raise anything) told apart from one of the tracking database reading them."""
-    try:
-        yield from rows
-    except Exception as exc:
-        raise SourceListingError(str(exc)) from exc
 
 
 def _vanished_directory(source: Source) -> str | None:
@@ -184,8 +171,7 @@ class SourcePass:
         everything = self.ctx.everything or recheck
         flow, source, tracking = self.flow.name, self.source.name, self.ctx.tracking
         if keys is None:
-            listing = trackable_rows(_listing(self.source.spec.list_rows()), untrackable)
-            return tracking.diff_listing(flow, source, listing, self.logic_fp, everything)
+            return self._list_all(everything, untrackable)
         untrackable += [key for key in keys if not is_text(key)]
         text_keys = sorted(key for key in keys if is_text(key))
         try:
@@ -200,40 +186,75 @@ class SourcePass:
             if everything or row is None or row.stamp != stamp or row.logic_fp != self.logic_fp:
                 changed.append((key, stamp, row))
         gone = [(key, row) for key, row in tracked.items() if key not in listed]
-        return ListingDiff(len(listed), changed, gone)
+        return ListingDiff.of(len(listed), changed, gone)
+
+    def _list_all(self, everything: bool, untrackable: list[str]) -> ListingDiff:
+        """Every row of the source compared with tracking; only the rows that need work have
+        their tracking read whole. When every listed row needs work (a first update, a
+        re-export), the listing is held by tracking's database, not in memory."""
+        flow, source, tracking = self.flow.name, self.source.name, self.ctx.tracking
+        if everything or not tracking.has_rows(flow, source):
+            return tracking.every_listed_row(flow, source, self._text_rows(untrackable))
+        stamps = tracking.tracked_stamps(flow, source, self.logic_fp)
+        try:
+            found = compare_listing(self.source.spec.list_rows(), stamps)
+        except Exception as exc:  # a custom source's list() or create() may raise anything
+            raise SourceListingError(str(exc)) from exc
+        untrackable += found.untrackable
+        return found.diff(tracking.source_rows_for(flow, source, found.keys_to_read()))
+
+    def _text_rows(self, untrackable: list[str]) -> Iterator[tuple[str, str]]:
+        """The source's listing without the keys that are not text (a file name that is not
+        UTF-8: never tracked), which go to ``untrackable``."""
+        try:
+            for key, stamp in self.source.spec.list_rows():
+                if is_text(key):
+                    yield key, stamp
+                else:
+                    untrackable.append(key)
+        except Exception as exc:  # a custom source's list() or create() may raise anything
+            raise SourceListingError(str(exc)) from exc
 
     def _start(self, diff: ListingDiff) -> None:
         counters = self.counters
         counters.listed = diff.listed
-        counters.unchanged = diff.listed - len(diff.changed)
+        counters.unchanged = diff.listed - diff.changed_count
         counters.done = counters.unchanged
-        counters.total = diff.listed + len(diff.gone)
+        counters.total = diff.listed + diff.gone_count
         if not self.quiet:
             self.ctx.observer(
                 SourceListed(
                     source=self.name,
                     rows=diff.listed,
-                    to_process=len(diff.changed),
-                    gone=len(diff.gone),
+                    to_process=diff.changed_count,
+                    gone=diff.gone_count,
                 )
             )
 
+    def _tasks(self, changed: Iterable[ChangedRow], read: deque[ChangedRow]) -> Iterator[RowTask]:
+        """The evaluation task of each changed row, read as the evaluator asks for them; the
+        rows go to ``read`` until their outcome comes back (in the same order)."""
+        everything = self.ctx.everything
+        for row in changed:
+            read.append(row)
+            key, _, tracked = row
+            if tracked is None or tracked.logic_fp != self.logic_fp or everything:
+                yield RowTask(key, None)
+            else:  # the row may be unchanged: its content is compared before evaluating it
+                yield RowTask(key, tracked.content_fp)
+
     def _feed(self, diff: ListingDiff) -> None:
-        """Evaluate the changed rows and apply them, then the gone ones, in batches."""
+        """Evaluate the changed rows and apply them, then the gone ones, in batches. The rows
+        stream through: only those of the batch being built and of the evaluator's window are
+        in memory."""
         ctx = self.ctx
-        tasks = [
-            RowTask(
-                key,
-                row.content_fp
-                if row is not None and row.logic_fp == self.logic_fp and not ctx.everything
-                else None,
-            )
-            for key, _, row in diff.changed
-        ]
-        outcomes = ctx.evaluator.run(self.flow, self.source, tasks)
+        read: deque[ChangedRow] = deque()
+        tasks = self._tasks(diff.changed, read)
+        outcomes = ctx.evaluator.run(self.flow, self.source, tasks, diff.changed_count)
         batch: list[RowWork] = []
         batch_bytes = 0
-        for (row_key, row_stamp, row), outcome in zip(diff.changed, outcomes, strict=True):
+        for outcome in outcomes:
+            row_key, row_stamp, row = read.popleft()
             batch.append(RowWork(row_key, row_stamp, row, outcome))
             batch_bytes += outcome.size
             if len(batch) >= ctx.batch_rows or batch_bytes >= ctx.batch_bytes:

@@ -15,24 +15,24 @@ from __future__ import annotations
 import collections
 import dataclasses
 import enum
+import itertools
 import os
-import pickle
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cocotui.engine.batching import run_together
-from cocotui.engine.call_cache import CallCache
 from cocotui.engine.evaluate import Collected, FlowEvaluator, describe_exception
 from cocotui.engine.row_logic import content_fingerprint
-from cocotui.flow.loader import App, load_app, user_traceback
+from cocotui.flow.loader import App, user_traceback
 from cocotui.flow.model import Flow, Source
-from cocotui.state.function_cache import FunctionCacheStore
 
 if TYPE_CHECKING:
-    # multiprocessing and concurrent.futures are imported when workers start (~12 ms that a
-    # run evaluating few rows never needs).
-    from concurrent.futures import Executor, Future
+    # The pool (subprocess, threading) is imported when workers start: a run evaluating few
+    # rows never needs it, and neither does a worker.
+    from cocotui.engine.call_cache import CallCache
+    from cocotui.engine.worker_pool import Worker, WorkerPool
+    from cocotui.state.function_cache import FunctionCacheStore
 
 #: Rows evaluated together (per task sent to a worker): large enough to amortise inter-process
 #: overhead, and the rows whose inputs a batching function gets in one call.
@@ -44,8 +44,8 @@ MIN_ROWS_FOR_WORKERS = 256
 #: (workers also overlap a function's waits, an API call per row), less the time the process
 #: waited for a CPU that other processes held (:func:`runqueue_seconds`).
 SAMPLED_CHUNKS = 3
-#: Seconds until started workers answer: a fork server, then each worker imports cocotui and
-#: the app in parallel (0.2-0.4 s for the benchmark apps on 2 CPUs).
+#: Seconds until started workers answer: each worker, a new interpreter, imports cocotui's
+#: evaluator and the app, in parallel (0.2-0.4 s for the benchmark apps on 2 CPUs).
 WORKER_START_SECONDS = 0.3
 #: What a row shipped to a worker and back costs this process, as a multiple of pickling and
 #: unpickling its task and outcome: the pool's pipes, queue thread and futures cost about as
@@ -141,6 +141,8 @@ def evaluate_rows(
 ) -> list[RowOutcome]:
     """The outcomes of ``tasks``, in order. The changed rows are evaluated together, so that
     a batching function is called once for all of them (see :mod:`cocotui.engine.batching`)."""
+    from cocotui.engine.call_cache import CallCache  # with pickle: only rows to evaluate need it
+
     rows: list[RowOutcome | _ReadRow] = []
     spec = source.spec
     row_fingerprint = getattr(spec, "row_fingerprint", None)
@@ -159,25 +161,7 @@ def evaluate_rows(
     return [_evaluated(row, next(results)) if isinstance(row, _ReadRow) else row for row in rows]
 
 
-# -- worker processes -------------------------------------------------------------------------
-
-_worker_flows: dict[str, tuple[Flow, FlowEvaluator]] = {}
-
-
-def _init_worker(app_ref: str, app_name: str) -> None:
-    import signal
-
-    # Ctrl-C reaches the whole process group: the parent stops at a batch boundary, so a
-    # worker must not die mid-row (its KeyboardInterrupt would abort the parent at once).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    app = load_app(app_ref, app_name)
-    for flow in app.flows:
-        _worker_flows[flow.name] = (flow, FlowEvaluator(flow))
-
-
-def _work(flow_name: str, source_index: int, tasks: list[RowTask]) -> list[RowOutcome]:
-    flow, evaluator = _worker_flows[flow_name]
-    return evaluate_rows(evaluator, flow.sources[source_index], tasks)
+# -- choosing workers -------------------------------------------------------------------------
 
 
 def _workers_pay_off(
@@ -204,21 +188,13 @@ class RowEvaluator:
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.cache_store = cache_store
         self._evaluators = {flow.name: FlowEvaluator(flow) for flow in app.flows}
-        self._pool: Executor | None = None
+        self._pool: WorkerPool | None = None
 
-    def _executor(self) -> Executor:
+    def _started_pool(self) -> WorkerPool:
         if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+            from cocotui.engine.worker_pool import WorkerPool
 
-            # forkserver: workers never inherit the caller's threads (the TUI runs the engine
-            # in a thread), and they load the app themselves.
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_init_worker,
-                initargs=(self.app.ref, self.app.name),
-            )
+            self._pool = WorkerPool(self.app.ref, self.app.name, self.workers)
         return self._pool
 
     def caches(self, flow: Flow) -> bool:
@@ -233,67 +209,73 @@ class RowEvaluator:
         stored = self.cache_store.load(flow.name, source.name, (t.key for t in chunk))
         return [t._replace(cache=stored.get(t.key)) for t in chunk]
 
-    def run(self, flow: Flow, source: Source, tasks: list[RowTask]) -> Iterator[RowOutcome]:
-        """Outcomes for ``tasks``, in order. A flow with a ``gpu=True`` function is evaluated
-        in this process only, so that one copy of its model is loaded."""
+    def run(
+        self, flow: Flow, source: Source, tasks: Iterable[RowTask], count: int
+    ) -> Iterator[RowOutcome]:
+        """Outcomes for the ``count`` rows of ``tasks``, in order; ``tasks`` is read a chunk at
+        a time as rows are evaluated (a window ahead with workers). A flow with a
+        ``gpu=True`` function is evaluated in this process only, so that one copy of its
+        model is loaded."""
         evaluator = self._evaluators[flow.name]
-        chunks = [tasks[i : i + CHUNK_ROWS] for i in range(0, len(tasks), CHUNK_ROWS)]
-        if self.workers == 1 or len(tasks) < MIN_ROWS_FOR_WORKERS or evaluator.uses_gpu:
+        chunks = _chunks(tasks)
+        if self.workers == 1 or count < MIN_ROWS_FOR_WORKERS or evaluator.uses_gpu:
             yield from self._here(evaluator, flow, source, chunks)
         elif not self.adaptive:
             yield from self._in_workers(evaluator, flow, source, chunks)
         else:
-            sampled, rest = chunks[:SAMPLED_CHUNKS], chunks[SAMPLED_CHUNKS:]
-            per_row, transfer = [], []
-            for chunk in sampled:
+            per_row, transfer, sampled = [], [], 0
+            for chunk in itertools.islice(chunks, SAMPLED_CHUNKS):
                 started, queued = time.perf_counter(), runqueue_seconds()
                 outcomes = evaluate_rows(evaluator, source, self._with_cache(flow, source, chunk))
                 busy = time.perf_counter() - started - (runqueue_seconds() - queued)
                 per_row.append(max(busy, 0.0) / len(chunk))
                 transfer.append(_transfer_seconds(chunk, outcomes) / len(chunk))
+                sampled += len(chunk)
                 yield from outcomes
-            rows = sum(len(c) for c in rest)
             running = self._pool is not None  # started for an earlier source of the run
+            rows = count - sampled
             if _workers_pay_off(min(per_row), min(transfer), rows, self.workers, running):
-                yield from self._in_workers(evaluator, flow, source, rest)
+                yield from self._in_workers(evaluator, flow, source, chunks)
             else:
-                yield from self._here(evaluator, flow, source, rest)
+                yield from self._here(evaluator, flow, source, chunks)
 
     def _here(
-        self, evaluator: FlowEvaluator, flow: Flow, source: Source, chunks: list[list[RowTask]]
+        self, evaluator: FlowEvaluator, flow: Flow, source: Source, chunks: Iterable[list[RowTask]]
     ) -> Iterator[RowOutcome]:
         for chunk in chunks:
             yield from evaluate_rows(evaluator, source, self._with_cache(flow, source, chunk))
 
     def _in_workers(
-        self, evaluator: FlowEvaluator, flow: Flow, source: Source, chunks: list[list[RowTask]]
+        self, evaluator: FlowEvaluator, flow: Flow, source: Source, chunks: Iterable[list[RowTask]]
     ) -> Iterator[RowOutcome]:
-        pool = self._executor()
-        window: collections.deque[tuple[list[RowTask], Future[list[RowOutcome]]]]
-        window = collections.deque()
-        for number, chunk in enumerate(chunks):
-            chunk = self._with_cache(flow, source, chunk)
-            window.append((chunk, pool.submit(_work, flow.name, source.index, chunk)))
-            if len(window) < self.workers * 4 and number + 1 < len(chunks):
-                continue
-            while window and (len(window) >= self.workers * 4 or number + 1 == len(chunks)):
-                pending, future = window.popleft()
-                from concurrent.futures.process import BrokenProcessPool
+        """Outcomes of ``chunks`` evaluated by the workers, ``workers * 4`` chunks in flight.
+        Workers that cannot start or die (e.g. the app is not importable from a fresh
+        process): the chunks left are evaluated here instead, in the same order."""
+        from cocotui.engine.worker_pool import WorkerLost
 
-                try:
-                    yield from future.result()
-                except BrokenProcessPool:
-                    # Workers could not start (e.g. the app is not importable from a fresh
-                    # process): evaluate here instead, in the same order.
-                    self.workers = 1
-                    self.close()
-                    rest = [pending, *(c for c, _ in window), *chunks[number + 1 :]]
-                    yield from self._here(evaluator, flow, source, rest)
-                    return
+        window: collections.deque[tuple[list[RowTask], Worker]] = collections.deque()
+        rest = iter(chunks)
+        try:
+            pool = self._started_pool()
+            for chunk in rest:
+                chunk = self._with_cache(flow, source, chunk)
+                window.append((chunk, pool.submit(flow.name, source.index, chunk)))
+                while len(window) >= self.workers * 4:
+                    yield from _receive_oldest(window)
+            while window:
+                yield from _receive_oldest(window)
+        except WorkerLost:
+            self.workers = 1
+            self.close()
+            left = itertools.chain([chunk for chunk, _ in window], rest)
+            yield from self._here(evaluator, flow, source, left)
+        finally:
+            if window:  # the pass stopped early: outcomes still in flight are not read
+                self.close()
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.close()
             self._pool = None
 
 
@@ -308,10 +290,26 @@ def runqueue_seconds() -> float:
         return 0.0
 
 
+def _chunks(tasks: Iterable[RowTask]) -> Iterator[list[RowTask]]:
+    """``tasks`` in lists of :data:`CHUNK_ROWS`, each read when it is asked for."""
+    rest = iter(tasks)
+    while chunk := list(itertools.islice(rest, CHUNK_ROWS)):
+        yield chunk
+
+
+def _receive_oldest(window: collections.deque[tuple[list[RowTask], Worker]]) -> list[RowOutcome]:
+    """The outcomes of the oldest chunk in flight (which leaves ``window`` once received)."""
+    outcomes = window[0][1].receive()
+    window.popleft()
+    return outcomes
+
+
 def _transfer_seconds(tasks: list[RowTask], outcomes: list[RowOutcome]) -> float:
     """Seconds this process would spend shipping ``tasks`` to a worker and receiving their
     ``outcomes``: pickling both there and back, timed on the real rows (their size is the
     app's), times the pool's own cost per row (:data:`TRANSFER_FACTOR`)."""
+    import pickle  # only runs with rows to evaluate get here
+
     started, queued = time.perf_counter(), runqueue_seconds()
     pickle.loads(pickle.dumps((tasks, outcomes), pickle.HIGHEST_PROTOCOL))
     busy = time.perf_counter() - started - (runqueue_seconds() - queued)

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cocotui.engine_type import EnrichedValueType
 from cocotui.flow.field_types import (
@@ -36,11 +37,12 @@ from cocotui.flow.model import (
     Source,
     SubField,
 )
-from cocotui.index import FtsIndexDef, VectorIndexDef, VectorSimilarityMetric
 from cocotui.op import DeclarationSpec, TargetSpec
 from cocotui.op_function import resolve_transform
-from cocotui.source_connector import as_source
 from cocotui.value_types import constant_type
+
+if TYPE_CHECKING:
+    from cocotui.index import FtsIndexDef, VectorIndexDef, VectorSimilarityMetric
 
 
 class FlowDefinitionError(ValueError):
@@ -112,6 +114,28 @@ def _scope_of(expr: Expr) -> RowScope | None:
 
 T = TypeVar("T")
 S = TypeVar("S")
+
+
+def _checked_indexes(
+    name: str,
+    vector_indexes: Sequence[VectorIndexDef],
+    fts_indexes: Sequence[FtsIndexDef],
+    vector_index: Sequence[tuple[str, VectorSimilarityMetric]],
+) -> Sequence[VectorIndexDef]:
+    """The export's vector indexes (from v0's older ``vector_index`` when only it is given),
+    after checking that every index given is an index definition."""
+    from cocotui.index import FtsIndexDef, VectorIndexDef  # only exports with indexes need it
+
+    if not vector_indexes and vector_index:
+        vector_indexes = [VectorIndexDef(field, metric) for field, metric in vector_index]
+    given: Sequence[object]
+    for given, cls in ((vector_indexes, VectorIndexDef), (fts_indexes, FtsIndexDef)):
+        for index in given:
+            if not isinstance(index, cls):
+                raise FlowDefinitionError(
+                    f"export({name!r}, ...): each index must be a {cls.__name__}, got {index!r}"
+                )
+    return vector_indexes
 
 
 class SliceFunction:
@@ -255,14 +279,8 @@ class DataCollector:
         flow = self._builder._flow
         if any(e.name == name for e in flow.exports):
             raise FlowDefinitionError(f"flow {flow.name!r} exports twice under the name {name!r}")
-        if not vector_indexes and vector_index:
-            vector_indexes = [VectorIndexDef(field, metric) for field, metric in vector_index]
-        for given, cls in ((vector_indexes, VectorIndexDef), (fts_indexes, FtsIndexDef)):
-            for index in given:
-                if not isinstance(index, cls):
-                    raise FlowDefinitionError(
-                        f"export({name!r}, ...): each index must be a {cls.__name__}, got {index!r}"
-                    )
+        if vector_indexes or fts_indexes or vector_index:
+            vector_indexes = _checked_indexes(name, vector_indexes, fts_indexes, vector_index)
         flow.exports.append(
             Export(
                 name,
@@ -335,7 +353,11 @@ class FlowBuilder:
     ) -> DataSlice[Any]:
         """Add a source (e.g. ``sources.LocalFile``, or an ``op.SourceSpec`` with a registered
         ``@op.source_connector``); assign it to ``data_scope["name"]``."""
-        spec = as_source(spec)
+        # A custom source (an op.SourceSpec) is wrapped for the engine; there is none unless the
+        # app imported cocotui.source_connector, which most apps never load.
+        source_connector = sys.modules.get("cocotui.source_connector")
+        if source_connector is not None:
+            spec = source_connector.as_source(spec)
         if not hasattr(spec, "list_rows"):
             raise FlowDefinitionError(
                 f"add_source() needs a source spec such as cocotui.sources.LocalFile, got "

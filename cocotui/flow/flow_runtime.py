@@ -8,11 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cocotui.query_handler import QueryHandler, QueryHandlerError, QueryHandlerResultFields
-from cocotui.setting import get_app_namespace
-
 if TYPE_CHECKING:
     from cocotui.flow.builder import FlowDef
+    from cocotui.query_handler import QueryHandler, QueryHandlerResultFields
     from cocotui.runtime.dump import EvaluateAndDumpOptions
     from cocotui.runtime.updater import UpdateStats
 
@@ -27,6 +25,8 @@ class FlowRuntimeMethods:
 
     @property
     def full_name(self) -> str:
+        from cocotui.setting import get_app_namespace
+
         return f"{get_app_namespace(trailing_delimiter='.')}{self.name}"
 
     def _definition(self) -> FlowDef:
@@ -122,6 +122,9 @@ class FlowRuntimeMethods:
         *,
         result_fields: QueryHandlerResultFields | None = None,
     ) -> None:
+        # Imported here: most apps define no query handler, and every command loads the app.
+        from cocotui.query_handler import QueryHandler, QueryHandlerError
+
         if not callable(handler):
             raise QueryHandlerError(f"query handler {name!r} must be callable")
         self.query_handlers[name] = QueryHandler(name, handler, result_fields)

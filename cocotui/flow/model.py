@@ -7,12 +7,14 @@ import dataclasses
 import enum
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cocotui.engine_type import EnrichedValueType, FieldSchema
-from cocotui.index import FtsIndexDef, IndexOptions, VectorIndexDef
-from cocotui.op import TargetSpec
-from cocotui.query_handler import QueryHandler
+
+if TYPE_CHECKING:
+    from cocotui.index import FtsIndexDef, IndexOptions, VectorIndexDef
+    from cocotui.op import TargetSpec
+    from cocotui.query_handler import QueryHandler
 
 
 class GeneratedField(enum.Enum):
@@ -147,6 +149,8 @@ class Export:
         return self.collector.schema(self.value_fields)
 
     def index_options(self) -> IndexOptions:
+        from cocotui.index import IndexOptions  # only connectors with get_setup_state need it
+
         return IndexOptions(
             list(self.primary_key_fields), list(self.vector_indexes), list(self.fts_indexes)
         )

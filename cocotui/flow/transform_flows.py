@@ -16,8 +16,9 @@ import typing
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from cocotui.annotations import AnnotationError
 from cocotui.engine.evaluate import FlowEvaluator
-from cocotui.engine_type import EnrichedValueType
+from cocotui.engine_value import Decoder, make_decoder
 from cocotui.flow.builder import (
     DataSlice,
     FlowBuilder,
@@ -26,7 +27,6 @@ from cocotui.flow.builder import (
     _scope_of,
 )
 from cocotui.flow.model import Collect, Collector, FieldRef, RowScope, Source
-from cocotui.flow.result_decoding import decode_as
 from cocotui.value_types import UnsupportedTypeError, enriched_type_of
 
 T = TypeVar("T")
@@ -63,7 +63,8 @@ class _Built:
 
     evaluator: FlowEvaluator
     source: Source
-    output_type: EnrichedValueType
+    #: the result as the return annotation declares it
+    decode: Decoder
 
 
 class TransformFlow(SliceFunction, Generic[T]):
@@ -133,7 +134,12 @@ class TransformFlow(SliceFunction, Generic[T]):
         collector = Collector(0, (_RESULT,), {_RESULT: output.value_type})
         builder._flow.collectors.append(collector)
         root.ops.append(Collect(collector, ((_RESULT, expr),)))
-        return _Built(FlowEvaluator(builder._flow), source, output.value_type)
+        where = f"transform flow {self._fn.__qualname__}: return type"
+        try:
+            decode = make_decoder(self._return_type, where, output.value_type.type)
+        except AnnotationError as exc:
+            raise FlowDefinitionError(str(exc)) from None
+        return _Built(FlowEvaluator(builder._flow), source, decode)
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         names = [name for name, _ in self._params]
@@ -157,7 +163,7 @@ class TransformFlow(SliceFunction, Generic[T]):
         built = self._build()
         collected = built.evaluator.evaluate(built.source, self._bind(args, kwargs))
         value = collected[0][0][_RESULT]
-        return typing.cast(T, decode_as(self._return_type, value, built.output_type))
+        return typing.cast(T, built.decode(value))
 
     async def eval_async(self, *args: Any, **kwargs: Any) -> T:
         """:meth:`eval` in a worker thread, so the caller's event loop keeps running."""

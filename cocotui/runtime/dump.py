@@ -37,8 +37,8 @@ def evaluate_and_dump(flow: FlowDef, options: EvaluateAndDumpOptions) -> UpdateS
     stats: dict[str, SourceCounters] = {}
     for source in built.sources:
         counters = stats.setdefault(f"{built.name}.{source.name}", SourceCounters())
-        for listed in iterate(source.spec.list_rows()):
-            row = source.spec.read_row(listed.key)
+        for key, _ in iterate(source.spec.list_rows()):
+            row = source.spec.read_row(key)
             if row is None:
                 continue
             collected = evaluator.evaluate(source, row)
@@ -47,7 +47,7 @@ def evaluate_and_dump(flow: FlowDef, options: EvaluateAndDumpOptions) -> UpdateS
                 for export in built.exports
             }
             text = json.dumps(exports, indent=2, ensure_ascii=False, default=str)
-            (output / _file_name(source.name, str(listed.key))).write_text(text + "\n")
+            (output / _file_name(source.name, str(key))).write_text(text + "\n")
             counters.listed += 1
             counters.done += 1
             counters.added += 1

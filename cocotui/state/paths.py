@@ -9,8 +9,6 @@ import os
 import stat
 from pathlib import Path
 
-import platformdirs
-
 from cocotui.state.errors import CHOOSE_ANOTHER, StateError, state_access_error
 
 
@@ -20,6 +18,8 @@ def state_dir(override: str | os.PathLike[str] | None = None) -> Path:
     from_env = os.environ.get("COCOTUI_STATE_DIR")
     if from_env:
         return Path(from_env)
+    import platformdirs  # only for the default directory: imports shutil, tempfile, random...
+
     return platformdirs.user_state_path("cocotui", appauthor=False)
 
 

@@ -12,8 +12,6 @@ import tomllib
 from pathlib import Path
 from typing import Any, Protocol
 
-import tomli_w
-
 from cocotui.atomic_file import write_file_atomically
 from cocotui.state.errors import StateError as StateError  # re-exported for the store's users
 from cocotui.state.errors import state_access_error
@@ -239,6 +237,8 @@ class TomlSetupStore:
             **({"app_file": self.app_file} if self.app_file else {}),
             "targets": [_target_to_toml(t) for t in state.targets],
         }
+        import tomli_w  # only setup changes write the state: an update only reads it
+
         text = tomli_w.dumps(doc) + f"\n{END_MARKER}\n"
         make_state_dir(self.path.parent)
         try:

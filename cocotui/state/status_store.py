@@ -21,7 +21,6 @@ import fcntl
 import getpass
 import json
 import os
-import socket
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -71,12 +70,17 @@ class ExporterIdentity:
 
     @classmethod
     def of_this_process(cls, mode: str, origin: Origin) -> ExporterIdentity:
-        return cls(os.getpid(), socket.gethostname(), _user(), time.time(), mode, origin)
+        return cls(os.getpid(), _host(), _user(), time.time(), mode, origin)
 
     @property
     def by(self) -> str:
         """Who ran it, in a few words: ``user@host pid N (cli)``."""
         return f"{self.user}@{self.host} pid {self.pid} ({self.origin})"
+
+
+def _host() -> str:
+    # What socket.gethostname() answers, without importing socket (a start-up cost).
+    return os.uname().nodename
 
 
 def _user() -> str:
@@ -310,7 +314,7 @@ def _still_running(exporter: ExporterIdentity, lock: Path) -> bool:
     """Whether ``exporter`` still holds the app's writer lock. A process of this host that is
     gone is dead whatever the lock says; otherwise the lock must be held, and by it (the lock
     file names its holder)."""
-    if exporter.host == socket.gethostname() and not _process_exists(exporter.pid):
+    if exporter.host == _host() and not _process_exists(exporter.pid):
         return False
     holder = lock_holder(lock)
     return holder is not None and holder in (exporter.pid, 0)

@@ -4,6 +4,7 @@ tracking, a listing's difference from it, a tracked key, a row's staged keys, a 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import NamedTuple
 
 #: The value fingerprint of a key a target holds with a value to send again (no fingerprint
@@ -20,15 +21,28 @@ class TrackedRow(NamedTuple):
     logic_fp: bytes | None
 
 
+#: A listed row that is new or changed: (key, stamp, its tracking or ``None``).
+ChangedRow = tuple[str, str, TrackedRow | None]
+#: A tracked row that is no longer listed: (key, its tracking).
+GoneRow = tuple[str, TrackedRow]
+
+
 @dataclasses.dataclass(frozen=True)
 class ListingDiff:
-    """What a full listing means against tracking: the rows to look at, in key order."""
+    """What a listing means against tracking: the rows to look at, in key order. ``changed``
+    and ``gone`` may be read once only, as the rows are worked on (a full listing's are read
+    from the tracking database a page at a time: memory does not grow with the source)."""
 
     listed: int
-    #: (key, stamp, tracking or None) of listed rows that are new or changed, by key
-    changed: list[tuple[str, str, TrackedRow | None]]
-    #: (key, tracking) of tracked rows that are no longer listed
-    gone: list[tuple[str, TrackedRow]]
+    #: how many rows ``changed`` and ``gone`` give
+    changed_count: int
+    gone_count: int
+    changed: Iterable[ChangedRow]
+    gone: Iterable[GoneRow]
+
+    @classmethod
+    def of(cls, listed: int, changed: list[ChangedRow], gone: list[GoneRow]) -> ListingDiff:
+        return cls(listed, len(changed), len(gone), changed, gone)
 
 
 class TrackedKey(NamedTuple):

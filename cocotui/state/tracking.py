@@ -21,10 +21,11 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from cocotui.state.errors import StateError, TrackingError, database_error, state_access_error
+from cocotui.state.listing_pages import every_listed_row
 from cocotui.state.paths import make_state_dir
 from cocotui.state.row_writes import commit_rows, stage_keys
 from cocotui.state.tracked_rows import RESEND as RESEND
-from cocotui.state.tracked_rows import ListingDiff as ListingDiff
+from cocotui.state.tracked_rows import ListingDiff
 from cocotui.state.tracked_rows import RowCommit as RowCommit
 from cocotui.state.tracked_rows import StagedRow as StagedRow
 from cocotui.state.tracked_rows import TrackedKey as TrackedKey
@@ -89,7 +90,6 @@ class SqliteTracking:
             db.execute("PRAGMA busy_timeout = 2000")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA temp_store = MEMORY")  # the listing compared in diff_listing
             db.executescript(_SCHEMA)
             row = db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
             if row is None:
@@ -265,56 +265,30 @@ class SqliteTracking:
             (flow, source, *([] if after is None else [after]), limit),
         ).fetchall()
 
-    def diff_listing(
-        self,
-        flow: str,
-        source: str,
-        listing: Iterable[tuple[str, str]],
-        logic_fp: bytes,
-        everything: bool,
-    ) -> ListingDiff:
-        """Compare a full listing (key, stamp) with the tracked rows, inside SQLite: only the
-        rows that need work come back to Python, so memory stays small for large sources.
-        ``everything`` returns every listed row (re-export, re-check)."""
-        db = self.db
-        db.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS listing("
-            "row_key TEXT PRIMARY KEY, stamp TEXT NOT NULL) WITHOUT ROWID"
+    def tracked_stamps(self, flow: str, source: str, logic_fp: bytes) -> dict[str, str | None]:
+        """Row key -> stamp of every tracked row of a source, to compare a full listing with:
+        the stamp is ``None`` for a row tracked with other logic than ``logic_fp`` (it must be
+        evaluated again, whatever its stamp)."""
+        return dict(
+            self.db.execute(
+                "SELECT row_key, CASE WHEN logic_fp = ? THEN stamp END FROM source_rows "
+                "WHERE flow = ? AND source = ?",
+                (logic_fp, flow, source),
+            )
         )
-        db.execute("BEGIN")
-        try:
-            db.execute("DELETE FROM temp.listing")
-            db.executemany(
-                "INSERT OR REPLACE INTO temp.listing(row_key, stamp) VALUES (?, ?)", listing
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        (listed,) = db.execute("SELECT COUNT(*) FROM temp.listing").fetchone()
-        changed = [
-            (key, stamp, None if row_id is None else TrackedRow(row_id, old, content, logic))
-            for key, stamp, row_id, old, content, logic in db.execute(
-                "SELECT l.row_key, l.stamp, s.id, s.stamp, s.content_fp, s.logic_fp "
-                "FROM temp.listing AS l LEFT JOIN source_rows AS s "
-                "ON s.flow = ? AND s.source = ? AND s.row_key = l.row_key "
-                "WHERE ? OR s.id IS NULL OR s.stamp IS NOT l.stamp OR s.logic_fp IS NOT ? "
-                "ORDER BY l.row_key",
-                (flow, source, everything, logic_fp),
-            )
-        ]
-        gone = [
-            (key, TrackedRow(row_id, stamp, content, logic))
-            for key, row_id, stamp, content, logic in db.execute(
-                "SELECT s.row_key, s.id, s.stamp, s.content_fp, s.logic_fp FROM source_rows AS s "
-                "WHERE s.flow = ? AND s.source = ? AND NOT EXISTS "
-                "(SELECT 1 FROM temp.listing AS l WHERE l.row_key = s.row_key) "
-                "ORDER BY s.row_key",
-                (flow, source),
-            )
-        ]
-        db.execute("DELETE FROM temp.listing")
-        return ListingDiff(listed, changed, gone)
+
+    def has_rows(self, flow: str, source: str) -> bool:
+        """Whether tracking holds a row of the source."""
+        query = "SELECT EXISTS (SELECT 1 FROM source_rows WHERE flow = ? AND source = ?)"
+        return bool(self.db.execute(query, (flow, source)).fetchone()[0])
+
+    def every_listed_row(
+        self, flow: str, source: str, listing: Iterable[tuple[str, str]]
+    ) -> ListingDiff:
+        """Every row of a full listing (key, stamp) to work on, with the tracked rows no
+        longer listed, read a page at a time (see
+        :func:`~cocotui.state.listing_pages.every_listed_row`)."""
+        return every_listed_row(self.db, flow, source, listing)
 
     def source_rows_for(self, flow: str, source: str, keys: Iterable[str]) -> dict[str, TrackedRow]:
         """Like :meth:`source_rows`, for the given row keys only."""
