@@ -30,7 +30,6 @@ from cocotui.engine.events import (
     target_snapshot,
 )
 from cocotui.engine.key_codec import KeyCodecError
-from cocotui.engine.listing_diff import compare_listing
 from cocotui.engine.mutate import Failures, mutate
 from cocotui.engine.row_changes import (
     RowError,
@@ -41,21 +40,18 @@ from cocotui.engine.row_changes import (
     row_commit,
     upsert,
 )
-from cocotui.engine.row_keys import UNTRACKABLE_ERROR, is_text, printable_key
+from cocotui.engine.row_keys import UNTRACKABLE_ERROR, printable_key
 from cocotui.engine.row_logic import source_logic
+from cocotui.engine.source_listing import SourceListingError, rows_to_work_on
 from cocotui.engine.workers import RowEvaluator, RowStatus, RowTask
 from cocotui.flow.loader import user_traceback
 from cocotui.flow.model import Flow, Source
 from cocotui.state.function_cache import FunctionCacheStore
 from cocotui.state.tracked_rows import ChangedRow, ListingDiff
-from cocotui.state.tracking import RowCommit, SqliteTracking, StagedRow, TrackedRow
+from cocotui.state.tracking import RowCommit, SqliteTracking, StagedRow
 
 #: The tracked keys of a row that has none (looked up for every new row).
 _NO_KEYS: frozenset[str] = frozenset()
-
-
-class SourceListingError(Exception):
-    """A source could not be listed; the source's own exception is the cause."""
 
 
 @dataclasses.dataclass
@@ -166,54 +162,16 @@ class SourcePass:
         return self.counters
 
     def _list(self, keys: set[str] | None, recheck: bool, untrackable: list[str]) -> ListingDiff:
-        """The rows that need work: among all rows, or only ``keys`` when given. Keys that
-        are not text (a file name that is not UTF-8) go to ``untrackable`` instead."""
         everything = self.ctx.everything or recheck
-        flow, source, tracking = self.flow.name, self.source.name, self.ctx.tracking
-        if keys is None:
-            return self._list_all(everything, untrackable)
-        untrackable += [key for key in keys if not is_text(key)]
-        text_keys = sorted(key for key in keys if is_text(key))
-        try:
-            stamps = {key: self.source.spec.stamp(key) for key in text_keys}
-        except Exception as exc:
-            raise SourceListingError(str(exc)) from exc
-        listed = {key: stamp for key, stamp in stamps.items() if stamp is not None}
-        tracked = tracking.source_rows_for(flow, source, text_keys)
-        changed: list[tuple[str, str, TrackedRow | None]] = []
-        for key, stamp in listed.items():
-            row = tracked.get(key)
-            if everything or row is None or row.stamp != stamp or row.logic_fp != self.logic_fp:
-                changed.append((key, stamp, row))
-        gone = [(key, row) for key, row in tracked.items() if key not in listed]
-        return ListingDiff.of(len(listed), changed, gone)
-
-    def _list_all(self, everything: bool, untrackable: list[str]) -> ListingDiff:
-        """Every row of the source compared with tracking; only the rows that need work have
-        their tracking read whole. When every listed row needs work (a first update, a
-        re-export), the listing is held by tracking's database, not in memory."""
-        flow, source, tracking = self.flow.name, self.source.name, self.ctx.tracking
-        if everything or not tracking.has_rows(flow, source):
-            return tracking.every_listed_row(flow, source, self._text_rows(untrackable))
-        stamps = tracking.tracked_stamps(flow, source, self.logic_fp)
-        try:
-            found = compare_listing(self.source.spec.list_rows(), stamps)
-        except Exception as exc:  # a custom source's list() or create() may raise anything
-            raise SourceListingError(str(exc)) from exc
-        untrackable += found.untrackable
-        return found.diff(tracking.source_rows_for(flow, source, found.keys_to_read()))
-
-    def _text_rows(self, untrackable: list[str]) -> Iterator[tuple[str, str]]:
-        """The source's listing without the keys that are not text (a file name that is not
-        UTF-8: never tracked), which go to ``untrackable``."""
-        try:
-            for key, stamp in self.source.spec.list_rows():
-                if is_text(key):
-                    yield key, stamp
-                else:
-                    untrackable.append(key)
-        except Exception as exc:  # a custom source's list() or create() may raise anything
-            raise SourceListingError(str(exc)) from exc
+        return rows_to_work_on(
+            self.ctx.tracking,
+            self.flow.name,
+            self.source,
+            self.logic_fp,
+            keys,
+            everything,
+            untrackable,
+        )
 
     def _start(self, diff: ListingDiff) -> None:
         counters = self.counters
