@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from cocotui.state.sql_in import select_in
 from cocotui.state.tracking import SqliteTracking
 
 _SCHEMA = """
@@ -36,18 +37,15 @@ class FunctionCacheStore:
     def load(self, flow: str, source: str, row_keys: Iterable[str]) -> dict[str, bytes]:
         """The cached entries of the given rows (rows without any are left out)."""
         self._db_ready()
-        result: dict[str, bytes] = {}
-        wanted = list(row_keys)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row_key, entries in self.tracking.db.execute(
-                f"SELECT row_key, entries FROM function_cache "
-                f"WHERE flow = ? AND source = ? AND row_key IN ({marks})",
-                (flow, source, *chunk),
-            ):
-                result[row_key] = entries
-        return result
+        return dict(
+            select_in(
+                self.tracking.db,
+                "SELECT row_key, entries FROM function_cache "
+                "WHERE flow = ? AND source = ? AND row_key IN ({marks})",
+                (flow, source),
+                row_keys,
+            )
+        )
 
     def save(self, flow: str, source: str, entries: Mapping[str, bytes | None]) -> None:
         """Replace the rows' entries (``None``: the row keeps nothing)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from cocotui.state.sql_in import select_in
 from cocotui.state.tracked_rows import RowCommit, StagedRow
 
 
@@ -38,16 +39,11 @@ def register_rows(
         [(row_id, flow, source, key) for key, row_id in ids.items()],
     )
     if db.total_changes - before != len(ids):
-        for start in range(0, len(row_keys), 500):
-            chunk = row_keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            ids.update(
-                db.execute(
-                    "SELECT row_key, id FROM source_rows "
-                    f"WHERE flow = ? AND source = ? AND row_key IN ({marks})",
-                    [flow, source, *chunk],
-                )
-            )
+        query = (
+            "SELECT row_key, id FROM source_rows "
+            "WHERE flow = ? AND source = ? AND row_key IN ({marks})"
+        )
+        ids.update(select_in(db, query, (flow, source), row_keys))
     return ids
 
 

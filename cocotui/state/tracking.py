@@ -24,6 +24,7 @@ from cocotui.state.errors import StateError, TrackingError, database_error, stat
 from cocotui.state.listing_pages import every_listed_row
 from cocotui.state.paths import make_state_dir
 from cocotui.state.row_writes import commit_rows, stage_keys
+from cocotui.state.sql_in import select_in
 from cocotui.state.tracked_rows import RESEND as RESEND
 from cocotui.state.tracked_rows import ListingDiff
 from cocotui.state.tracked_rows import RowCommit as RowCommit
@@ -292,18 +293,14 @@ class SqliteTracking:
 
     def source_rows_for(self, flow: str, source: str, keys: Iterable[str]) -> dict[str, TrackedRow]:
         """Like :meth:`source_rows`, for the given row keys only."""
-        result: dict[str, TrackedRow] = {}
-        wanted = list(keys)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for r in self.db.execute(
-                f"SELECT row_key, id, stamp, content_fp, logic_fp FROM source_rows "
-                f"WHERE flow = ? AND source = ? AND row_key IN ({marks})",
-                (flow, source, *chunk),
-            ):
-                result[r[0]] = TrackedRow(r[1], r[2], r[3], r[4])
-        return result
+        rows = select_in(
+            self.db,
+            "SELECT row_key, id, stamp, content_fp, logic_fp FROM source_rows "
+            "WHERE flow = ? AND source = ? AND row_key IN ({marks})",
+            (flow, source),
+            keys,
+        )
+        return {r[0]: TrackedRow(r[1], r[2], r[3], r[4]) for r in rows}
 
     def row_keys_under(self, flow: str, source: str, prefix: str) -> list[str]:
         """Tracked row keys that start with ``prefix`` (e.g. the files of a directory that
@@ -323,34 +320,30 @@ class SqliteTracking:
 
     def keys_of_rows(self, row_ids: Iterable[int]) -> dict[int, list[TrackedKey]]:
         result: dict[int, list[TrackedKey]] = {}
-        ids = list(row_ids)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row_id, target_id, key, parts, fp in self.db.execute(
-                f"SELECT row_id, target_id, key, key_parts, value_fp FROM target_keys "
-                f"WHERE row_id IN ({marks})",
-                chunk,
-            ):
-                result.setdefault(row_id, []).append(TrackedKey(target_id, key, parts, fp))
+        for row_id, target_id, key, parts, fp in select_in(
+            self.db,
+            "SELECT row_id, target_id, key, key_parts, value_fp FROM target_keys "
+            "WHERE row_id IN ({marks})",
+            (),
+            row_ids,
+        ):
+            result.setdefault(row_id, []).append(TrackedKey(target_id, key, parts, fp))
         return result
 
     def produced_elsewhere(
         self, target_id: int, keys: Iterable[str], row_ids: set[int]
     ) -> set[str]:
         """Those of ``keys`` that a source row other than ``row_ids`` still produces."""
-        found: set[str] = set()
-        wanted = list(keys)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, row_id in self.db.execute(
-                f"SELECT key, row_id FROM target_keys WHERE target_id = ? AND key IN ({marks})",
-                [target_id, *chunk],
-            ):
-                if row_id not in row_ids:
-                    found.add(key)
-        return found
+        return {
+            key
+            for key, row_id in select_in(
+                self.db,
+                "SELECT key, row_id FROM target_keys WHERE target_id = ? AND key IN ({marks})",
+                (target_id,),
+                keys,
+            )
+            if row_id not in row_ids
+        }
 
     def forget_produced_value(
         self, target_id: int, key: str, exclude_row_ids: set[int]
