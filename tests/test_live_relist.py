@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import update_helpers as h
 from conftest import Workspace
 from test_live import TIMEOUT, LiveRun, live_app, put, source_rows
+from test_live import running as running  # the fixture: live runs stopped after each test
 
 from cocotui.engine import live as live_module
 from cocotui.engine import relist as relist_module
@@ -24,21 +25,6 @@ from cocotui.engine import relist as relist_module
 @pytest.fixture
 def ws(workspace: Workspace, in_process_app: None, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     return h.prepare(workspace, monkeypatch)
-
-
-@pytest.fixture
-def running() -> Iterator[Callable[..., LiveRun]]:
-    """``running(ws, **options)``: a started live run, stopped at the end of the test."""
-    runs: list[LiveRun] = []
-
-    def start(ws: Workspace, **options: object) -> LiveRun:
-        run = LiveRun(ws, **options)
-        runs.append(run)
-        return run.start()
-
-    yield start
-    for run in runs:
-        run.close()
 
 
 class HeldScan:
