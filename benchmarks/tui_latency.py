@@ -129,6 +129,10 @@ def live_burst(engine: Engine, burst: Path, watched: Path, files: int) -> dict[s
             ui_cpu["end"] = time.thread_time()
             copy.wait()
             lag = max((s.lag or 0.0 for s in app.monitor.snapshot().sources.values()), default=0)
+            if isinstance(app.screen, HelpScreen):
+                # The burst may end with the help open: "s" must reach the app, not the help
+                # (which ignores it, and the run would never stop).
+                await pilot.press("escape")
             await pilot.press("s")
             await app.workers.wait_for_complete()
             return {
